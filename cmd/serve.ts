@@ -1,0 +1,82 @@
+/**
+ * `tqd serve`: resolve config, open the store, rebuild the daemon, then listen. On SIGTERM or
+ * SIGINT: stop accepting, answer parked polls empty, commit what is staged, close, exit 0.
+ */
+import { systemClock } from "../lib/clock/clock.ts";
+import { ConfigError, resolveServeConfig, type ServeConfig } from "../lib/config/index.ts";
+import { Daemon } from "../lib/daemon/index.ts";
+import { createFetchHandler, startHttpServer } from "../lib/http/index.ts";
+import { createLogger, type Logger } from "../lib/log/logger.ts";
+import { DataDirLockedError, openSqliteStore } from "../lib/store/index.ts";
+import { newCommand, parseArgs, usageError } from "./command-line.ts";
+import { EXIT, type CliIo } from "./io.ts";
+import { buildVersion, versionLine } from "./version-info.ts";
+
+/** Lease length of an attempt when the producer names no startToCloseTimeout. */
+const DEFAULT_START_TO_CLOSE_MS = 5 * 60_000;
+
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const program = newCommand("serve", io)
+    .description("Run the tqd daemon: HTTP API on --listen, SQLite store in --data.")
+    .option("--listen <host:port>", "address to listen on (env TQD_LISTEN, default 127.0.0.1:7070)")
+    .option("--data <dir>", "data directory (env TQD_DATA, default ~/.local/share/tqd)")
+    .option("--token <token>", "require 'Authorization: Bearer TOKEN' (env TQD_TOKEN)")
+    .option("--max-body <bytes>", "largest request body (default 1MiB)")
+    .option("--insecure", "allow a non-loopback --listen without a token")
+    .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT)")
+    .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL)");
+  const parsed = parseArgs(program, args);
+  if (parsed !== undefined) return parsed;
+  let config: ServeConfig;
+  try {
+    config = resolveServeConfig({ flags: program.opts(), env: io.env });
+  } catch (error) {
+    if (error instanceof ConfigError) return usageError(io, error);
+    throw error;
+  }
+  const log = createLogger({ write: (line) => io.stderr.write(line), format: config.logFormat, level: config.logLevel });
+  for (const warning of config.warnings) log.warn(warning);
+  return serve(config, log, io);
+}
+
+async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<number> {
+  const startedAt = performance.now();
+  let daemon: Daemon;
+  try {
+    const store = await openSqliteStore({
+      dataDir: config.dataDir,
+      pid: process.pid,
+      onStagedFailure: (error, opCount) => log.warn("staged writes not committed", { opCount, error: String(error) }),
+    });
+    daemon = await Daemon.start({ store, clock: systemClock, log });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return EXIT.failure;
+    }
+    io.stderr.write(`error: cannot open the store in ${config.dataDir}: ${String(error)}\n`);
+    return EXIT.failure;
+  }
+  const settings = { maxBodyBytes: config.maxBodyBytes, token: config.token, defaultStartToCloseMs: DEFAULT_START_TO_CLOSE_MS, version: buildVersion() };
+  let server;
+  try {
+    server = startHttpServer({ ...config.listen, maxBodyBytes: config.maxBodyBytes, fetch: createFetchHandler(daemon, settings, log) });
+  } catch (error) {
+    await daemon.stop();
+    io.stderr.write(`error: cannot listen on ${config.listen.host}:${config.listen.port}: ${String(error)}\n`);
+    return EXIT.failure;
+  }
+  log.info("tqd serving", { url: server.url, data: config.dataDir, version: versionLine(), readyMs: Math.round(performance.now() - startedAt) });
+  const signal = await new Promise<string>((resolve) => {
+    const off = io.onShutdownSignal((name) => {
+      off();
+      resolve(name);
+    });
+  });
+  log.info("shutting down", { signal });
+  const closing = server.stop();
+  await daemon.stop();
+  await closing;
+  log.info("stopped");
+  return EXIT.ok;
+}

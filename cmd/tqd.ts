@@ -1,0 +1,69 @@
+/**
+ * The `tqd` executable: one table of subcommands, each a function of (args, io) that returns an
+ * exit code. Nothing runs at import; the entry guard at the bottom wires the real process.
+ */
+import { EXIT, processIo, type CliIo } from "./io.ts";
+import { versionLine } from "./version-info.ts";
+import * as serve from "./serve.ts";
+import * as work from "./work.ts";
+import * as enqueue from "./admin/enqueue.ts";
+import * as get from "./admin/get.ts";
+import * as wait from "./admin/wait.ts";
+import * as queues from "./admin/queues.ts";
+
+interface Subcommand {
+  summary: string;
+  run(args: readonly string[], io: CliIo): Promise<number>;
+}
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  serve: { summary: "run the daemon (HTTP API + SQLite store)", run: serve.run },
+  work: { summary: "run a worker: a handlers module or --exec 'shell command'", run: work.run },
+  enqueue: { summary: "add a task to a queue (optionally wait for its result)", run: enqueue.run },
+  get: { summary: "show a task", run: get.run },
+  wait: { summary: "wait for a task to finish and print its result", run: wait.run },
+  queues: { summary: "list queues with counts by state", run: queues.run },
+  version: { summary: "print the version and git commit", run: async (_args, io) => (io.stdout.write(versionLine() + "\n"), EXIT.ok) },
+};
+
+/** Runs the subcommand named by `argv[0]`. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.stdout.write(helpText());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "-V") return SUBCOMMANDS.version!.run([], io);
+  const command = SUBCOMMANDS[name];
+  if (!command) {
+    io.stderr.write(`error: unknown command '${name}' (see 'tqd help')\n`);
+    return EXIT.usage;
+  }
+  return command.run(rest, io);
+}
+
+function helpText(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((name) => name.length));
+  const lines = Object.entries(SUBCOMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  return [
+    "tqd: a durable task-queue daemon and its workers, in one executable",
+    "",
+    "usage: tqd <command> [options]   (tqd <command> --help for its options)",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "environment: TQD_SERVER, TQD_TOKEN (clients); TQD_LISTEN, TQD_DATA, TQD_TOKEN (serve)",
+    "exit codes: 0 ok, 1 task failed or request refused, 2 usage error, 3 server unreachable, 4 wait timed out",
+    "",
+    "examples:",
+    "  tqd serve --data ./tqd-data",
+    "  tqd work examples/hello/handlers.ts --queue hello",
+    "  tqd enqueue hello greet '{\"name\":\"Ada\"}' --wait",
+    "",
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2), processIo());
+}

@@ -1,0 +1,122 @@
+/**
+ * `tqd work HANDLERS.ts --queue Q` or `tqd work --exec 'CMD' --type T --queue Q`: runs a worker
+ * until SIGINT/SIGTERM, then stops polling, lets running handlers finish within --grace and
+ * exits 0. A second signal cuts the grace period short. Opens no listening socket.
+ *
+ * Exit codes: 0 after a shutdown signal (also when the grace period ran out: the abandoned tasks
+ * were reported failed, or the server re-queues them when their leases expire, so the stop
+ * itself went as designed); 2 for bad flags or an unusable handlers module; 1 when the handlers
+ * module throws while loading.
+ */
+import { hostname } from "node:os";
+import { TqdClient } from "../lib/client/index.ts";
+import { systemClock } from "../lib/clock/clock.ts";
+import { ConfigError, DEFAULT_WORK_CONCURRENCY, DEFAULT_WORK_GRACE, resolveWorkConfig, type WorkConfig, type WorkFlags } from "../lib/config/index.ts";
+import { createLogger, type Logger } from "../lib/log/logger.ts";
+import { createWorker, HandlerModuleError, loadHandlers, shellHandler, type HandlerMap, type Worker } from "../lib/worker/index.ts";
+import { addClientOptions } from "./client-command.ts";
+import { collect, newCommand, parseArgs, usageError } from "./command-line.ts";
+import { EXIT, type CliIo } from "./io.ts";
+
+const HELP_AFTER = `
+defaults: --concurrency ${DEFAULT_WORK_CONCURRENCY} (tasks at once, across all queues), --grace ${DEFAULT_WORK_GRACE},
+  --identity HOSTNAME:PID, --server http://127.0.0.1:7070
+environment: TQD_SERVER, TQD_TOKEN, TQD_LOG_FORMAT, TQD_LOG_LEVEL
+
+--exec runs CMD with sh -c once per task: the input JSON arrives on stdin, TQD_TASK_ID,
+TQD_TASK_TYPE, TQD_QUEUE and TQD_ATTEMPT are set, stdout is the result (JSON if it parses,
+else text), and a non-zero exit fails the attempt with the end of stderr.
+
+examples:
+  tqd work examples/hello/handlers.ts --queue hello
+  tqd work handlers.ts --queue emails --queue reports --concurrency 4 --grace 2m
+  tqd work --exec 'jq "{sum: (.a + .b)}"' --queue math --type add
+`;
+
+function workCommand(io: CliIo) {
+  return addClientOptions(
+    newCommand("work", io)
+      .description("run a worker: poll queues and run tasks with a handlers module or a shell command")
+      .argument("[HANDLERS]", "TypeScript module exporting handlers (default export object or named functions)")
+      .option("--queue <name>", "queue to poll; repeat for more (required)", collect)
+      .option("--exec <command>", "run this shell command per task instead of a handlers module")
+      .option("--type <type>", "with --exec: a task type it handles; repeat for more", collect)
+      .option("--concurrency <n>", `most tasks running at once (default ${DEFAULT_WORK_CONCURRENCY})`)
+      .option("--identity <name>", "worker name the server records on leases (default HOSTNAME:PID)")
+      .option("--grace <duration>", `on SIGTERM, how long running tasks may finish (default ${DEFAULT_WORK_GRACE})`)
+      .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT, default text)")
+      .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL, default info)"),
+  ).addHelpText("after", HELP_AFTER);
+}
+
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const program = workCommand(io);
+  const parseExit = parseArgs(program, args);
+  if (parseExit !== undefined) return parseExit;
+  let config: WorkConfig;
+  try {
+    config = resolveWorkConfig({
+      handlersPath: program.args[0],
+      flags: program.opts<WorkFlags>(),
+      env: io.env,
+      defaultIdentity: `${hostname()}:${process.pid}`,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) return usageError(io, error);
+    throw error;
+  }
+  const log = createLogger({ write: (line) => io.stderr.write(line), format: config.logFormat, level: config.logLevel });
+  const handlers = await handlersFor(config, io);
+  if (typeof handlers === "number") return handlers;
+  // The worker retries unreachable servers itself, on its clock and with its logging.
+  const client = new TqdClient({ baseUrl: config.client.serverUrl, token: config.client.token, transportRetries: 0 });
+  const worker = createWorker({
+    client,
+    clock: systemClock,
+    log,
+    handlers,
+    queues: config.queues,
+    concurrency: config.concurrency,
+    identity: config.identity,
+    graceMs: config.graceMs,
+  });
+  const stopped = stopOnSignals(io, worker, log);
+  await worker.start();
+  await stopped;
+  return EXIT.ok;
+}
+
+async function handlersFor(config: WorkConfig, io: CliIo): Promise<HandlerMap | number> {
+  const { source } = config;
+  if (source.kind === "exec") {
+    const handler = shellHandler({ command: source.command, env: io.env, cwd: io.cwd, clock: systemClock });
+    return Object.fromEntries(source.types.map((type) => [type, handler]));
+  }
+  try {
+    return await loadHandlers(source.path, io.cwd);
+  } catch (error) {
+    if (!(error instanceof HandlerModuleError)) throw error;
+    io.stderr.write(`error: ${error.message}\n`);
+    return error.problem === "import" ? EXIT.failure : EXIT.usage;
+  }
+}
+
+/** Resolves when the worker has stopped after the first signal; a second one skips the grace. */
+function stopOnSignals(io: CliIo, worker: Worker, log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const unsubscribe = io.onShutdownSignal((signal) => {
+      signals += 1;
+      if (signals === 1) {
+        log.info("shutdown signal received; finishing running tasks", { signal });
+        void worker.stop().then(() => {
+          unsubscribe();
+          resolve();
+        });
+      } else {
+        log.warn("second shutdown signal; abandoning running tasks now", { signal });
+        void worker.stop({ graceMs: 0 });
+      }
+    });
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * A typed fetch client for every route of the HTTP API. Used by the worker runtime, the admin
+ * CLI and the tests. Idempotent calls are retried on transport failures with a short backoff;
+ * calls that could create a second task (enqueue without an id) are never retried.
+ */
+import type { z } from "zod";
+import {
+  enqueueBatchResponseSchema,
+  enqueueResponseSchema,
+  errorBodySchema,
+  heartbeatResponseSchema,
+  paths,
+  pollResponseSchema,
+  queueListResponseSchema,
+  settleResponseSchema,
+  taskViewSchema,
+  type EnqueueBatchResponse,
+  type EnqueueRequest,
+  type EnqueueResponse,
+  type HeartbeatResponse,
+  type LeasedTask,
+  type PollRequest,
+  type QueueListResponse,
+  type SettleResponse,
+  type TaskError,
+  type TaskView,
+} from "../protocol/index.ts";
+import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
+
+export interface ClientOptions {
+  /** Base URL such as `http://127.0.0.1:7070`. */
+  baseUrl: string;
+  token?: string | undefined;
+  /** Transport retries for idempotent calls; 0 disables them. */
+  transportRetries?: number;
+  /** Delay before the first transport retry; doubles each time. */
+  retryBackoffMs?: number;
+  fetch?: typeof fetch;
+}
+
+interface CallOptions<S extends z.ZodType> {
+  method: "GET" | "POST";
+  path: string;
+  body?: unknown;
+  schema: S;
+  idempotent: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+export class TqdClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly transportRetries: number;
+  private readonly retryBackoffMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.token = options.token;
+    this.transportRetries = options.transportRetries ?? 2;
+    this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  enqueue(queue: string, request: EnqueueRequest): Promise<EnqueueResponse> {
+    return this.call({
+      method: "POST",
+      path: paths.enqueue(queue),
+      body: request,
+      schema: enqueueResponseSchema,
+      idempotent: request.id !== undefined,
+    });
+  }
+
+  enqueueBatch(queue: string, tasks: EnqueueRequest[]): Promise<EnqueueBatchResponse> {
+    return this.call({
+      method: "POST",
+      path: paths.enqueueBatch(queue),
+      body: { tasks },
+      schema: enqueueBatchResponseSchema,
+      idempotent: tasks.every((task) => task.id !== undefined),
+    });
+  }
+
+  /** Long-polls for up to `max` tasks; resolves with an empty list when `waitMs` runs out. */
+  async poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
+    const response = await this.call({
+      method: "POST",
+      path: paths.poll(queue),
+      body: request,
+      schema: pollResponseSchema,
+      // A poll lost in transit leases tasks nobody holds; they come back after their lease.
+      idempotent: false,
+      signal,
+    });
+    return response.tasks;
+  }
+
+  complete(id: string, leaseToken: string, result?: unknown): Promise<SettleResponse> {
+    return this.call({
+      method: "POST",
+      path: paths.complete(id),
+      body: result === undefined ? { leaseToken } : { leaseToken, result },
+      schema: settleResponseSchema,
+      idempotent: true,
+    });
+  }
+
+  fail(id: string, leaseToken: string, error: TaskError): Promise<SettleResponse> {
+    return this.call({
+      method: "POST",
+      path: paths.fail(id),
+      body: { leaseToken, error },
+      schema: settleResponseSchema,
+      idempotent: true,
+    });
+  }
+
+  heartbeat(id: string, leaseToken: string, details?: unknown): Promise<HeartbeatResponse> {
+    return this.call({
+      method: "POST",
+      path: paths.heartbeat(id),
+      body: details === undefined ? { leaseToken } : { leaseToken, details },
+      schema: heartbeatResponseSchema,
+      idempotent: true,
+    });
+  }
+
+  /** Reads a task; with `waitMs`, the server holds the answer until the task is final. */
+  getTask(id: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<TaskView> {
+    const query = options.waitMs === undefined ? "" : `?waitMs=${options.waitMs}`;
+    return this.call({
+      method: "GET",
+      path: paths.task(id) + query,
+      schema: taskViewSchema,
+      idempotent: true,
+      signal: options.signal,
+    });
+  }
+
+  listQueues(): Promise<QueueListResponse> {
+    return this.call({ method: "GET", path: paths.queues(), schema: queueListResponseSchema, idempotent: true });
+  }
+
+  private async call<S extends z.ZodType>(options: CallOptions<S>): Promise<z.infer<S>> {
+    const retries = options.idempotent ? this.transportRetries : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.callOnce(options);
+      } catch (error) {
+        const retryable = error instanceof TqdUnreachableError && !options.signal?.aborted;
+        if (!retryable || attempt >= retries) throw error;
+        await delay(this.retryBackoffMs * 2 ** attempt);
+      }
+    }
+  }
+
+  private async callOnce<S extends z.ZodType>(options: CallOptions<S>): Promise<z.infer<S>> {
+    const url = this.baseUrl + options.path;
+    const headers: Record<string, string> = {};
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method: options.method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw new TqdUnreachableError(this.baseUrl, error);
+    }
+    const text = await response.text();
+    const body = parseJson(text);
+    if (!response.ok) {
+      const parsed = errorBodySchema.safeParse(body);
+      if (parsed.success) throw new TqdApiError(response.status, parsed.data.error.code, parsed.data.error.message);
+      throw new TqdApiError(response.status, "internal", `HTTP ${response.status} from ${url}`);
+    }
+    const parsed = options.schema.safeParse(body);
+    if (!parsed.success) throw new TqdProtocolError(`unexpected response from ${options.method} ${options.path}`);
+    return parsed.data;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

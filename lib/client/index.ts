@@ -1,0 +1,3 @@
+/** The HTTP client of tqd. */
+export { TqdClient, type ClientOptions } from "./client.ts";
+export { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";

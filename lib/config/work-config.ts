@@ -1,0 +1,111 @@
+/**
+ * Settings of `tqd work`, resolved from flags, environment and the process's defaults (given as
+ * arguments, so this stays pure). Validates everything once; each error names its flag.
+ */
+import { resolveClientConfig, type ClientConfig } from "./client-config.ts";
+import { ConfigError } from "./config-error.ts";
+import { parseChoice, parseInteger } from "./parse-values.ts";
+import type { LogFormat, LogLevel } from "../log/logger.ts";
+
+export const DEFAULT_WORK_CONCURRENCY = 10;
+export const DEFAULT_WORK_GRACE = "30s";
+/** The server's poll limit (LIMITS.pollMax in lib/protocol); a larger pool could never fill. */
+export const MAX_WORK_CONCURRENCY = 1000;
+
+// Mirrors QUEUE_NAME_PATTERN / TASK_TYPE_PATTERN in lib/protocol/names.ts (lib/config may import
+// only zod); test/unit/worker/work-config.test.ts fails if they drift apart.
+export const WORK_NAME_PATTERN = /^[A-Za-z0-9._\-:@/]{1,255}$/;
+// The duration grammar of lib/protocol/duration.ts, mirrored and drift-tested the same way.
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export interface WorkFlags {
+  queue?: string[] | undefined;
+  type?: string[] | undefined;
+  exec?: string | undefined;
+  concurrency?: string | undefined;
+  identity?: string | undefined;
+  grace?: string | undefined;
+  server?: string | undefined;
+  token?: string | undefined;
+  logFormat?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+export interface WorkConfigInput {
+  /** The positional HANDLERS.ts argument, if given. */
+  handlersPath: string | undefined;
+  flags: WorkFlags;
+  env: Readonly<Record<string, string | undefined>>;
+  /** `${hostname}:${pid}` of the running process, used when --identity is absent. */
+  defaultIdentity: string;
+}
+
+/** Where the handlers come from: a TypeScript module, or a shell command for the listed types. */
+export type WorkSource = { kind: "module"; path: string } | { kind: "exec"; command: string; types: readonly string[] };
+
+export interface WorkConfig {
+  readonly source: WorkSource;
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  readonly identity: string;
+  readonly graceMs: number;
+  readonly client: ClientConfig;
+  readonly logFormat: LogFormat;
+  readonly logLevel: LogLevel;
+}
+
+/** Resolves and validates work settings; throws ConfigError naming the flag at fault. */
+export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity }: WorkConfigInput): WorkConfig {
+  const source = resolveSource(handlersPath, flags);
+  const queues = uniqueNames("--queue", flags.queue ?? []);
+  if (queues.length === 0) throw new ConfigError("--queue", "missing --queue: name at least one queue to poll (repeat the flag for more)");
+  const concurrency = parseInteger("--concurrency", flags.concurrency ?? String(DEFAULT_WORK_CONCURRENCY), 1, MAX_WORK_CONCURRENCY);
+  const identity = flags.identity ?? defaultIdentity;
+  if (identity.length < 1 || identity.length > 255) {
+    throw new ConfigError("--identity", `invalid --identity "${identity}": expected 1-255 characters`);
+  }
+  const graceMs = parseGraceMs(flags.grace ?? DEFAULT_WORK_GRACE);
+  const client = resolveClientConfig({ flags, env });
+  const logFormat = parseChoice("--log-format", flags.logFormat ?? env.TQD_LOG_FORMAT ?? "text", ["text", "json"] as const);
+  const logLevel = parseChoice("--log-level", flags.logLevel ?? env.TQD_LOG_LEVEL ?? "info", ["debug", "info", "warn", "error"] as const);
+  return Object.freeze({ source, queues, concurrency, identity, graceMs, client, logFormat, logLevel });
+}
+
+// Exactly one of HANDLERS.ts and --exec; --type goes with --exec only.
+function resolveSource(handlersPath: string | undefined, flags: WorkFlags): WorkSource {
+  const types = flags.type ?? [];
+  if (flags.exec !== undefined) {
+    if (handlersPath !== undefined) {
+      throw new ConfigError("--exec", `give either a handlers module ("${handlersPath}") or --exec, not both`);
+    }
+    if (flags.exec.trim() === "") throw new ConfigError("--exec", "invalid --exec: the command is empty");
+    if (types.length === 0) throw new ConfigError("--type", "missing --type: --exec needs the task types it handles (repeat the flag for more)");
+    return Object.freeze({ kind: "exec", command: flags.exec, types: uniqueNames("--type", types) });
+  }
+  if (types.length > 0) throw new ConfigError("--type", "--type is only allowed with --exec (a handlers module names its types by its exports)");
+  if (handlersPath === undefined || handlersPath.trim() === "") {
+    throw new ConfigError("HANDLERS", "missing handlers: give a handlers module (tqd work HANDLERS.ts --queue Q) or --exec 'CMD' --type T");
+  }
+  return Object.freeze({ kind: "module", path: handlersPath });
+}
+
+function uniqueNames(flag: string, names: readonly string[]): readonly string[] {
+  for (const name of names) {
+    if (!WORK_NAME_PATTERN.test(name)) {
+      throw new ConfigError(flag, `invalid ${flag} "${name}": expected 1-255 characters of A-Z a-z 0-9 . _ - : @ /`);
+    }
+  }
+  return Object.freeze([...new Set(names)]);
+}
+
+/** `--grace`: a duration such as 500ms, 30s, 5m; 0 (or 0s) means do not wait. */
+export function parseGraceMs(text: string): number {
+  const match = DURATION_PATTERN.exec(text.trim());
+  const unitMs = UNIT_MS[match?.[2] ?? ""];
+  const ms = text.trim() === "0" ? 0 : match && unitMs !== undefined ? Math.round(Number(match[1]) * unitMs) : NaN;
+  if (!Number.isSafeInteger(ms) || ms > 86_400_000) {
+    throw new ConfigError("--grace", `invalid --grace "${text}": expected a duration such as 500ms, 30s or 5m (at most 1d)`);
+  }
+  return ms;
+}

@@ -1,0 +1,5 @@
+/** The pure dispatch core: no I/O, no clock reads, no runtime APIs. */
+export * from "./dispatch-core.ts";
+export * from "./errors.ts";
+export * from "./task-state.ts";
+export type { ParkedPoller } from "./queue-state.ts";

@@ -1,0 +1,42 @@
+/**
+ * Typed events the daemon emits, so tests (and metrics later) wait on what happened instead of
+ * sleeping. Listeners run synchronously and must not throw.
+ */
+export interface DaemonEventMap {
+  "task.enqueued": { id: string; queue: string };
+  "task.dispatched": { id: string; queue: string; attempt: number; worker: string };
+  "task.finished": { id: string; queue: string; state: "completed" | "failed" };
+  "lease.expired": { id: string; queue: string; attempt: number };
+  "poll.parked": { queue: string; identity: string };
+}
+
+export type DaemonEventName = keyof DaemonEventMap;
+type Listener<E extends DaemonEventName> = (event: DaemonEventMap[E]) => void;
+
+export class DaemonEvents {
+  private readonly listeners = new Map<DaemonEventName, Set<Listener<never>>>();
+
+  on<E extends DaemonEventName>(name: E, listener: Listener<E>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  /** Resolves with the first event of `name` for which `match` holds. */
+  next<E extends DaemonEventName>(name: E, match: (event: DaemonEventMap[E]) => boolean = () => true): Promise<DaemonEventMap[E]> {
+    return new Promise((resolve) => {
+      const off = this.on(name, (event) => {
+        if (!match(event)) return;
+        off();
+        resolve(event);
+      });
+    });
+  }
+
+  emit<E extends DaemonEventName>(name: E, event: DaemonEventMap[E]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const listener of set) (listener as Listener<E>)(event);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The only table from error code to HTTP status, and the rendering of every error answer as
+ * `{"error":{"code","message"}}`. Unknown errors become a generic 500: no stack trace, path
+ * or SQL ever reaches a client (the details go to the log with the request id).
+ */
+import type { ZodError } from "zod";
+import { TqdError, type TqdErrorCode } from "../core/errors.ts";
+import type { ErrorCode } from "../protocol/index.ts";
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  invalid_argument: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** An error raised by the HTTP layer itself (bad JSON, auth, routing, size). */
+export class HttpError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function errorResponse(code: ErrorCode, message: string, headers?: HeadersInit): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status: STATUS_OF[code],
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** Maps a thrown error to its answer; returns undefined for errors that are not ours (500). */
+export function responseOfKnownError(error: unknown): Response | undefined {
+  if (error instanceof HttpError) return errorResponse(error.code, error.message);
+  if (error instanceof TqdError) return errorResponse(codeOfCore(error.code), error.message);
+  return undefined;
+}
+
+/** A zod failure as a 400 that names each offending field. */
+export function invalidRequest(error: ZodError): HttpError {
+  const details = error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "body"}: ${issue.message}`)
+    .join("; ");
+  return new HttpError("invalid_argument", `invalid request: ${details}`);
+}
+
+function codeOfCore(code: TqdErrorCode): ErrorCode {
+  return code;
+}

@@ -1,0 +1,31 @@
+/**
+ * The whole HTTP API on one screen. Patterns match the raw (still percent-encoded) path;
+ * captures are decoded afterwards. Queue captures are greedy so an unencoded `/` in a queue
+ * name still routes: the fixed suffixes (`/tasks`, `/tasks/batch`, `/poll`) are distinct.
+ */
+import { queueRoutes } from "./queue-routes.ts";
+import type { RouteHandler } from "./route-context.ts";
+import { completeTask, enqueueBatch, enqueueTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
+
+export interface Route {
+  method: "GET" | "POST";
+  pattern: RegExp;
+  /** Names of the pattern's capture groups, in order. */
+  params: readonly string[];
+  handler: RouteHandler;
+  /** Health checks stay open when a token is configured. */
+  public?: boolean;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/tasks\/batch$/, params: ["queue"], handler: enqueueBatch },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/tasks$/, params: ["queue"], handler: enqueueTask },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/poll$/, params: ["queue"], handler: pollTasks },
+  { method: "GET", pattern: /^\/v1\/queues$/, params: [], handler: queueRoutes.list },
+  { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)$/, params: ["id"], handler: getTask },
+  { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/complete$/, params: ["id"], handler: completeTask },
+  { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/fail$/, params: ["id"], handler: failTask },
+  { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/heartbeat$/, params: ["id"], handler: heartbeatTask },
+  { method: "GET", pattern: /^\/livez$/, params: [], handler: queueRoutes.livez, public: true },
+  { method: "GET", pattern: /^\/readyz$/, params: [], handler: queueRoutes.readyz, public: true },
+];

@@ -1,0 +1,7 @@
+/** The wire contract of tqd: shared by the server, the worker client and the admin CLI. */
+export * from "./names.ts";
+export * from "./duration.ts";
+export * from "./errors.ts";
+export * from "./tasks.ts";
+export * from "./queues.ts";
+export * from "./routes.ts";

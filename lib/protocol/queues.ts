@@ -1,0 +1,18 @@
+/** Contracts of the queue listing routes. */
+import { z } from "zod";
+
+export const queueSummarySchema = z.object({
+  name: z.string(),
+  pending: z.number().int(),
+  running: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  /** Polls parked on this queue right now, waiting for a task. */
+  pollersWaiting: z.number().int(),
+});
+export type QueueSummary = z.infer<typeof queueSummarySchema>;
+
+export const queueListResponseSchema = z.object({ queues: z.array(queueSummarySchema) });
+export type QueueListResponse = z.infer<typeof queueListResponseSchema>;
+
+export const healthResponseSchema = z.object({ status: z.string(), version: z.string().optional() });

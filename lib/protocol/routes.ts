@@ -1,0 +1,21 @@
+/**
+ * URL paths of the HTTP API, built in one place so the server's route table and every client
+ * agree. Queue names are percent-encoded because they may contain `/`.
+ */
+export const PROTOCOL_VERSION = 1;
+
+const q = (queue: string) => encodeURIComponent(queue);
+const t = (id: string) => encodeURIComponent(id);
+
+export const paths = {
+  enqueue: (queue: string) => `/v1/queues/${q(queue)}/tasks`,
+  enqueueBatch: (queue: string) => `/v1/queues/${q(queue)}/tasks/batch`,
+  poll: (queue: string) => `/v1/queues/${q(queue)}/poll`,
+  queues: () => `/v1/queues`,
+  task: (id: string) => `/v1/tasks/${t(id)}`,
+  complete: (id: string) => `/v1/tasks/${t(id)}/complete`,
+  fail: (id: string) => `/v1/tasks/${t(id)}/fail`,
+  heartbeat: (id: string) => `/v1/tasks/${t(id)}/heartbeat`,
+  livez: () => `/livez`,
+  readyz: () => `/readyz`,
+} as const;

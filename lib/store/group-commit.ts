@@ -1,0 +1,93 @@
+/**
+ * Group commit: every write submitted during one turn of the event loop shares a single
+ * transaction and a single fsync. While a commit blocks the thread, new requests pile up in
+ * the socket buffers; they form the next, larger batch, so throughput grows with load while
+ * each acknowledgement still waits for its own data to be durable.
+ *
+ * Failure isolation: if a batch fails, each submission in it is retried in a transaction of
+ * its own, so one bad write (or a full disk hitting one large batch) fails only its own caller.
+ */
+interface Submission<Op> {
+  ops: Op[];
+  resolve?: () => void;
+  reject?: (error: unknown) => void;
+}
+
+export interface GroupCommitOptions<Op> {
+  /** Writes `ops` in one transaction; throws if anything failed (the transaction rolled back). */
+  writeBatch(ops: readonly Op[]): void;
+  /** Called when staged (unawaited) ops could not be written. */
+  onStagedFailure(error: unknown, ops: readonly Op[]): void;
+}
+
+export class GroupCommitter<Op> {
+  private queue: Submission<Op>[] = [];
+  private scheduled = false;
+  private closed = false;
+  commits = 0;
+  opsCommitted = 0;
+  lastBatchOps = 0;
+
+  constructor(private readonly options: GroupCommitOptions<Op>) {}
+
+  commit(ops: Op[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("store is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ops, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  stage(ops: Op[]): void {
+    if (this.closed || ops.length === 0) return;
+    this.queue.push({ ops });
+    this.schedule();
+  }
+
+  /** Writes everything queued now, synchronously. */
+  flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.scheduled = false;
+    if (batch.length === 0) return;
+    const ops = batch.flatMap((submission) => submission.ops);
+    try {
+      this.options.writeBatch(ops);
+      this.record(ops.length);
+      for (const submission of batch) submission.resolve?.();
+    } catch {
+      this.retryOneByOne(batch);
+    }
+  }
+
+  /** Flushes, then refuses further writes. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+
+  private retryOneByOne(batch: Submission<Op>[]): void {
+    for (const submission of batch) {
+      try {
+        this.options.writeBatch(submission.ops);
+        this.record(submission.ops.length);
+        submission.resolve?.();
+      } catch (error) {
+        if (submission.reject) submission.reject(error);
+        else this.options.onStagedFailure(error, submission.ops);
+      }
+    }
+  }
+
+  private record(opCount: number): void {
+    this.commits++;
+    this.opsCommitted += opCount;
+    this.lastBatchOps = opCount;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The SQLite implementation of the TaskStore port: group-committed writes through prepared
+ * statements, kysely for migrations and the boot-time queries.
+ */
+import { Kysely, SqliteDialect } from "kysely";
+import type { FinalCount } from "../core/index.ts";
+import { GroupCommitter } from "./group-commit.ts";
+import { migrateToLatest, type DatabaseSchema } from "./schema.ts";
+import { openSqlite, type SqliteConnection } from "./sqlite.ts";
+import { recordOfRow, TaskStatements, type TaskRow } from "./task-statements.ts";
+import type { CommitStats, LiveSnapshot, StoreOp, TaskStore } from "./task-store.ts";
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  /** Written next to the database so a second daemon can say who holds the lock. */
+  pid: number;
+  /** Told about staged writes that could not be committed (they are recoverable, see core). */
+  onStagedFailure?: (error: unknown, opCount: number) => void;
+}
+
+/** Opens the store: locks the directory, migrates the schema, prepares statements. */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<TaskStore> {
+  const connection = openSqlite(options.dataDir, options.pid);
+  try {
+    const kysely = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection.kyselyDatabase() }) });
+    await migrateToLatest(kysely);
+    return new SqliteTaskStore(connection, kysely, options);
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+}
+
+class SqliteTaskStore implements TaskStore {
+  private readonly statements: TaskStatements;
+  private readonly committer: GroupCommitter<StoreOp>;
+
+  constructor(
+    private readonly connection: SqliteConnection,
+    private readonly kysely: Kysely<DatabaseSchema>,
+    options: SqliteStoreOptions,
+  ) {
+    this.statements = new TaskStatements(connection);
+    this.committer = new GroupCommitter<StoreOp>({
+      writeBatch: (ops) =>
+        connection.transaction(() => {
+          for (const op of ops) this.statements.run(op);
+        }),
+      onStagedFailure: (error, ops) => options.onStagedFailure?.(error, ops.length),
+    });
+  }
+
+  commit(ops: StoreOp[]): Promise<void> {
+    return this.committer.commit(ops);
+  }
+
+  stage(ops: StoreOp[]): void {
+    this.committer.stage(ops);
+  }
+
+  readTask(id: string) {
+    return this.statements.readById(id);
+  }
+
+  async loadLive(): Promise<LiveSnapshot> {
+    const live = await this.kysely
+      .selectFrom("tasks")
+      .selectAll()
+      .where("state", "in", ["pending", "running"])
+      .orderBy("seq")
+      .execute();
+    const counts = await this.kysely
+      .selectFrom("tasks")
+      .select(["queue", "state", (eb) => eb.fn.countAll<number>().as("count")])
+      .where("state", "in", ["completed", "failed"])
+      .groupBy(["queue", "state"])
+      .execute();
+    const max = await this.kysely
+      .selectFrom("tasks")
+      .select((eb) => eb.fn.max<number | null>("seq").as("maxSeq"))
+      .executeTakeFirst();
+    return {
+      live: live.map((row) => recordOfRow(row as TaskRow)),
+      finalCounts: counts.map((row) => ({ queue: row.queue, state: row.state as FinalCount["state"], count: Number(row.count) })),
+      maxSeq: max?.maxSeq ?? 0,
+    };
+  }
+
+  stats(): CommitStats {
+    return { commits: this.committer.commits, opsCommitted: this.committer.opsCommitted, lastBatchOps: this.committer.lastBatchOps };
+  }
+
+  async close(): Promise<void> {
+    this.committer.close();
+    await this.kysely.destroy();
+    this.connection.close();
+  }
+}

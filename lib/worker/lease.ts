@@ -1,0 +1,104 @@
+/**
+ * One leased task's lease as the worker sees it: the deadline (moved by heartbeats), the abort
+ * signal handed to the handler, and a watcher that aborts that signal locally when the deadline
+ * passes, since by then the server has given the task to someone else.
+ */
+import { TqdUnreachableError } from "../client/index.ts";
+import type { Clock } from "../clock/clock.ts";
+import type { Logger } from "../log/logger.ts";
+import type { LeasedTask } from "../protocol/index.ts";
+import { TaskAbortedError, type TaskAbortCause } from "./handler-api.ts";
+import type { ServerHealth } from "./server-health.ts";
+import { describeError } from "./task-outcome.ts";
+import { isLeaseLost, type WorkerClient } from "./worker-client.ts";
+
+export interface LeaseDeps {
+  client: WorkerClient;
+  clock: Clock;
+  log: Logger;
+  health: ServerHealth;
+}
+
+export class TaskLease {
+  /** Epoch ms; the server's deadline, so it assumes the clocks roughly agree. */
+  private deadlineMs: number;
+  private lostFlag = false;
+  private readonly controller = new AbortController();
+  private readonly released = new AbortController();
+
+  constructor(
+    private readonly task: LeasedTask,
+    private readonly deps: LeaseDeps,
+  ) {
+    const parsedMs = Date.parse(task.leaseDeadline);
+    this.deadlineMs = Number.isFinite(parsedMs) ? parsedMs : deps.clock.now();
+    void this.watchDeadline();
+  }
+
+  /** The handler's signal; see TaskContext.signal. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get leaseDeadlineMs(): number {
+    return this.deadlineMs;
+  }
+
+  /** True once the server said the lease is gone (404/409): reporting an outcome is pointless. */
+  get lost(): boolean {
+    return this.lostFlag;
+  }
+
+  /** Aborts the handler's signal (first cause wins). */
+  abort(kind: TaskAbortCause, message: string): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new TaskAbortedError(kind, message));
+  }
+
+  /** Marks the lease lost and aborts the handler. */
+  markLost(): void {
+    this.lostFlag = true;
+    this.abort("lease-lost", `the server no longer holds this worker's lease on task ${this.task.id}`);
+  }
+
+  /** Extends the lease; never rejects (see TaskContext.heartbeat). */
+  async heartbeat(details?: unknown): Promise<void> {
+    if (this.controller.signal.aborted || this.released.signal.aborted) return;
+    const { client, health, log } = this.deps;
+    try {
+      const answer = await client.heartbeat(this.task.id, this.task.leaseToken, details);
+      health.markReachable();
+      const nextMs = Date.parse(answer.leaseDeadline);
+      if (Number.isFinite(nextMs)) this.deadlineMs = nextMs;
+      if (answer.cancelRequested) this.abort("cancel-requested", `cancellation of task ${this.task.id} was requested`);
+    } catch (error) {
+      if (isLeaseLost(error)) {
+        health.markReachable();
+        this.markLost();
+        log.warn("lease lost; aborting the handler", { taskId: this.task.id, type: this.task.type });
+      } else if (error instanceof TqdUnreachableError) {
+        health.markUnreachable(error);
+      } else {
+        log.warn("heartbeat failed", { taskId: this.task.id, error: describeError(error) });
+      }
+    }
+  }
+
+  /** Stops the deadline watcher; call once the outcome has been reported. */
+  release(): void {
+    this.released.abort();
+  }
+
+  // Sleeps until the deadline, then re-checks it, because a heartbeat may have moved it meanwhile.
+  private async watchDeadline(): Promise<void> {
+    const stop = AbortSignal.any([this.released.signal, this.controller.signal]);
+    const { clock } = this.deps;
+    while (!stop.aborted) {
+      const remainingMs = this.deadlineMs - clock.now();
+      if (remainingMs <= 0) {
+        this.abort("lease-expired", `the lease on task ${this.task.id} expired without a heartbeat extending it`);
+        return;
+      }
+      await clock.sleep(remainingMs, stop);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `tqd work --exec CMD`: a handler that runs CMD through `sh -c` once per task. The task input
+ * goes to stdin as JSON; `TQD_TASK_ID`, `TQD_TASK_TYPE`, `TQD_QUEUE` and `TQD_ATTEMPT` are set;
+ * stdout becomes the result (parsed when it is JSON, else the text without its final newline;
+ * empty means no result); a non-zero exit fails the attempt with the tail of stderr.
+ */
+import type { Clock } from "../clock/clock.ts";
+import type { Handler, TaskContext } from "./handler-api.ts";
+
+/** How much of the end of stderr a failure message carries, in bytes. */
+export const STDERR_TAIL_BYTES = 2048;
+/** How long a child gets between SIGTERM and SIGKILL once its task is aborted, in ms. */
+export const KILL_GRACE_MS = 5_000;
+
+export interface ShellHandlerOptions {
+  command: string;
+  /** The environment the child starts from (the worker's own); task variables are added. */
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  clock: Clock;
+  killGraceMs?: number;
+}
+
+/** The attempt's command exited non-zero (or was killed); `name` becomes the error type. */
+export class ExitCodeError extends Error {
+  override readonly name = "ExitCode";
+  constructor(
+    readonly exitCode: number | null,
+    readonly signalCode: string | null,
+    stderrTail: string,
+  ) {
+    const how = signalCode ? `was killed by ${signalCode}` : `exited with code ${exitCode}`;
+    super(stderrTail.trim() === "" ? `the command ${how}` : `the command ${how}; stderr ends with:\n${stderrTail}`);
+  }
+}
+
+/** Builds the handler that runs `options.command` for every task. */
+export function shellHandler(options: ShellHandlerOptions): Handler<unknown, unknown> {
+  return async (input, ctx) => {
+    ctx.signal.throwIfAborted();
+    const child = Bun.spawn(["sh", "-c", options.command], {
+      cwd: options.cwd,
+      env: childEnv(options.env, ctx),
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const stopKilling = killOnAbort(child, ctx.signal, options);
+    try {
+      const [stdout, stderrTail] = await Promise.all([
+        new Response(child.stdout).text(),
+        readTail(child.stderr, STDERR_TAIL_BYTES),
+        writeInput(child.stdin, input),
+      ]);
+      await child.exited;
+      ctx.signal.throwIfAborted();
+      if (child.exitCode !== 0) throw new ExitCodeError(child.exitCode, child.signalCode === null ? null : String(child.signalCode), stderrTail);
+      return parseOutput(stdout);
+    } finally {
+      stopKilling.abort();
+    }
+  };
+}
+
+function childEnv(base: ShellHandlerOptions["env"], ctx: TaskContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  return { ...env, TQD_TASK_ID: ctx.taskId, TQD_TASK_TYPE: ctx.type, TQD_QUEUE: ctx.queue, TQD_ATTEMPT: String(ctx.attempt) };
+}
+
+// A command that never reads stdin may exit before the write lands; that is not an error.
+async function writeInput(stdin: Bun.FileSink, input: unknown): Promise<void> {
+  try {
+    stdin.write(JSON.stringify(input ?? null) ?? "null");
+    await stdin.end();
+  } catch {
+    // EPIPE: the child closed stdin; its exit code tells the story.
+  }
+}
+
+/** SIGTERM when `signal` aborts, SIGKILL if the child outlives the kill grace. */
+function killOnAbort(child: Bun.Subprocess, signal: AbortSignal, options: ShellHandlerOptions): AbortController {
+  const done = new AbortController();
+  const onAbort = async () => {
+    child.kill("SIGTERM");
+    await options.clock.sleep(options.killGraceMs ?? KILL_GRACE_MS, done.signal);
+    if (!done.signal.aborted && child.exitCode === null) child.kill("SIGKILL");
+  };
+  signal.addEventListener("abort", onAbort, { once: true, signal: done.signal });
+  void child.exited.then(() => done.abort());
+  return done;
+}
+
+/** Reads a stream to its end, keeping only the last `maxBytes`. */
+async function readTail(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
+  let tail = new Uint8Array(0);
+  for await (const chunk of stream) {
+    const joined = new Uint8Array(tail.length + chunk.length);
+    joined.set(tail);
+    joined.set(chunk, tail.length);
+    tail = joined.length > maxBytes ? joined.slice(joined.length - maxBytes) : joined;
+  }
+  return new TextDecoder().decode(tail);
+}
+
+function parseOutput(stdout: string): unknown {
+  if (stdout.trim() === "") return undefined;
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    return stdout.replace(/\r?\n$/, "");
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Runs one leased task: builds the handler's context around its lease, awaits the handler (or
+ * the end of the shutdown grace period, whichever comes first), and reports the outcome.
+ */
+import type { LeasedTask } from "../protocol/index.ts";
+import type { Handler, HandlerMap, TaskContext } from "./handler-api.ts";
+import { TaskLease } from "./lease.ts";
+import { reportOutcome, type ReportDeps } from "./report-outcome.ts";
+import { taskError, taskErrorFrom, type TaskOutcome } from "./task-outcome.ts";
+
+export interface TaskRunnerDeps extends ReportDeps {
+  handlers: HandlerMap;
+  /** Aborted when the shutdown grace period ends: handlers still running are given up on. */
+  abandon: AbortSignal;
+}
+
+/** Runs `task` to a reported outcome; never rejects. */
+export async function runTask(task: LeasedTask, deps: TaskRunnerDeps): Promise<void> {
+  const { log } = deps;
+  const lease = new TaskLease(task, deps);
+  const fields = { taskId: task.id, queue: task.queue, type: task.type, attempt: task.attempt };
+  let abandoned!: (outcome: TaskOutcome) => void;
+  const abandonedOutcome = new Promise<TaskOutcome>((resolve) => (abandoned = resolve));
+  const onAbandon = () => {
+    lease.abort("worker-stopped", "the worker stopped and its grace period ran out");
+    abandoned({ ok: false, error: taskError("WorkerStopped", "the worker stopped before the handler finished (grace period expired)") });
+  };
+  if (deps.abandon.aborted) onAbandon();
+  else deps.abandon.addEventListener("abort", onAbandon, { once: true });
+  try {
+    const outcome = await Promise.race([invokeHandler(handlerFor(deps.handlers, task.type), task, lease), abandonedOutcome]);
+    if (outcome.ok) log.debug("task completed", fields);
+    else log.warn("task failed", { ...fields, error: `${outcome.error.type}: ${outcome.error.message}` });
+    // The lease-lost warning was logged when the heartbeat found out; the server will not listen.
+    if (lease.lost) return;
+    await reportOutcome(task, outcome, () => lease.leaseDeadlineMs, deps);
+  } finally {
+    deps.abandon.removeEventListener("abort", onAbandon);
+    lease.release();
+  }
+}
+
+// Own keys only: a type named "toString" must not find Object.prototype.toString.
+function handlerFor(handlers: HandlerMap, type: string): Handler | undefined {
+  return Object.hasOwn(handlers, type) ? handlers[type] : undefined;
+}
+
+async function invokeHandler(handler: Handler | undefined, task: LeasedTask, lease: TaskLease): Promise<TaskOutcome> {
+  if (handler === undefined) {
+    return { ok: false, error: taskError("UnknownTaskType", `this worker has no handler for task type "${task.type}"`) };
+  }
+  const ctx: TaskContext = {
+    taskId: task.id,
+    queue: task.queue,
+    type: task.type,
+    attempt: task.attempt,
+    signal: lease.signal,
+    get leaseDeadline() {
+      return new Date(lease.leaseDeadlineMs);
+    },
+    heartbeat: (details?: unknown) => lease.heartbeat(details),
+  };
+  try {
+    return { ok: true, result: await handler(task.input, ctx) };
+  } catch (thrown) {
+    return { ok: false, error: taskErrorFrom(thrown) };
+  }
+}

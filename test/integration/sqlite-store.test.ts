@@ -1,0 +1,73 @@
+import { describe, expect, test } from "vitest";
+import { DataDirLockedError, openSqliteStore } from "../../lib/store/index.ts";
+import { aTaskRecord } from "../support/task-builders.ts";
+import { tempDir } from "../support/temp-dir.ts";
+
+describe("sqlite store", () => {
+  test("commits an insert and reads it back after reopening", async () => {
+    await using dir = await tempDir();
+    const task = aTaskRecord({ queue: "emails", inputJson: '{"to":"a@b.c"}' });
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    await store.commit([{ op: "tasks.insert", task }]);
+    await store.close();
+
+    const reopened = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    expect(reopened.readTask(task.id)).toEqual(task);
+    const snapshot = await reopened.loadLive();
+    expect(snapshot.live.map((t) => t.id)).toEqual([task.id]);
+    expect(snapshot.maxSeq).toBe(task.seq);
+    await reopened.close();
+  });
+
+  test("groups concurrent commits into one transaction", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const tasks = Array.from({ length: 50 }, () => aTaskRecord());
+    await Promise.all(tasks.map((task) => store.commit([{ op: "tasks.insert", task }])));
+    expect(store.stats()).toMatchObject({ commits: 1, opsCommitted: 50 });
+    await store.close();
+  });
+
+  test("a failing write fails only its own submission", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const first = aTaskRecord();
+    await store.commit([{ op: "tasks.insert", task: first }]);
+    const good = aTaskRecord();
+    const duplicate = { ...aTaskRecord(), id: first.id };
+    const results = await Promise.allSettled([
+      store.commit([{ op: "tasks.insert", task: duplicate }]),
+      store.commit([{ op: "tasks.insert", task: good }]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled"]);
+    expect(store.readTask(good.id)?.id).toBe(good.id);
+    await store.close();
+  });
+
+  test("final tasks are counted, not loaded, at boot", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const done = aTaskRecord({ queue: "a" });
+    const open = aTaskRecord({ queue: "a" });
+    await store.commit([
+      { op: "tasks.insert", task: done },
+      { op: "tasks.insert", task: open },
+      { op: "tasks.markFinished", id: done.id, state: "completed", attempt: 1, leaseToken: "tok", worker: "w", startedAt: 5, resultJson: "42", errorJson: undefined, finishedAt: 9 },
+    ]);
+    const snapshot = await store.loadLive();
+    expect(snapshot.live.map((t) => t.id)).toEqual([open.id]);
+    expect(snapshot.finalCounts).toEqual([{ queue: "a", state: "completed", count: 1 }]);
+    expect(store.readTask(done.id)).toMatchObject({ state: "completed", resultJson: "42", leaseToken: "tok", attempt: 1 });
+    await store.close();
+  });
+
+  test("a second store on the same directory is refused while the first is open", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 4242 });
+    await expect(openSqliteStore({ dataDir: dir.path, pid: 2 })).rejects.toThrow(DataDirLockedError);
+    await expect(openSqliteStore({ dataDir: dir.path, pid: 2 })).rejects.toThrow(/pid 4242/);
+    await store.close();
+    const again = await openSqliteStore({ dataDir: dir.path, pid: 3 });
+    await again.close();
+  });
+});

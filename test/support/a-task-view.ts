@@ -1,0 +1,16 @@
+/** Builds a protocol TaskView for tests that render or wait on tasks without a server. */
+import type { TaskView } from "../../lib/protocol/index.ts";
+
+export function aTaskView(overrides: Partial<TaskView> = {}): TaskView {
+  return {
+    id: "task-1",
+    queue: "hello",
+    type: "greet",
+    state: "pending",
+    attempt: 0,
+    input: { name: "Ada" },
+    createdAt: "2024-06-01T12:00:00.000Z",
+    startToCloseTimeoutMs: 300_000,
+    ...overrides,
+  };
+}

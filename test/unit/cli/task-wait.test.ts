@@ -1,0 +1,135 @@
+/**
+ * The wait loop against a scripted reader and a manual clock: each scripted answer advances
+ * the clock by the time the "server" held the request, so no test sleeps.
+ */
+import { describe, expect, it } from "vitest";
+import { reportFinalTask, waitAndReport, waitForFinalTask, type TaskReader } from "../../../cmd/admin/task-wait.ts";
+import { EXIT } from "../../../cmd/io.ts";
+import { TqdApiError } from "../../../lib/client/index.ts";
+import type { Clock } from "../../../lib/clock/clock.ts";
+import type { TaskView } from "../../../lib/protocol/index.ts";
+import { aTaskView } from "../../support/a-task-view.ts";
+import { capturedIo } from "../../support/captured-io.ts";
+
+function manualClock(): Clock & { nowMs: number; sleeps: number[] } {
+  const clock = {
+    nowMs: 1_000_000,
+    sleeps: [] as number[],
+    now: () => clock.nowMs,
+    sleep: async (ms: number) => {
+      clock.sleeps.push(ms);
+      clock.nowMs += ms;
+    },
+  };
+  return clock;
+}
+
+/** Answers in script order; a pending answer is held for the full waitMs. */
+function scriptedReader(clock: ReturnType<typeof manualClock>, answers: TaskView[]) {
+  const asked: number[] = [];
+  const reader: TaskReader = {
+    async getTask(_id, options = {}) {
+      const answer = answers.shift();
+      if (!answer) throw new Error("asked more often than scripted");
+      asked.push(options.waitMs ?? -1);
+      if (answer.state === "pending" || answer.state === "running") clock.nowMs += options.waitMs ?? 0;
+      return answer;
+    },
+  };
+  return { reader, asked };
+}
+
+describe("waitForFinalTask", () => {
+  it("re-asks in 60 s long polls until the task is final when there is no timeout", async () => {
+    const clock = manualClock();
+    const done = aTaskView({ state: "completed", result: 42 });
+    const { reader, asked } = scriptedReader(clock, [aTaskView(), aTaskView({ state: "running" }), done]);
+    const outcome = await waitForFinalTask(reader, "task-1", { clock });
+    expect(outcome).toEqual({ finished: true, task: done });
+    expect(asked).toEqual([60_000, 60_000, 60_000]);
+  });
+
+  it("asks for no more than the time left and stops at the deadline", async () => {
+    const clock = manualClock();
+    const { reader, asked } = scriptedReader(clock, [aTaskView(), aTaskView(), aTaskView()]);
+    const outcome = await waitForFinalTask(reader, "task-1", { clock, timeoutMs: 90_000 });
+    expect(outcome.finished).toBe(false);
+    expect(asked).toEqual([60_000, 30_000]);
+  });
+
+  it("looks exactly once with a zero timeout", async () => {
+    const clock = manualClock();
+    const { reader, asked } = scriptedReader(clock, [aTaskView()]);
+    const outcome = await waitForFinalTask(reader, "task-1", { clock, timeoutMs: 0 });
+    expect(outcome.finished).toBe(false);
+    expect(asked).toEqual([0]);
+  });
+
+  it("pauses between answers that come back early instead of spinning", async () => {
+    const clock = manualClock();
+    const answers = [aTaskView(), aTaskView({ state: "completed" })];
+    const reader: TaskReader = { getTask: async () => answers.shift()! };
+    await waitForFinalTask(reader, "task-1", { clock });
+    expect(clock.sleeps).toEqual([250]);
+  });
+});
+
+describe("reportFinalTask", () => {
+  it("prints a completed task's result as one JSON line and exits 0", () => {
+    const captured = capturedIo();
+    const code = reportFinalTask(captured.io, aTaskView({ state: "completed", result: { greeting: "hi" } }), { json: false });
+    expect(code).toBe(EXIT.ok);
+    expect(captured.stdout()).toBe('{"greeting":"hi"}\n');
+  });
+
+  it("prints null for a task completed without a result", () => {
+    const captured = capturedIo();
+    reportFinalTask(captured.io, aTaskView({ state: "completed" }), { json: false });
+    expect(captured.stdout()).toBe("null\n");
+  });
+
+  it("prints a failed task's error JSON on stderr in pipes and exits 1", () => {
+    const captured = capturedIo();
+    const error = { type: "ValueError", message: "no name" };
+    const code = reportFinalTask(captured.io, aTaskView({ state: "failed", error }), { json: false });
+    expect(code).toBe(EXIT.failure);
+    expect(captured.stdout()).toBe("");
+    expect(captured.stderr()).toBe(JSON.stringify(error) + "\n");
+  });
+
+  it("describes a failed task in a sentence on a TTY", () => {
+    const captured = capturedIo({ isTTY: true });
+    const task = aTaskView({ state: "failed", attempt: 3, error: { type: "ValueError", message: "no name" } });
+    reportFinalTask(captured.io, task, { json: false });
+    expect(captured.stderr()).toBe("error: task task-1 failed on attempt 3: ValueError: no name\n");
+  });
+
+  it("prints the whole task with --json, keeping the exit code of the outcome", () => {
+    const captured = capturedIo();
+    const task = aTaskView({ state: "failed", error: { type: "E", message: "m" } });
+    expect(reportFinalTask(captured.io, task, { json: true })).toBe(EXIT.failure);
+    expect(JSON.parse(captured.stdout())).toEqual(task);
+  });
+});
+
+describe("waitAndReport", () => {
+  it("exits 4 naming the task when the timeout runs out", async () => {
+    const clock = manualClock();
+    const { reader } = scriptedReader(clock, [aTaskView()]);
+    const captured = capturedIo();
+    const code = await waitAndReport(reader, "task-1", captured.io, { clock, timeoutMs: 200, json: false });
+    expect(code).toBe(EXIT.timeout);
+    expect(captured.stderr()).toBe("error: timed out after 200ms waiting for task task-1 (state: pending)\n");
+  });
+
+  it("exits 1 with the code for an unknown task", async () => {
+    const reader: TaskReader = {
+      getTask: async () => {
+        throw new TqdApiError(404, "not_found", "no task with id nope");
+      },
+    };
+    const captured = capturedIo();
+    expect(await waitAndReport(reader, "nope", captured.io, { json: false })).toBe(EXIT.failure);
+    expect(captured.stderr()).toBe("error: not_found: no task with id nope\n");
+  });
+});
