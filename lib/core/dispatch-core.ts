@@ -188,6 +188,8 @@ export class DispatchCore {
     queue.running--;
     queue[outcome]++;
     task.settling = false;
+    // Drops the lease so its deadline entry, still in the heap, is recognised as stale.
+    task.lease = undefined;
   }
 
   /** Checks a heartbeat and returns the lease deadline it will set. */

@@ -44,17 +44,25 @@ export function shellHandler(options: ShellHandlerOptions): Handler<unknown, unk
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
+      // Its own process group, so an abort reaches the commands sh started too (a killed sh
+      // would leave them running, holding the pipes open), and a Ctrl-C meant for the worker
+      // does not kill tasks that the grace period should let finish.
+      detached: true,
     });
     const stopKilling = killOnAbort(child, ctx.signal, options);
+    const output = Promise.all([
+      new Response(child.stdout).text(),
+      readTail(child.stderr, STDERR_TAIL_BYTES),
+      writeInput(child.stdin, input),
+    ]);
+    output.catch(() => {}); // read below, unless the task was aborted
     try {
-      const [stdout, stderrTail] = await Promise.all([
-        new Response(child.stdout).text(),
-        readTail(child.stderr, STDERR_TAIL_BYTES),
-        writeInput(child.stdin, input),
-      ]);
       await child.exited;
       ctx.signal.throwIfAborted();
-      if (child.exitCode !== 0) throw new ExitCodeError(child.exitCode, child.signalCode === null ? null : String(child.signalCode), stderrTail);
+      const [stdout, stderrTail] = await output;
+      if (child.exitCode !== 0) {
+        throw new ExitCodeError(child.exitCode, child.signalCode === null ? null : String(child.signalCode), stderrTail);
+      }
       return parseOutput(stdout);
     } finally {
       stopKilling.abort();
@@ -82,13 +90,22 @@ async function writeInput(stdin: Bun.FileSink, input: unknown): Promise<void> {
 function killOnAbort(child: Bun.Subprocess, signal: AbortSignal, options: ShellHandlerOptions): AbortController {
   const done = new AbortController();
   const onAbort = async () => {
-    child.kill("SIGTERM");
+    killGroup(child, "SIGTERM");
     await options.clock.sleep(options.killGraceMs ?? KILL_GRACE_MS, done.signal);
-    if (!done.signal.aborted && child.exitCode === null) child.kill("SIGKILL");
+    if (!done.signal.aborted) killGroup(child, "SIGKILL");
   };
   signal.addEventListener("abort", onAbort, { once: true, signal: done.signal });
   void child.exited.then(() => done.abort());
   return done;
+}
+
+function killGroup(child: Bun.Subprocess, signal: "SIGTERM" | "SIGKILL"): void {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already; fall back to the child itself in case it is not.
+    if (child.exitCode === null) child.kill(signal);
+  }
 }
 
 /** Reads a stream to its end, keeping only the last `maxBytes`. */

@@ -1,0 +1,33 @@
+/**
+ * A TaskStore decorator that makes chosen awaited commits fail, as a full disk or an I/O error
+ * would: the wrapped store writes nothing for them. Everything else passes through.
+ */
+import type { StoreOp, TaskStore } from "../../lib/store/index.ts";
+
+export interface FailingStore extends TaskStore {
+  /** Makes the next `count` awaited commits whose ops match `filter` fail. */
+  failNext(count: number, filter?: (ops: StoreOp[]) => boolean): void;
+}
+
+export function failingStore(inner: TaskStore): FailingStore {
+  let remaining = 0;
+  let matches: (ops: StoreOp[]) => boolean = () => true;
+  return {
+    failNext(count, filter = () => true) {
+      remaining = count;
+      matches = filter;
+    },
+    commit(ops) {
+      if (remaining > 0 && matches(ops)) {
+        remaining--;
+        return Promise.reject(new Error("SQLITE_FULL: database or disk is full (injected)"));
+      }
+      return inner.commit(ops);
+    },
+    stage: (ops) => inner.stage(ops),
+    readTask: (id) => inner.readTask(id),
+    loadLive: () => inner.loadLive(),
+    stats: () => inner.stats(),
+    close: () => inner.close(),
+  };
+}

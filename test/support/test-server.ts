@@ -1,0 +1,77 @@
+/**
+ * A real tqd server in-process: SQLite store in a fresh temp dir, the daemon, the fetch handler
+ * and Bun.serve on port 0. `await using server = await startTestServer()` disposes of all of it.
+ */
+import { systemClock, type Clock } from "../../lib/clock/clock.ts";
+import { TqdClient } from "../../lib/client/index.ts";
+import { Daemon, type IdSource } from "../../lib/daemon/index.ts";
+import { createFetchHandler, startHttpServer, type FetchHandler, type HttpServer } from "../../lib/http/index.ts";
+import { silentLogger, type Logger } from "../../lib/log/logger.ts";
+import { openSqliteStore, type TaskStore } from "../../lib/store/index.ts";
+import { liveTestServers } from "./live-servers.ts";
+import { tempDir, type TempDir } from "./temp-dir.ts";
+
+export interface TestServerOptions {
+  token?: string;
+  clock?: Clock;
+  log?: Logger;
+  maxBodyBytes?: number;
+  defaultStartToCloseMs?: number;
+  ids?: IdSource;
+  /** Wraps the store, e.g. to inject commit failures. */
+  wrapStore?: (store: TaskStore) => TaskStore;
+  /** Reuse a data directory (for restart tests); the caller disposes of it. */
+  dataDir?: string;
+}
+
+export interface TestServer extends AsyncDisposable {
+  url: string;
+  dataDir: string;
+  daemon: Daemon;
+  /** The in-process fetch handler (no socket). */
+  fetch: FetchHandler;
+  /** A client pointed at the socket. */
+  client: TqdClient;
+  /** Stops the server and the daemon but keeps the data directory. */
+  stop(): Promise<void>;
+}
+
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const ownDir: TempDir | undefined = options.dataDir === undefined ? await tempDir() : undefined;
+  const dataDir = options.dataDir ?? ownDir!.path;
+  const opened = await openSqliteStore({ dataDir, pid: process.pid });
+  const store = options.wrapStore ? options.wrapStore(opened) : opened;
+  const log = options.log ?? silentLogger;
+  const daemon = await Daemon.start({ store, clock: options.clock ?? systemClock, log, ...(options.ids ? { ids: options.ids } : {}) });
+  const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
+  const fetch = createFetchHandler(
+    daemon,
+    { maxBodyBytes, token: options.token, defaultStartToCloseMs: options.defaultStartToCloseMs ?? 300_000, version: "test" },
+    log,
+  );
+  const http: HttpServer = startHttpServer({ host: "127.0.0.1", port: 0, maxBodyBytes, fetch });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    const closing = http.stop();
+    await daemon.stop();
+    await closing;
+  };
+  const server: TestServer = {
+    url: http.url,
+    dataDir,
+    daemon,
+    fetch,
+    client: new TqdClient({ baseUrl: http.url, token: options.token, transportRetries: 0 }),
+    stop,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      liveTestServers.delete(server);
+      await ownDir?.[Symbol.asyncDispose]();
+    },
+  };
+  liveTestServers.add(server);
+  return server;
+}

@@ -1,0 +1,118 @@
+/**
+ * A hand-written WorkerClient for the worker's unit tests. Polls stay pending until the test
+ * answers them (like a long poll); complete, fail and heartbeat answer through replaceable
+ * behaviours. Every call is recorded and can be awaited, so tests wait on events, not time.
+ */
+import type { HeartbeatResponse, LeasedTask, PollRequest, SettleResponse, TaskError } from "../../../lib/protocol/index.ts";
+import type { WorkerClient } from "../../../lib/worker/index.ts";
+
+export interface PollCall {
+  queue: string;
+  request: PollRequest;
+  signal: AbortSignal | undefined;
+  answer(tasks: LeasedTask[]): void;
+  refuse(error: unknown): void;
+  /** True once answered, refused or aborted. */
+  readonly settled: boolean;
+}
+
+export interface CompleteCall {
+  id: string;
+  leaseToken: string;
+  result: unknown;
+}
+export interface FailCall {
+  id: string;
+  leaseToken: string;
+  error: TaskError;
+}
+export interface HeartbeatCall {
+  id: string;
+  leaseToken: string;
+  details: unknown;
+}
+
+/** Recorded calls of one kind, awaitable in order. */
+export class CallLog<Call> {
+  readonly calls: Call[] = [];
+  private taken = 0;
+  private readonly waiters = new Set<() => void>();
+
+  record(call: Call): void {
+    this.calls.push(call);
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** The oldest call not yet returned by `next()`, waiting for it if needed. */
+  async next(): Promise<Call> {
+    await this.until(() => this.calls.length > this.taken);
+    return this.calls[this.taken++]!;
+  }
+
+  /** Resolves once `predicate` holds, re-checking after each recorded call. */
+  async until(predicate: () => boolean): Promise<void> {
+    while (!predicate()) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.waiters.delete(wake);
+          resolve();
+        };
+        this.waiters.add(wake);
+      });
+    }
+  }
+}
+
+export class FakeWorkerClient implements WorkerClient {
+  readonly polls = new CallLog<PollCall>();
+  readonly completes = new CallLog<CompleteCall>();
+  readonly fails = new CallLog<FailCall>();
+  readonly heartbeats = new CallLog<HeartbeatCall>();
+  completeBehaviour: (call: CompleteCall) => Promise<SettleResponse> = async (call) => ({ id: call.id, state: "completed" });
+  failBehaviour: (call: FailCall) => Promise<SettleResponse> = async (call) => ({ id: call.id, state: "pending" });
+  heartbeatBehaviour: (call: HeartbeatCall) => Promise<HeartbeatResponse> = async () => {
+    throw new Error("the test set no heartbeat behaviour");
+  };
+
+  poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = () => (settled = true);
+      const call: PollCall = {
+        queue,
+        request,
+        signal,
+        answer: (tasks) => void (settle(), resolve(tasks)),
+        refuse: (error) => void (settle(), reject(error)),
+        get settled() {
+          return settled;
+        },
+      };
+      signal?.addEventListener("abort", () => call.refuse(new DOMException("The operation was aborted.", "AbortError")), { once: true });
+      this.polls.record(call);
+    });
+  }
+
+  complete(id: string, leaseToken: string, result?: unknown): Promise<SettleResponse> {
+    const call = { id, leaseToken, result };
+    this.completes.record(call);
+    return this.completeBehaviour(call);
+  }
+
+  fail(id: string, leaseToken: string, error: TaskError): Promise<SettleResponse> {
+    const call = { id, leaseToken, error };
+    this.fails.record(call);
+    return this.failBehaviour(call);
+  }
+
+  heartbeat(id: string, leaseToken: string, details?: unknown): Promise<HeartbeatResponse> {
+    const call = { id, leaseToken, details };
+    this.heartbeats.record(call);
+    return this.heartbeatBehaviour(call);
+  }
+
+  /** Polls not yet answered or aborted. */
+  get openPolls(): PollCall[] {
+    return this.polls.calls.filter((call) => !call.settled);
+  }
+}

@@ -1,0 +1,74 @@
+import { writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { HandlerModuleError, loadHandlers, type TaskContext } from "../../../lib/worker/index.ts";
+import { tempDir } from "../../support/temp-dir.ts";
+
+const ctx = { attempt: 2 } as TaskContext;
+
+async function moduleError(promise: Promise<unknown>): Promise<HandlerModuleError> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  if (!(error instanceof HandlerModuleError)) throw new Error(`expected a HandlerModuleError, got ${String(error)}`);
+  return error;
+}
+
+describe("loadHandlers", () => {
+  it("loads a default-exported defineHandlers object that imports the virtual module tqd", async () => {
+    await using dir = await tempDir();
+    await writeFile(
+      join(dir.path, "handlers.ts"),
+      `import { defineHandlers } from "tqd";
+       export default defineHandlers({ greet: async (input: { name: string }, ctx) => \`hi \${input.name} #\${ctx.attempt}\` });`,
+    );
+    const handlers = await loadHandlers("handlers.ts", dir.path);
+    expect(Object.keys(handlers)).toEqual(["greet"]);
+    expect(await handlers.greet!({ name: "Ada" }, ctx)).toBe("hi Ada #2");
+  });
+
+  it("takes the exported functions of a module without a default export, ignoring other exports", async () => {
+    await using dir = await tempDir();
+    await writeFile(join(dir.path, "named.ts"), `export const retries = 3;\nexport async function resize(input: number) { return input * 2; }`);
+    const handlers = await loadHandlers(join(dir.path, "named.ts"), "/");
+    expect(Object.keys(handlers)).toEqual(["resize"]);
+    expect(await handlers.resize!(21, ctx)).toBe(42);
+  });
+
+  it("loads the hello example", async () => {
+    const handlers = await loadHandlers("examples/hello/handlers.ts", resolve(import.meta.dirname, "../../.."));
+    expect(await handlers.greet!({ name: "Ada" }, ctx)).toEqual({ greeting: "Hello, Ada!", attempt: 2 });
+  });
+
+  it("names the file when it does not exist", async () => {
+    await using dir = await tempDir();
+    const error = await moduleError(loadHandlers("nope.ts", dir.path));
+    expect(error.problem).toBe("missing");
+    expect(error.message).toContain(join(dir.path, "nope.ts"));
+  });
+
+  it("names the file when it exports no handlers", async () => {
+    await using dir = await tempDir();
+    await writeFile(join(dir.path, "empty.ts"), "export const answer = 42;");
+    const error = await moduleError(loadHandlers("empty.ts", dir.path));
+    expect(error.problem).toBe("shape");
+    expect(error.message).toContain("empty.ts");
+    expect(error.message).toContain("exports no handlers");
+  });
+
+  it("names a default-exported entry that is not a function", async () => {
+    await using dir = await tempDir();
+    await writeFile(join(dir.path, "bad.ts"), "export default { greet: async () => 1, retries: 3 };");
+    const error = await moduleError(loadHandlers("bad.ts", dir.path));
+    expect(error.message).toContain('handler "retries"');
+  });
+
+  it("reports a module that throws while loading as an import problem", async () => {
+    await using dir = await tempDir();
+    await writeFile(join(dir.path, "boom.ts"), 'throw new Error("no database");\nexport default {};');
+    const error = await moduleError(loadHandlers("boom.ts", dir.path));
+    expect(error.problem).toBe("import");
+    expect(error.message).toContain("no database");
+  });
+});
