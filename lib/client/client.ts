@@ -3,7 +3,7 @@
  * CLI and the tests. Idempotent calls are retried on transport failures with a short backoff;
  * calls that could create a second task (enqueue without an id) are never retried.
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import {
   enqueueBatchResponseSchema,
   enqueueResponseSchema,

@@ -2,7 +2,7 @@
  * Reading a request body: enforce the size limit before and while reading, parse JSON, and
  * validate against the route's schema. Every failure is a 4xx with a message, never a 500.
  */
-import type { z } from "zod";
+import type * as z from "zod";
 import { HttpError, invalidRequest } from "./errors.ts";
 
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S, maxBytes: number): Promise<z.output<S>> {

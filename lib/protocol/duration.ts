@@ -2,7 +2,7 @@
  * Durations on the wire and on the command line are strings with one unit: `250ms`, `30s`,
  * `5m`, `1h`, `2d`. Fractions are allowed (`1.5s`); the result is whole milliseconds.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;

@@ -2,7 +2,7 @@
  * The closed set of error codes a client can see. Every non-2xx answer has the body
  * `{"error":{"code","message"}}`; the code is stable, the message is for humans.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 export const ERROR_CODES = [
   "invalid_argument",

@@ -2,7 +2,7 @@
  * Name grammars shared by every client and the server. Queue names may contain `/` (host and
  * worker queues such as `ops/host:web-1` use it), so clients percent-encode them in URL paths.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** 1-255 bytes of `A-Z a-z 0-9 . _ - : @ /`. */
 export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9._\-:@/]{1,255}$/;

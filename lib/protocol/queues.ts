@@ -1,5 +1,5 @@
 /** Contracts of the queue listing routes. */
-import { z } from "zod";
+import * as z from "zod";
 
 export const queueSummarySchema = z.object({
   name: z.string(),

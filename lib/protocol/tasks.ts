@@ -2,7 +2,7 @@
  * Request and response contracts of the task routes. The server parses requests with these
  * schemas; the client, the worker and the CLI parse responses with them.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { durationSchema } from "./duration.ts";
 import { identitySchema, queueNameSchema, taskIdSchema, taskTypeSchema } from "./names.ts";
 

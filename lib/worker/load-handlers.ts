@@ -5,7 +5,7 @@
  * exist. The module's shape is checked with zod so a wrong file fails at start, naming the file.
  */
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { LIMITS, TASK_TYPE_PATTERN } from "../protocol/index.ts";
 import { defineHandlers, TaskAbortedError, type Handler, type HandlerMap } from "./handler-api.ts";
 

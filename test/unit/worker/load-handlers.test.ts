@@ -41,6 +41,19 @@ describe("loadHandlers", () => {
     expect(await handlers.greet!({ name: "Ada" }, ctx)).toEqual({ greeting: "Hello, Ada!", attempt: 2 });
   });
 
+  // vitest resolves `tqd` through its alias; the binary and `bun cmd/tqd.ts` through the Bun plugin.
+  it("serves the virtual module tqd through the Bun runtime plugin outside vitest", async () => {
+    const root = resolve(import.meta.dirname, "../../..");
+    const script = `
+      import { loadHandlers } from "./lib/worker/load-handlers.ts";
+      const handlers = await loadHandlers("examples/hello/handlers.ts", process.cwd());
+      console.log(JSON.stringify(await handlers.greet({ name: "Ada" }, { attempt: 1 })));`;
+    const child = Bun.spawn([process.execPath, "-e", script], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    expect(stderr).toBe("");
+    expect(JSON.parse(stdout)).toEqual({ greeting: "Hello, Ada!", attempt: 1 });
+  });
+
   it("names the file when it does not exist", async () => {
     await using dir = await tempDir();
     const error = await moduleError(loadHandlers("nope.ts", dir.path));

@@ -1,0 +1,145 @@
+import { describe, expect, test } from "vitest";
+import { ERROR_CODES, errorBodySchema } from "../../lib/protocol/index.ts";
+import { startTestServer, type TestServer } from "../support/test-server.ts";
+
+const BASE = "http://tqd.test";
+
+function call(server: TestServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const init: RequestInit = { method, headers: { "content-type": "application/json", ...headers } };
+  if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
+  return server.fetch(new Request(BASE + path, init));
+}
+
+async function expectError(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toContain("application/json");
+  const body = errorBodySchema.parse(await response.json());
+  expect(body.error.code).toBe(code);
+  expect(body.error.message).not.toMatch(/\.ts\b|node_modules|SELECT|INSERT|\n\s+at /);
+  return body.error.message;
+}
+
+describe("HTTP API", () => {
+  test("enqueue, poll, complete and read a task", async () => {
+    await using server = await startTestServer();
+    const created = await call(server, "POST", "/v1/queues/emails/tasks", { type: "send", input: { to: "ada@example.com" } });
+    expect(created.status).toBe(201);
+    const { id } = await created.json();
+    const polled = await (await call(server, "POST", "/v1/queues/emails/poll", { identity: "w1", types: ["send"], waitMs: 0 })).json();
+    expect(polled.tasks).toEqual([expect.objectContaining({ id, input: { to: "ada@example.com" }, attempt: 1 })]);
+    const done = await call(server, "POST", `/v1/tasks/${id}/complete`, { leaseToken: polled.tasks[0].leaseToken, result: { sent: true } });
+    expect(await done.json()).toEqual({ id, state: "completed" });
+    const view = await (await call(server, "GET", `/v1/tasks/${id}`)).json();
+    expect(view).toMatchObject({ id, queue: "emails", type: "send", state: "completed", attempt: 1, result: { sent: true }, worker: "w1" });
+    const queues = await (await call(server, "GET", "/v1/queues")).json();
+    expect(queues.queues).toEqual([{ name: "emails", pending: 0, running: 0, completed: 1, failed: 0, pollersWaiting: 0 }]);
+  });
+
+  test("an existing producer id answers 200 with the same task", async () => {
+    await using server = await startTestServer();
+    const first = await call(server, "POST", "/v1/queues/q/tasks", { type: "t", id: "order-7" });
+    const second = await call(server, "POST", "/v1/queues/q/tasks", { type: "t", id: "order-7" });
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(await second.json()).toMatchObject({ id: "order-7", created: false });
+  });
+
+  test("a batch is committed at once and keeps order", async () => {
+    await using server = await startTestServer();
+    const tasks = Array.from({ length: 5 }, (_, n) => ({ type: "t", input: n }));
+    const response = await call(server, "POST", "/v1/queues/q/tasks/batch", { tasks });
+    expect(response.status).toBe(201);
+    const polled = await (await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], max: 10, waitMs: 0 })).json();
+    expect(polled.tasks.map((t: { input: number }) => t.input)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  test("queue names may contain a slash, encoded or not", async () => {
+    await using server = await startTestServer();
+    expect((await call(server, "POST", "/v1/queues/alice%2Fops/tasks", { type: "t" })).status).toBe(201);
+    expect((await call(server, "POST", "/v1/queues/alice/ops/tasks", { type: "t" })).status).toBe(201);
+    const queues = await (await call(server, "GET", "/v1/queues")).json();
+    expect(queues.queues.map((q: { name: string; pending: number }) => [q.name, q.pending])).toEqual([["alice/ops", 2]]);
+  });
+
+  test("every kind of bad input gets its 4xx and the server keeps serving", async () => {
+    await using server = await startTestServer({ maxBodyBytes: 2048 });
+    await expectError(await call(server, "POST", "/v1/queues/q/tasks", "{not json"), 400, "invalid_argument");
+    await expectError(await call(server, "POST", "/v1/queues/q/tasks", ""), 400, "invalid_argument");
+    expect(await expectError(await call(server, "POST", "/v1/queues/q/tasks", { type: 42 }), 400, "invalid_argument")).toContain("type");
+    expect(await expectError(await call(server, "POST", "/v1/queues/q/tasks", { type: "t", surprise: 1 }), 400, "invalid_argument")).toContain("surprise");
+    expect(await expectError(await call(server, "POST", "/v1/queues/q/tasks", { type: "t", startToCloseTimeout: "soon" }), 400, "invalid_argument")).toContain(
+      "startToCloseTimeout",
+    );
+    await expectError(await call(server, "POST", "/v1/queues/q/tasks", [1, 2]), 400, "invalid_argument");
+    await expectError(await call(server, "POST", "/v1/queues/bad%20name/tasks", { type: "t" }), 400, "invalid_argument");
+    await expectError(await call(server, "POST", `/v1/queues/${"x".repeat(256)}/tasks`, { type: "t" }), 400, "invalid_argument");
+    await expectError(await call(server, "POST", "/v1/queues/%E0%A4%A/tasks", { type: "t" }), 400, "invalid_argument");
+    await expectError(await call(server, "POST", "/v1/queues/q/tasks", { type: "t", input: "x".repeat(4096) }), 413, "payload_too_large");
+    await expectError(await call(server, "GET", "/v1/nothing"), 404, "not_found");
+    await expectError(await call(server, "DELETE", "/v1/queues/q/tasks"), 405, "method_not_allowed");
+    await expectError(await call(server, "GET", "/v1/tasks/missing"), 404, "not_found");
+    await expectError(await call(server, "GET", "/v1/tasks/x?waitMs=-5"), 400, "invalid_argument");
+    await expectError(await call(server, "POST", "/v1/tasks/missing/complete", { leaseToken: "t" }), 404, "not_found");
+    await expectError(await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: [], waitMs: 0 }), 400, "invalid_argument");
+    await expectError(await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], waitMs: 61_000 }), 400, "invalid_argument");
+    expect((await call(server, "GET", "/livez")).status).toBe(200);
+    expect((await call(server, "POST", "/v1/queues/q/tasks", { type: "t" })).status).toBe(201);
+  });
+
+  test("a stale lease token is a 409 conflict", async () => {
+    await using server = await startTestServer();
+    const { id } = await (await call(server, "POST", "/v1/queues/q/tasks", { type: "t" })).json();
+    await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], waitMs: 0 });
+    await expectError(await call(server, "POST", `/v1/tasks/${id}/complete`, { leaseToken: "stale" }), 409, "conflict");
+    await expectError(await call(server, "POST", `/v1/tasks/${id}/heartbeat`, { leaseToken: "stale" }), 409, "conflict");
+  });
+
+  test("with a token, every route but the health checks needs it", async () => {
+    await using server = await startTestServer({ token: "s3cret-token" });
+    await expectError(await call(server, "GET", "/v1/queues"), 401, "unauthorized");
+    await expectError(await call(server, "GET", "/v1/queues", undefined, { authorization: "Bearer wrong-token" }), 401, "unauthorized");
+    await expectError(await call(server, "GET", "/v1/queues", undefined, { authorization: "Bearer s3cret-token-longer" }), 401, "unauthorized");
+    expect((await call(server, "GET", "/v1/queues", undefined, { authorization: "Bearer s3cret-token" })).status).toBe(200);
+    expect((await call(server, "GET", "/livez")).status).toBe(200);
+    expect((await call(server, "GET", "/readyz")).status).toBe(200);
+  });
+
+  test("a task wait returns when the task finishes", async () => {
+    await using server = await startTestServer();
+    const { id } = await (await call(server, "POST", "/v1/queues/q/tasks", { type: "t" })).json();
+    const waiting = call(server, "GET", `/v1/tasks/${id}?waitMs=30000`);
+    const polled = await (await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], waitMs: 0 })).json();
+    await call(server, "POST", `/v1/tasks/${id}/fail`, { leaseToken: polled.tasks[0].leaseToken, error: { type: "Boom", message: "bad" } });
+    expect(await (await waiting).json()).toMatchObject({ state: "failed", error: { type: "Boom", message: "bad" } });
+  });
+
+  test("fuzzed requests never get a 5xx, and every error is a known code", async () => {
+    await using server = await startTestServer({ maxBodyBytes: 4096 });
+    const random = seededRandom(7);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const paths = ["/v1/queues/q/tasks", "/v1/queues/q/tasks/batch", "/v1/queues/q/poll", "/v1/tasks/abc", "/v1/tasks/abc/complete", "/v1/tasks/abc/fail", "/v1/tasks/abc/heartbeat", "/v1/queues", "/v1/queues/%ZZ/poll", "/v1/tasks/%00", "/", "/v1/queues/a/b/c/tasks"];
+    const values = [null, true, 0, -1, 1e308, "", "x", "30s", "a".repeat(300), [], [{}], {}, { type: "t" }, { nested: { deep: [1, 2, { x: null }] } }];
+    const keys = ["type", "input", "id", "tasks", "identity", "types", "max", "waitMs", "leaseToken", "result", "error", "details", "startToCloseTimeout", "__proto__", "constructor"];
+    for (let i = 0; i < 400; i++) {
+      const body: Record<string, unknown> = {};
+      for (let k = Math.floor(random() * 4); k > 0; k--) body[pick(keys)] = pick(values);
+      if (body.waitMs !== undefined) body.waitMs = 0;
+      const raw = random() < 0.15 ? pick(["{", "[", "nul", "\u0000", '{"type":"t"}{}', "\ud800"]) : JSON.stringify(body);
+      const response = await call(server, pick(["GET", "POST", "PUT"]), pick(paths), raw);
+      expect(response.status, `${i}: ${raw}`).toBeLessThan(500);
+      if (response.status >= 400) {
+        const parsed = errorBodySchema.safeParse(await response.json());
+        expect(parsed.success).toBe(true);
+        expect(ERROR_CODES).toContain(parsed.data?.error.code);
+      }
+    }
+    expect((await call(server, "GET", "/readyz")).status).toBe(200);
+  });
+});
+
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
