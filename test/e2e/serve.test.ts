@@ -1,0 +1,130 @@
+/** `tqd serve` through the compiled binary: start-up, bad input over the socket, auth, lock, shutdown. */
+import { describe, expect, test } from "vitest";
+import { errorBodySchema } from "../../lib/protocol/index.ts";
+import { tempDir } from "../support/temp-dir.ts";
+import { runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
+
+describe("tqd serve (binary)", () => {
+  test("version prints the version and the git commit", async () => {
+    const result = await runTqd(["version"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^tqd \d+\.\d+\.\d+ \(commit [0-9a-f]{7,}(-dirty)?\)\n$/);
+  });
+
+  test("malformed input of each kind gets its 4xx JSON over the socket, and the server keeps serving", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path, ["--max-body", "4096"]);
+    const send = (path: string, init: RequestInit = {}) => fetch(daemon.url + path, { method: "POST", ...init });
+    const cases: [Promise<Response>, number, string][] = [
+      [send("/v1/queues/q/tasks", { body: "{oops" }), 400, "invalid_argument"],
+      [send("/v1/queues/q/tasks", { body: JSON.stringify({ type: ["x"] }) }), 400, "invalid_argument"],
+      [send("/v1/queues/no%20spaces/tasks", { body: JSON.stringify({ type: "t" }) }), 400, "invalid_argument"],
+      [send("/v1/queues/q/tasks", { body: JSON.stringify({ type: "t", input: "x".repeat(10_000) }) }), 413, "payload_too_large"],
+      [send("/v1/queues/q/tasks", { body: streamOf("x".repeat(20_000)) , duplex: "half" } as RequestInit), 413, "payload_too_large"],
+      [fetch(daemon.url + "/v2/whatever"), 404, "not_found"],
+      [fetch(daemon.url + "/v1/queues/q/tasks"), 405, "method_not_allowed"],
+      [send("/v1/tasks/none/complete", { body: JSON.stringify({ leaseToken: "x" }) }), 404, "not_found"],
+    ];
+    for (const [pending, status, code] of cases) {
+      const response = await pending;
+      const text = await response.text();
+      expect(response.status, text).toBe(status);
+      expect(errorBodySchema.parse(JSON.parse(text)).error.code).toBe(code);
+      expect(text).not.toContain(dir.path);
+    }
+    const ok = await send("/v1/queues/q/tasks", { body: JSON.stringify({ type: "t" }) });
+    expect(ok.status).toBe(201);
+    expect((await fetch(daemon.url + "/readyz")).status).toBe(200);
+  });
+
+  test("an enqueue acknowledged before kill -9 is there after a restart", async () => {
+    await using dir = await tempDir();
+    let id: string;
+    {
+      await using daemon = await startDaemon(dir.path);
+      const enqueued = await runTqd(["enqueue", "q", "t", '{"n":1}', "--server", daemon.url]);
+      expect(enqueued.code, enqueued.stderr).toBe(0);
+      id = enqueued.stdout.trim();
+      daemon.kill("SIGKILL");
+      await daemon.exited;
+    }
+    await using again = await startDaemon(dir.path);
+    const got = await runTqd(["get", id, "--json", "--server", again.url]);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id, state: "pending", input: { n: 1 } });
+  });
+
+  test("SIGTERM answers parked polls with an empty list and exits 0", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path);
+    const poll = fetch(`${daemon.url}/v1/queues/q/poll`, { method: "POST", body: JSON.stringify({ identity: "w", types: ["t"], waitMs: 60_000 }) });
+    await expectParked(daemon.url);
+    daemon.kill("SIGTERM");
+    const response = await poll;
+    expect(await response.json()).toEqual({ tasks: [] });
+    expect(await daemon.exited).toBe(0);
+    expect(daemon.stderr()).toContain("stopped");
+  });
+
+  test("a second daemon on the same data directory is refused", async () => {
+    await using dir = await tempDir();
+    await using first = await startDaemon(dir.path);
+    await using second = startTqd(["serve", "--listen", "127.0.0.1:0", "--data", dir.path]);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toMatch(/in use by another tqd \(pid \d+\)/);
+    expect((await fetch(first.url + "/readyz")).status).toBe(200);
+  });
+
+  test("with --token, API calls need the bearer token and the CLI sends it", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path, ["--token", "correct-horse"]);
+    expect((await fetch(daemon.url + "/v1/queues")).status).toBe(401);
+    expect((await fetch(daemon.url + "/livez")).status).toBe(200);
+    const denied = await runTqd(["queues", "--server", daemon.url, "--token", "wrong-token"]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain("unauthorized");
+    const allowed = await runTqd(["queues", "--json", "--server", daemon.url], { env: { TQD_TOKEN: "correct-horse" } });
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(daemon.stderr()).not.toContain("correct-horse");
+  });
+
+  test("invalid settings stop the start with a message naming the flag", async () => {
+    await using dir = await tempDir();
+    const open = await runTqd(["serve", "--listen", "0.0.0.0:0", "--data", dir.path]);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain("--token");
+    const badListen = await runTqd(["serve", "--listen", "nope", "--data", dir.path]);
+    expect([badListen.code, badListen.stderr.includes("--listen")]).toEqual([2, true]);
+    const badEnv = await runTqd(["serve", "--data", dir.path], { env: { TQD_LISTEN: "127.0.0.1:99999" } });
+    expect([badEnv.code, badEnv.stderr.includes("TQD_LISTEN")]).toEqual([2, true]);
+    const badBody = await runTqd(["serve", "--max-body", "lots", "--data", dir.path]);
+    expect([badBody.code, badBody.stderr.includes("--max-body")]).toEqual([2, true]);
+    const unknown = await runTqd(["serve", "--frobnicate"]);
+    expect([unknown.code, unknown.stderr.includes("--frobnicate")]).toEqual([2, true]);
+  });
+
+  test("--insecure allows a non-loopback listen with a warning", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path, ["--listen", "0.0.0.0:0", "--insecure"]);
+    expect(daemon.stderr()).toContain("without a token");
+  });
+});
+
+async function expectParked(url: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { queues } = (await (await fetch(url + "/v1/queues")).json()) as { queues: { pollersWaiting: number }[] };
+    if ((queues[0]?.pollersWaiting ?? 0) > 0) return;
+    if (Date.now() > deadline) throw new Error("poll never parked");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function streamOf(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  return new ReadableStream({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += 1024) controller.enqueue(bytes.slice(i, i + 1024));
+      controller.close();
+    },
+  });
+}
