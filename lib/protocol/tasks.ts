@@ -60,7 +60,7 @@ export const leasedTaskSchema = z.object({
   id: z.string(),
   queue: z.string(),
   type: z.string(),
-  input: z.unknown(),
+  input: z.unknown().optional(),
   attempt: z.number().int(),
   leaseToken: z.string(),
   /** ISO 8601; the worker must finish or heartbeat before it. */
@@ -112,7 +112,7 @@ export const taskViewSchema = z.object({
   type: z.string(),
   state: z.enum(TASK_STATES),
   attempt: z.number().int(),
-  input: z.unknown(),
+  input: z.unknown().optional(),
   result: z.unknown().optional(),
   error: taskErrorSchema.optional(),
   heartbeatDetails: z.unknown().optional(),

@@ -1,5 +1,15 @@
 import { describe, expect, test } from "vitest";
-import { ERROR_CODES, errorBodySchema } from "../../lib/protocol/index.ts";
+import {
+  ERROR_CODES,
+  enqueueBatchResponseSchema,
+  enqueueResponseSchema,
+  errorBodySchema,
+  heartbeatResponseSchema,
+  pollResponseSchema,
+  queueListResponseSchema,
+  settleResponseSchema,
+  taskViewSchema,
+} from "../../lib/protocol/index.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 
 const BASE = "http://tqd.test";
@@ -33,6 +43,23 @@ describe("HTTP API", () => {
     expect(view).toMatchObject({ id, queue: "emails", type: "send", state: "completed", attempt: 1, result: { sent: true }, worker: "w1" });
     const queues = await (await call(server, "GET", "/v1/queues")).json();
     expect(queues.queues).toEqual([{ name: "emails", pending: 0, running: 0, completed: 1, failed: 0, pollersWaiting: 0 }]);
+  });
+
+  test("every answer matches its protocol schema, with and without optional fields", async () => {
+    await using server = await startTestServer();
+    const strict = async <T>(response: Response, schema: { parse(v: unknown): T }) => schema.parse(await response.json());
+    const bare = await strict(await call(server, "POST", "/v1/queues/q/tasks", { type: "t" }), enqueueResponseSchema);
+    await strict(await call(server, "GET", `/v1/tasks/${bare.id}`), taskViewSchema);
+    await strict(await call(server, "POST", "/v1/queues/q/tasks/batch", { tasks: [{ type: "t", input: [1] }] }), enqueueBatchResponseSchema);
+    const polled = await strict(await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], max: 2, waitMs: 0 }), pollResponseSchema);
+    expect(polled.tasks).toHaveLength(2);
+    const [first, second] = polled.tasks;
+    await strict(await call(server, "GET", `/v1/tasks/${first!.id}`), taskViewSchema);
+    await strict(await call(server, "POST", `/v1/tasks/${first!.id}/heartbeat`, { leaseToken: first!.leaseToken, details: { at: 1 } }), heartbeatResponseSchema);
+    await strict(await call(server, "POST", `/v1/tasks/${first!.id}/complete`, { leaseToken: first!.leaseToken }), settleResponseSchema);
+    await strict(await call(server, "POST", `/v1/tasks/${second!.id}/fail`, { leaseToken: second!.leaseToken, error: { type: "E", message: "m" } }), settleResponseSchema);
+    for (const task of polled.tasks) await strict(await call(server, "GET", `/v1/tasks/${task.id}`), taskViewSchema);
+    await strict(await call(server, "GET", "/v1/queues"), queueListResponseSchema);
   });
 
   test("an existing producer id answers 200 with the same task", async () => {

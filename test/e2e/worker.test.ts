@@ -1,0 +1,106 @@
+/** Daemon + workers + CLI, all through the compiled binary, as a user runs them. */
+import { readFileSync, existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, test } from "vitest";
+import { tempDir } from "../support/temp-dir.ts";
+import { eventually, runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
+
+const HELLO = resolve(import.meta.dirname, "../../examples/hello/handlers.ts");
+
+describe("tqd work (binary)", () => {
+  test("serve + work examples/hello + enqueue --wait prints the result", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    await using worker = startTqd(["work", HELLO, "--queue", "hello", "--server", daemon.url]);
+    await worker.waitForOutput(/worker started/);
+    const result = await runTqd(["enqueue", "hello", "greet", '{"name":"Ada"}', "--wait", "--server", daemon.url]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ greeting: "Hello, Ada!", attempt: 1 });
+
+    const failed = await runTqd(["enqueue", "hello", "greet", "{}", "--wait", "--server", daemon.url]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("TypeError");
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+  });
+
+  test("--exec runs a shell one-liner per task with the input on stdin", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    await using worker = startTqd(["work", "--exec", `jq -c '{sum: (.a + .b), id: env.TQD_TASK_ID}' 2>/dev/null || python3 -c 'import json,sys,os; d=json.load(sys.stdin); print(json.dumps({"sum": d["a"]+d["b"], "id": os.environ["TQD_TASK_ID"]}))'`, "--queue", "math", "--type", "add", "--server", daemon.url]);
+    await worker.waitForOutput(/worker started/);
+    const enqueued = await runTqd(["enqueue", "math", "add", '{"a":2,"b":40}', "--id", "sum-1", "--wait", "--server", daemon.url]);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    expect(JSON.parse(enqueued.stdout)).toEqual({ sum: 42, id: "sum-1" });
+  });
+
+  test("500 tasks survive kill -9 of the daemon and each runs exactly once", async () => {
+    await using dir = await tempDir();
+    const data = join(dir.path, "data");
+    const ranLog = join(dir.path, "ran.log");
+    {
+      await using daemon = await startDaemon(data);
+      const tasks = Array.from({ length: 500 }, (_, n) => ({ type: "job", input: { n } }));
+      for (let i = 0; i < tasks.length; i += 100) {
+        const response = await fetch(`${daemon.url}/v1/queues/durable/tasks/batch`, { method: "POST", body: JSON.stringify({ tasks: tasks.slice(i, i + 100) }) });
+        expect(response.status).toBe(201);
+      }
+      daemon.kill("SIGKILL");
+      await daemon.exited;
+    }
+    await using daemon = await startDaemon(data);
+    await using worker = startTqd(["work", "--exec", `echo "$TQD_TASK_ID" >> ${ranLog}; echo ok`, "--queue", "durable", "--type", "job", "--concurrency", "16", "--server", daemon.url]);
+    await eventually(async () => {
+      const { queues } = (await (await fetch(`${daemon.url}/v1/queues`)).json()) as { queues: { completed: number }[] };
+      return queues[0]?.completed === 500 ? true : undefined;
+    }, "500 completed tasks", 60_000);
+    const ran = readFileSync(ranLog, "utf8").trim().split("\n");
+    expect(ran).toHaveLength(500);
+    expect(new Set(ran).size).toBe(500);
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+  });
+
+  test("a task whose worker is killed with kill -9 is redelivered after its lease as attempt 2", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const started = join(dir.path, "started");
+    const script = `if [ "$TQD_ATTEMPT" = 1 ]; then touch ${started}; sleep 60; fi; echo "{\\"attempt\\": $TQD_ATTEMPT}"`;
+    const workerArgs = ["work", "--exec", script, "--queue", "q", "--type", "slow", "--server", daemon.url];
+    const enqueued = await runTqd(["enqueue", "q", "slow", "{}", "--timeout-run", "2s", "--server", daemon.url]);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const id = enqueued.stdout.trim();
+    {
+      await using doomed = startTqd(workerArgs);
+      await eventually(() => (existsSync(started) ? true : undefined), "the first attempt to start");
+      doomed.kill("SIGKILL");
+      await doomed.exited;
+    }
+    await using rescuer = startTqd(workerArgs);
+    const waited = await runTqd(["wait", id, "--timeout", "20s", "--server", daemon.url]);
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(JSON.parse(waited.stdout)).toEqual({ attempt: 2 });
+    const view = await runTqd(["get", id, "--json", "--server", daemon.url]);
+    expect(JSON.parse(view.stdout)).toMatchObject({ state: "completed", attempt: 2 });
+  });
+});
+
+describe("CLI exit codes (binary)", () => {
+  test("2 for usage errors, 3 for an unreachable server, 4 for a wait that times out", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const usage = await runTqd(["enqueue", "q"]);
+    expect(usage.code).toBe(2);
+    const badJson = await runTqd(["enqueue", "q", "t", "{nope", "--server", daemon.url]);
+    expect([badJson.code, /INPUT/i.test(badJson.stderr)]).toEqual([2, true]);
+    const badFlag = await runTqd(["work", HELLO, "--queue", "q", "--concurrency", "zero"]);
+    expect([badFlag.code, badFlag.stderr.includes("--concurrency")]).toEqual([2, true]);
+    const unreachable = await runTqd(["queues", "--server", "http://127.0.0.1:9"]);
+    expect([unreachable.code, unreachable.stderr.includes("http://127.0.0.1:9")]).toEqual([3, true]);
+    const enqueued = await runTqd(["enqueue", "q", "t", "--server", daemon.url]);
+    const timedOut = await runTqd(["wait", enqueued.stdout.trim(), "--timeout", "300ms", "--server", daemon.url]);
+    expect(timedOut.code).toBe(4);
+    const missing = await runTqd(["get", "no-such-task", "--server", daemon.url]);
+    expect([missing.code, missing.stderr.includes("not_found")]).toEqual([1, true]);
+  });
+});
