@@ -3,7 +3,6 @@
  * CLI and the tests. Idempotent calls are retried on transport failures with a short backoff;
  * calls that could create a second task (enqueue without an id) are never retried.
  */
-import type * as z from "zod";
 import {
   enqueueBatchResponseSchema,
   enqueueResponseSchema,
@@ -24,6 +23,8 @@ import {
   type SettleResponse,
   type TaskError,
   type TaskView,
+  type Schema,
+  type SchemaOutput,
 } from "../protocol/index.ts";
 import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
 
@@ -38,7 +39,7 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
-interface CallOptions<S extends z.ZodType> {
+interface CallOptions<S extends Schema> {
   method: "GET" | "POST";
   path: string;
   body?: unknown;
@@ -142,7 +143,7 @@ export class TqdClient {
     return this.call({ method: "GET", path: paths.queues(), schema: queueListResponseSchema, idempotent: true });
   }
 
-  private async call<S extends z.ZodType>(options: CallOptions<S>): Promise<z.infer<S>> {
+  private async call<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {
     const retries = options.idempotent ? this.transportRetries : 0;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -155,7 +156,7 @@ export class TqdClient {
     }
   }
 
-  private async callOnce<S extends z.ZodType>(options: CallOptions<S>): Promise<z.infer<S>> {
+  private async callOnce<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {
     const url = this.baseUrl + options.path;
     const headers: Record<string, string> = {};
     if (options.body !== undefined) headers["content-type"] = "application/json";

@@ -2,12 +2,15 @@
  * Settings of `tqd serve`, resolved in layers: defaults, then environment, then flags. The
  * function is pure (it gets env and home directory as arguments) and validates everything once.
  */
-import type { LogFormat, LogLevel } from "../log/logger.ts";
 import { ConfigError } from "./config-error.ts";
 import { isLoopbackHost, parseBytes, parseChoice, parseListen, type ListenAddress } from "./parse-values.ts";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7070";
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+
+/** Mirrors lib/log's formats and levels; config imports nothing from tqd but zod. */
+export type LogFormat = "text" | "json";
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface ServeFlags {
   listen?: string | undefined;

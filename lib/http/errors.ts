@@ -3,9 +3,8 @@
  * `{"error":{"code","message"}}`. Unknown errors become a generic 500: no stack trace, path
  * or SQL ever reaches a client (the details go to the log with the request id).
  */
-import type { ZodError } from "zod";
 import { TqdError, type TqdErrorCode } from "../core/errors.ts";
-import type { ErrorCode } from "../protocol/index.ts";
+import type { ErrorCode, SchemaError } from "../protocol/index.ts";
 
 const STATUS_OF: Record<ErrorCode, number> = {
   invalid_argument: 400,
@@ -43,7 +42,7 @@ export function responseOfKnownError(error: unknown): Response | undefined {
 }
 
 /** A zod failure as a 400 that names each offending field. */
-export function invalidRequest(error: ZodError): HttpError {
+export function invalidRequest(error: SchemaError): HttpError {
   const details = error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "body"}: ${issue.message}`)

@@ -2,10 +2,10 @@
  * Reading a request body: enforce the size limit before and while reading, parse JSON, and
  * validate against the route's schema. Every failure is a 4xx with a message, never a 500.
  */
-import type * as z from "zod";
+import type { Schema, SchemaOutput } from "../protocol/index.ts";
 import { HttpError, invalidRequest } from "./errors.ts";
 
-export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S, maxBytes: number): Promise<z.output<S>> {
+export async function readJsonBody<S extends Schema>(request: Request, schema: S, maxBytes: number): Promise<SchemaOutput<S>> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const bytes = await request.arrayBuffer();

@@ -5,3 +5,4 @@ export * from "./errors.ts";
 export * from "./tasks.ts";
 export * from "./queues.ts";
 export * from "./routes.ts";
+export type * from "./schema.ts";

@@ -14,10 +14,10 @@ import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_POLL_WAIT_MS, type LeasedTask } from "../protocol/index.ts";
 import type { HandlerMap } from "./handler-api.ts";
-import { runPollLoop } from "./poll-loop.ts";
+import { runPollLoop, type PollLoopDeps } from "./poll-loop.ts";
 import { ServerHealth } from "./server-health.ts";
 import { SlotPool } from "./slot-pool.ts";
-import { runTask } from "./task-runner.ts";
+import { runTask, type TaskRunnerDeps } from "./task-runner.ts";
 import type { WorkerClient } from "./worker-client.ts";
 
 /** How long phase 3 of `stop()` waits for the failure reports of abandoned handlers. */
@@ -65,64 +65,87 @@ export interface Worker {
 
 /** Builds a worker; nothing happens until `start()`. */
 export function createWorker(options: WorkerOptions): Worker {
-  const { clock, log, queues, concurrency } = options;
-  const types = Object.keys(options.handlers);
-  if (queues.length === 0) throw new RangeError("a worker needs at least one queue");
-  if (types.length === 0) throw new RangeError("a worker needs at least one handler");
-  const random = options.random ?? Math.random;
-  const pool = new SlotPool(concurrency);
-  const health = new ServerHealth(log, () => clock.now());
-  const stopPolling = new AbortController();
-  const abandon = new AbortController();
-  const giveUp = new AbortController();
-  const graceCut = new AbortController();
-  const running = new Set<Promise<void>>();
-  let loops: Promise<void>[] | undefined;
-  let stopping: Promise<StopReport> | undefined;
+  return new PollingWorker(options);
+}
 
-  const taskDeps = { client: options.client, clock, log, health, random, handlers: options.handlers, abandon: abandon.signal, giveUp: giveUp.signal };
-  const startTask = (task: LeasedTask) => {
-    const run = runTask(task, taskDeps).finally(() => {
-      running.delete(run);
-      pool.release(1);
+class PollingWorker implements Worker {
+  private readonly pool: SlotPool;
+  private readonly types: readonly string[];
+  private readonly taskDeps: TaskRunnerDeps;
+  /** Phase 1 of stop: ends the poll loops and aborts their in-flight polls. */
+  private readonly stopPolling = new AbortController();
+  /** Phase 3 of stop: aborts handlers still running after the grace period. */
+  private readonly abandon = new AbortController();
+  /** End of phase 3: report retries stop. */
+  private readonly giveUp = new AbortController();
+  /** `stop({graceMs: 0})` during phase 2 ends the grace period early. */
+  private readonly graceCut = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  private loops: Promise<void>[] | undefined;
+  private stopping: Promise<StopReport> | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.types = Object.keys(options.handlers);
+    if (options.queues.length === 0) throw new RangeError("a worker needs at least one queue");
+    if (this.types.length === 0) throw new RangeError("a worker needs at least one handler");
+    this.pool = new SlotPool(options.concurrency);
+    const { client, clock, log, handlers } = options;
+    const health = new ServerHealth(log, () => clock.now());
+    const random = options.random ?? Math.random;
+    this.taskDeps = { client, clock, log, health, random, handlers, abandon: this.abandon.signal, giveUp: this.giveUp.signal };
+  }
+
+  get runningTasks(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.loops) throw new Error("the worker was already started");
+    const { queues, concurrency, identity, log } = this.options;
+    const loopDeps: PollLoopDeps = {
+      ...this.taskDeps,
+      pool: this.pool,
+      identity,
+      types: this.types,
+      maxPerPoll: Math.max(1, Math.ceil(concurrency / queues.length)),
+      pollWaitMs: this.options.pollWaitMs ?? DEFAULT_POLL_WAIT_MS,
+      stop: this.stopPolling.signal,
+      startTask: (task) => this.startTask(task),
+    };
+    this.loops = queues.map((queue) => runPollLoop(queue, loopDeps));
+    log.info("worker started", { identity, queues: [...queues], types: this.types, concurrency });
+  }
+
+  stop(stopOptions: StopOptions = {}): Promise<StopReport> {
+    if (stopOptions.graceMs === 0) this.graceCut.abort();
+    this.stopping ??= this.drain(stopOptions.graceMs ?? this.options.graceMs);
+    return this.stopping;
+  }
+
+  private startTask(task: LeasedTask): void {
+    const run = runTask(task, this.taskDeps).finally(() => {
+      this.running.delete(run);
+      this.pool.release(1);
     });
-    running.add(run);
-  };
+    this.running.add(run);
+  }
 
-  async function drain(graceMs: number): Promise<StopReport> {
-    stopPolling.abort();
-    await Promise.all(loops ?? []);
-    log.info("worker stopping", { runningTasks: running.size, graceMs });
-    const drained = await settledWithin(clock, [...running], graceMs, graceCut.signal);
-    const abandoned = drained ? 0 : running.size;
+  private async drain(graceMs: number): Promise<StopReport> {
+    const { clock, log } = this.options;
+    this.stopPolling.abort();
+    await Promise.all(this.loops ?? []);
+    log.info("worker stopping", { runningTasks: this.running.size, graceMs });
+    const drained = await settledWithin(clock, [...this.running], graceMs, this.graceCut.signal);
+    const abandoned = drained ? 0 : this.running.size;
     if (!drained) {
       log.warn("grace period over; aborting the handlers still running", { runningTasks: abandoned });
-      abandon.abort();
-      await settledWithin(clock, [...running], FINAL_REPORT_MS, giveUp.signal);
-      giveUp.abort();
+      this.abandon.abort();
+      await settledWithin(clock, [...this.running], FINAL_REPORT_MS, this.giveUp.signal);
+      this.giveUp.abort();
     }
     log.info("worker stopped", { abandoned });
     return { abandoned };
   }
-
-  return {
-    async start() {
-      if (loops) throw new Error("the worker was already started");
-      const maxPerPoll = Math.max(1, Math.ceil(concurrency / queues.length));
-      const pollWaitMs = options.pollWaitMs ?? DEFAULT_POLL_WAIT_MS;
-      const loopDeps = { ...taskDeps, pool, identity: options.identity, types, maxPerPoll, pollWaitMs, stop: stopPolling.signal, startTask };
-      loops = queues.map((queue) => runPollLoop(queue, loopDeps));
-      log.info("worker started", { identity: options.identity, queues: [...queues], types, concurrency });
-    },
-    stop(stopOptions = {}) {
-      if (stopOptions.graceMs === 0) graceCut.abort();
-      stopping ??= drain(stopOptions.graceMs ?? options.graceMs);
-      return stopping;
-    },
-    get runningTasks() {
-      return running.size;
-    },
-  };
 }
 
 /** True if every promise settled within `ms`; false when time ran out or `cut` aborted first. */

@@ -16,18 +16,6 @@ async function moduleError(promise: Promise<unknown>): Promise<HandlerModuleErro
 }
 
 describe("loadHandlers", () => {
-  it("loads a default-exported defineHandlers object that imports the virtual module tqd", async () => {
-    await using dir = await tempDir();
-    await writeFile(
-      join(dir.path, "handlers.ts"),
-      `import { defineHandlers } from "tqd";
-       export default defineHandlers({ greet: async (input: { name: string }, ctx) => \`hi \${input.name} #\${ctx.attempt}\` });`,
-    );
-    const handlers = await loadHandlers("handlers.ts", dir.path);
-    expect(Object.keys(handlers)).toEqual(["greet"]);
-    expect(await handlers.greet!({ name: "Ada" }, ctx)).toBe("hi Ada #2");
-  });
-
   it("takes the exported functions of a module without a default export, ignoring other exports", async () => {
     await using dir = await tempDir();
     await writeFile(join(dir.path, "named.ts"), `export const retries = 3;\nexport async function resize(input: number) { return input * 2; }`);
@@ -36,22 +24,37 @@ describe("loadHandlers", () => {
     expect(await handlers.resize!(21, ctx)).toBe(42);
   });
 
-  it("loads the hello example", async () => {
-    const handlers = await loadHandlers("examples/hello/handlers.ts", resolve(import.meta.dirname, "../../.."));
-    expect(await handlers.greet!({ name: "Ada" }, ctx)).toEqual({ greeting: "Hello, Ada!", attempt: 2 });
-  });
-
-  // vitest resolves `tqd` through its alias; the binary and `bun cmd/tqd.ts` through the Bun plugin.
-  it("serves the virtual module tqd through the Bun runtime plugin outside vitest", async () => {
+  // `import ... from "tqd"` is served by the Bun runtime plugin, which vitest's module loader
+  // bypasses; so these run loadHandlers in a plain Bun process, as `bun cmd/tqd.ts` and the
+  // binary do. The temp file lies outside the repository, where no tsconfig paths apply.
+  it("loads modules that import the virtual module tqd, including the hello example", async () => {
+    await using dir = await tempDir();
+    const custom = join(dir.path, "handlers.ts");
+    await writeFile(
+      custom,
+      `import { defineHandlers, TaskAbortedError } from "tqd";
+       export default defineHandlers({
+         greet: async (input: { name: string }, ctx) => \`hi \${input.name} #\${ctx.attempt}\`,
+         abortType: async () => typeof TaskAbortedError,
+       });`,
+    );
     const root = resolve(import.meta.dirname, "../../..");
     const script = `
       import { loadHandlers } from "./lib/worker/load-handlers.ts";
-      const handlers = await loadHandlers("examples/hello/handlers.ts", process.cwd());
-      console.log(JSON.stringify(await handlers.greet({ name: "Ada" }, { attempt: 1 })));`;
+      const ctx = { attempt: 2 };
+      const custom = await loadHandlers(${JSON.stringify(custom)}, "/");
+      const hello = await loadHandlers("examples/hello/handlers.ts", process.cwd());
+      console.log(JSON.stringify({
+        custom: [Object.keys(custom), await custom.greet({ name: "Ada" }, ctx), await custom.abortType()],
+        hello: [Object.keys(hello), await hello.greet({ name: "Ada" }, ctx)],
+      }));`;
     const child = Bun.spawn([process.execPath, "-e", script], { cwd: root, stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
     expect(stderr).toBe("");
-    expect(JSON.parse(stdout)).toEqual({ greeting: "Hello, Ada!", attempt: 1 });
+    expect(JSON.parse(stdout)).toEqual({
+      custom: [["greet", "abortType"], "hi Ada #2", "function"],
+      hello: [["greet", "countdown"], { greeting: "Hello, Ada!", attempt: 2 }],
+    });
   });
 
   it("names the file when it does not exist", async () => {

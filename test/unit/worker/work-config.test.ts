@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseGraceMs, resolveWorkConfig, WORK_NAME_PATTERN, type WorkFlags } from "../../../lib/config/index.ts";
+import { parseDuration, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from "../../../lib/protocol/index.ts";
+
+function resolve(handlersPath: string | undefined, flags: WorkFlags, env: Record<string, string> = {}) {
+  return resolveWorkConfig({ handlersPath, flags, env, defaultIdentity: "host-1:4242" });
+}
+
+function flagOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.flag;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("resolveWorkConfig", () => {
+  it("applies the documented defaults", () => {
+    const config = resolve("handlers.ts", { queue: ["emails"] });
+    expect(config).toMatchObject({
+      source: { kind: "module", path: "handlers.ts" },
+      queues: ["emails"],
+      concurrency: 10,
+      identity: "host-1:4242",
+      graceMs: 30_000,
+      client: { serverUrl: "http://127.0.0.1:7070", token: undefined },
+    });
+  });
+
+  it("takes the server and token from the environment, flags first", () => {
+    const env = { TQD_SERVER: "http://tqd:7070", TQD_TOKEN: "from-env" };
+    expect(resolve("h.ts", { queue: ["q"] }, env).client).toEqual({ serverUrl: "http://tqd:7070", token: "from-env" });
+    expect(resolve("h.ts", { queue: ["q"], token: "flag" }, env).client.token).toBe("flag");
+  });
+
+  it("resolves --exec with its --type list and de-duplicates repeated names", () => {
+    const config = resolve(undefined, { exec: "./run.sh", type: ["a", "b", "a"], queue: ["q", "q"] });
+    expect(config.source).toEqual({ kind: "exec", command: "./run.sh", types: ["a", "b"] });
+    expect(config.queues).toEqual(["q"]);
+  });
+
+  it("names the flag at fault", () => {
+    expect(flagOf(() => resolve("h.ts", {}))).toBe("--queue");
+    expect(flagOf(() => resolve(undefined, { queue: ["q"] }))).toBe("HANDLERS");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], exec: "cat" }))).toBe("--exec");
+    expect(flagOf(() => resolve(undefined, { queue: ["q"], exec: "cat" }))).toBe("--type");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], type: ["t"] }))).toBe("--type");
+    expect(flagOf(() => resolve("h.ts", { queue: ["bad name"] }))).toBe("--queue");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], concurrency: "0" }))).toBe("--concurrency");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], concurrency: "1001" }))).toBe("--concurrency");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], grace: "soon" }))).toBe("--grace");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], server: "ftp://x" }))).toBe("--server");
+  });
+
+  it("parses --grace durations, and 0 for no grace", () => {
+    expect(parseGraceMs("0")).toBe(0);
+    expect(parseGraceMs("1.5s")).toBe(1_500);
+    expect(parseGraceMs("2m")).toBe(120_000);
+  });
+
+  // lib/config may import only zod, so it mirrors these grammars; this keeps them equal.
+  it("uses the protocol's name and duration grammars", () => {
+    expect(WORK_NAME_PATTERN.source).toBe(QUEUE_NAME_PATTERN.source);
+    expect(WORK_NAME_PATTERN.source).toBe(TASK_TYPE_PATTERN.source);
+    for (const text of ["250ms", "30s", "1.5s", "5m", "1h", "1d"]) expect(parseGraceMs(text)).toBe(parseDuration(text));
+  });
+});
