@@ -5,7 +5,7 @@
 import { resolveClientConfig, type ClientConfig } from "./client-config.ts";
 import { ConfigError } from "./config-error.ts";
 import { parseChoice, parseInteger } from "./parse-values.ts";
-import type { LogFormat, LogLevel } from "../log/logger.ts";
+import type { LogFormat, LogLevel } from "./serve-config.ts";
 
 export const DEFAULT_WORK_CONCURRENCY = 10;
 export const DEFAULT_WORK_GRACE = "30s";

@@ -54,13 +54,15 @@ export interface StopReport {
   abandoned: number;
 }
 
-export interface Worker {
+export interface Worker extends AsyncDisposable {
   /** Starts polling; resolves once the loops are running. */
   start(): Promise<void>;
   /** Stops polling and drains (see the header); every call returns the same promise. */
   stop(options?: StopOptions): Promise<StopReport>;
   /** Tasks currently leased by this worker (running or being reported). */
   readonly runningTasks: number;
+  /** `stop()`, for `await using worker = createWorker(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Builds a worker; nothing happens until `start()`. */
@@ -120,6 +122,10 @@ class PollingWorker implements Worker {
     if (stopOptions.graceMs === 0) this.graceCut.abort();
     this.stopping ??= this.drain(stopOptions.graceMs ?? this.options.graceMs);
     return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 
   private startTask(task: LeasedTask): void {
