@@ -4,7 +4,10 @@
  *
  * Lifecycle: `start()` launches one poll loop per queue over a shared slot pool. `stop()` then
  * runs three phases, each bounded so the process always exits:
- *   1. stop polling: abort in-flight polls; running tasks go on;
+ *   1. stop polling: abort in-flight polls; running tasks go on. (A poll aborted while the
+ *      server's answer is already on the wire loses those tasks until their leases expire; the
+ *      server gives tasks back only when it sees the abort before answering. HTTP long polls
+ *      cannot close that window without a protocol change, and it is milliseconds wide.)
  *   2. drain: wait up to `graceMs` for running handlers to finish and be reported;
  *   3. abandon: abort the signals of handlers still running, report them failed (`WorkerStopped`)
  *      and wait at most `FINAL_REPORT_MS` more for those reports, then give up on them (the

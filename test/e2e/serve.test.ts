@@ -53,6 +53,16 @@ describe("tqd serve (binary)", () => {
     expect(JSON.parse(got.stdout)).toMatchObject({ id, state: "pending", input: { n: 1 } });
   });
 
+  test("a long-poll outlives Bun's default 10 s idle timeout and ends empty at waitMs", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path);
+    const started = Date.now();
+    const response = await fetch(`${daemon.url}/v1/queues/q/poll`, { method: "POST", body: JSON.stringify({ identity: "w", types: ["t"], waitMs: 12_000 }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ tasks: [] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(11_900);
+  });
+
   test("SIGTERM answers parked polls with an empty list and exits 0", async () => {
     await using dir = await tempDir();
     await using daemon = await startDaemon(dir.path);

@@ -128,11 +128,14 @@ describe("worker against a real server", () => {
     await using server = await startTestServer();
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const { worker } = workerFor(server, { gated: async () => (await released, "finished") });
+    let started!: () => void;
+    // Waits for the handler, not the server's dispatch event: a poll aborted while its answer is
+    // on the wire loses those tasks until their lease expires (see lib/worker/worker.ts).
+    const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+    const { worker } = workerFor(server, { gated: async () => (started(), await released, "finished") });
     await worker.start();
-    const dispatched = server.daemon.events.next("task.dispatched");
     const first = await server.client.enqueue("q", { type: "gated" });
-    await dispatched;
+    await handlerStarted;
     const stopping = worker.stop();
     const second = await server.client.enqueue("q", { type: "gated" });
     release();
