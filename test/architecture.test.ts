@@ -15,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   clock: [],
   log: [],
   protocol: ["zod"],
-  config: ["zod"],
+  config: ["protocol", "zod"],
   client: ["protocol"],
   store: ["core", "kysely", "bun:sqlite", "node:fs", "node:path"],
   daemon: ["core", "store", "clock", "log"],

@@ -4,6 +4,7 @@
  */
 import { resolveClientConfig, type ClientConfig } from "./client-config.ts";
 import { ConfigError } from "./config-error.ts";
+import { QUEUE_NAME_PATTERN, parseDuration } from "../protocol/index.ts";
 import { parseChoice, parseInteger } from "./parse-values.ts";
 import type { LogFormat, LogLevel } from "./serve-config.ts";
 
@@ -12,12 +13,6 @@ export const DEFAULT_WORK_GRACE = "30s";
 /** The server's poll limit (LIMITS.pollMax in lib/protocol); a larger pool could never fill. */
 export const MAX_WORK_CONCURRENCY = 1000;
 
-// Mirrors QUEUE_NAME_PATTERN / TASK_TYPE_PATTERN in lib/protocol/names.ts (lib/config may import
-// only zod); test/unit/worker/work-config.test.ts fails if they drift apart.
-export const WORK_NAME_PATTERN = /^[A-Za-z0-9._\-:@/]{1,255}$/;
-// The duration grammar of lib/protocol/duration.ts, mirrored and drift-tested the same way.
-const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export interface WorkFlags {
   queue?: string[] | undefined;
@@ -92,7 +87,7 @@ function resolveSource(handlersPath: string | undefined, flags: WorkFlags): Work
 
 function uniqueNames(flag: string, names: readonly string[]): readonly string[] {
   for (const name of names) {
-    if (!WORK_NAME_PATTERN.test(name)) {
+    if (!QUEUE_NAME_PATTERN.test(name)) {
       throw new ConfigError(flag, `invalid ${flag} "${name}": expected 1-255 characters of A-Z a-z 0-9 . _ - : @ /`);
     }
   }
@@ -101,9 +96,7 @@ function uniqueNames(flag: string, names: readonly string[]): readonly string[] 
 
 /** `--grace`: a duration such as 500ms, 30s, 5m; 0 (or 0s) means do not wait. */
 export function parseGraceMs(text: string): number {
-  const match = DURATION_PATTERN.exec(text.trim());
-  const unitMs = UNIT_MS[match?.[2] ?? ""];
-  const ms = text.trim() === "0" ? 0 : match && unitMs !== undefined ? Math.round(Number(match[1]) * unitMs) : NaN;
+  const ms = text.trim() === "0" ? 0 : (parseDuration(text) ?? NaN);
   if (!Number.isSafeInteger(ms) || ms > 86_400_000) {
     throw new ConfigError("--grace", `invalid --grace "${text}": expected a duration such as 500ms, 30s or 5m (at most 1d)`);
   }

@@ -19,16 +19,22 @@ export async function runTask(task: LeasedTask, deps: TaskRunnerDeps): Promise<v
   const { log } = deps;
   const lease = new TaskLease(task, deps);
   const fields = { taskId: task.id, queue: task.queue, type: task.type, attempt: task.attempt };
-  let abandoned!: (outcome: TaskOutcome) => void;
-  const abandonedOutcome = new Promise<TaskOutcome>((resolve) => (abandoned = resolve));
+  let abandoned!: (outcome: "abandoned") => void;
+  const abandonedOutcome = new Promise<"abandoned">((resolve) => (abandoned = resolve));
   const onAbandon = () => {
     lease.abort("worker-stopped", "the worker stopped and its grace period ran out");
-    abandoned({ ok: false, error: taskError("WorkerStopped", "the worker stopped before the handler finished (grace period expired)") });
+    abandoned("abandoned");
   };
   if (deps.abandon.aborted) onAbandon();
   else deps.abandon.addEventListener("abort", onAbandon, { once: true });
   try {
     const outcome = await Promise.race([invokeHandler(handlerFor(deps.handlers, task.type), task, lease), abandonedOutcome]);
+    if (outcome === "abandoned") {
+      // Not reported: a failure would be final, yet the task did nothing wrong. Its lease runs
+      // out on the server and the task is redelivered as the next attempt.
+      log.warn("task abandoned at shutdown; the server redelivers it when its lease expires", fields);
+      return;
+    }
     if (outcome.ok) log.debug("task completed", fields);
     else log.warn("task failed", { ...fields, error: `${outcome.error.type}: ${outcome.error.message}` });
     // The lease-lost warning was logged when the heartbeat found out; the server will not listen.

@@ -9,9 +9,9 @@
  *      server gives tasks back only when it sees the abort before answering. HTTP long polls
  *      cannot close that window without a protocol change, and it is milliseconds wide.)
  *   2. drain: wait up to `graceMs` for running handlers to finish and be reported;
- *   3. abandon: abort the signals of handlers still running, report them failed (`WorkerStopped`)
- *      and wait at most `FINAL_REPORT_MS` more for those reports, then give up on them (the
- *      server re-queues those tasks when their leases expire).
+ *   3. abandon: abort the signals of handlers still running and wait at most `FINAL_REPORT_MS`
+ *      for them to unwind. They are not reported: a failure would be final, so the server
+ *      re-queues those tasks when their leases expire and they run again as the next attempt.
  */
 import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
@@ -23,7 +23,7 @@ import { SlotPool } from "./slot-pool.ts";
 import { runTask, type TaskRunnerDeps } from "./task-runner.ts";
 import type { WorkerClient } from "./worker-client.ts";
 
-/** How long phase 3 of `stop()` waits for the failure reports of abandoned handlers. */
+/** How long phase 3 of `stop()` waits for abandoned handlers to unwind. */
 export const FINAL_REPORT_MS = 5_000;
 export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_GRACE_MS = 30_000;

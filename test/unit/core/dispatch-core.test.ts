@@ -53,7 +53,7 @@ describe("dispatch core", () => {
   });
 
   test("a new task goes straight to the oldest parked poll that handles its type", () => {
-    const { core, add } = setup();
+    const { core } = setup();
     const first = core.park({ queue: "q", types: ["a"], max: 1, identity: "p1" }, T0);
     const second = core.park({ queue: "q", types: ["b"], max: 1, identity: "p2" }, T0);
     const third = core.park({ queue: "q", types: ["b"], max: 1, identity: "p3" }, T0);

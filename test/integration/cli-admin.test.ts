@@ -3,15 +3,15 @@
  * along by calling the client's poll/complete/fail directly, standing in for a worker.
  */
 import { describe, expect, it } from "vitest";
-import * as enqueue from "../../../cmd/admin/enqueue.ts";
-import * as get from "../../../cmd/admin/get.ts";
-import * as queues from "../../../cmd/admin/queues.ts";
-import * as wait from "../../../cmd/admin/wait.ts";
-import { EXIT } from "../../../cmd/io.ts";
-import { TqdClient } from "../../../lib/client/index.ts";
-import { TASK_ID_PATTERN, type LeasedTask } from "../../../lib/protocol/index.ts";
-import { capturedIo, type CapturedIoOptions } from "../../support/captured-io.ts";
-import { startTestServer } from "../../support/test-server.ts";
+import * as enqueue from "../../cmd/admin/enqueue.ts";
+import * as get from "../../cmd/admin/get.ts";
+import * as queues from "../../cmd/admin/queues.ts";
+import * as wait from "../../cmd/admin/wait.ts";
+import { EXIT } from "../../cmd/io.ts";
+import { TqdClient } from "../../lib/client/index.ts";
+import { TASK_ID_PATTERN, type LeasedTask } from "../../lib/protocol/index.ts";
+import { capturedIo, type CapturedIoOptions } from "../support/captured-io.ts";
+import { startTestServer } from "../support/test-server.ts";
 
 type Command = { run: typeof enqueue.run };
 
