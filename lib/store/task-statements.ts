@@ -4,31 +4,14 @@
  */
 import type { TaskRecord, TaskState } from "../core/index.ts";
 import type { PreparedStatement, SqliteConnection } from "./sqlite.ts";
+import type { TasksTable } from "./schema.ts";
 import type { StoreOp } from "./task-store.ts";
 
 const TASK_COLUMNS =
   "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at";
 
-/** A `tasks` row as bun:sqlite returns it. */
-export interface TaskRow {
-  seq: number;
-  id: string;
-  queue: string;
-  type: string;
-  state: string;
-  attempt: number;
-  input: string | null;
-  result: string | null;
-  error: string | null;
-  heartbeat: string | null;
-  start_to_close_ms: number;
-  lease_token: string | null;
-  lease_deadline: number | null;
-  worker: string | null;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
+/** A `tasks` row as bun:sqlite returns it (the kysely table type, one definition). */
+export type TaskRow = TasksTable;
 
 export class TaskStatements {
   private readonly insert: PreparedStatement;
