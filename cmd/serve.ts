@@ -4,6 +4,7 @@
  */
 import { systemClock } from "../lib/clock/clock.ts";
 import { ConfigError, resolveServeConfig, type ServeConfig } from "../lib/config/index.ts";
+import { DEFAULT_START_TO_CLOSE_MS } from "../lib/core/index.ts";
 import { Daemon } from "../lib/daemon/index.ts";
 import { createFetchHandler, startHttpServer } from "../lib/http/index.ts";
 import { createLogger, type Logger } from "../lib/log/logger.ts";
@@ -12,8 +13,6 @@ import { newCommand, parseArgs, usageError } from "./command-line.ts";
 import { EXIT, type CliIo } from "./io.ts";
 import { buildVersion, versionLine } from "./version-info.ts";
 
-/** Lease length of an attempt when the producer names no startToCloseTimeout. */
-const DEFAULT_START_TO_CLOSE_MS = 5 * 60_000;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const program = newCommand("serve", io)
@@ -24,7 +23,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option("--max-body <bytes>", "largest request body (default 1MiB)")
     .option("--insecure", "allow a non-loopback --listen without a token")
     .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT)")
-    .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL)");
+    .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL)")
+    .option("--retention <duration>", "keep final tasks this long, then delete them (env TQD_RETENTION, default 7d)");
   const parsed = parseArgs(program, args);
   if (parsed !== undefined) return parsed;
   let config: ServeConfig;
@@ -48,7 +48,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
       pid: process.pid,
       onStagedFailure: (error, opCount) => log.warn("staged writes not committed", { opCount, error: String(error) }),
     });
-    daemon = await Daemon.start({ store, clock: systemClock, log });
+    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs } });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       io.stderr.write(`error: ${error.message}\n`);

@@ -10,6 +10,10 @@ import * as enqueue from "./admin/enqueue.ts";
 import * as get from "./admin/get.ts";
 import * as wait from "./admin/wait.ts";
 import * as queues from "./admin/queues.ts";
+import * as cancel from "./admin/cancel.ts";
+import * as dead from "./admin/dead.ts";
+import * as complete from "./admin/complete.ts";
+import * as fail from "./admin/fail.ts";
 
 interface Subcommand {
   summary: string;
@@ -22,7 +26,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   enqueue: { summary: "add a task to a queue (optionally wait for its result)", run: enqueue.run },
   get: { summary: "show a task", run: get.run },
   wait: { summary: "wait for a task to finish and print its result", run: wait.run },
+  cancel: { summary: "cancel a task (at once, or ask its worker to stop if it is running)", run: cancel.run },
+  complete: { summary: "complete a task handed back by ctx.completeLater(), given its token", run: complete.run },
+  fail: { summary: "fail the attempt of a task handed back by ctx.completeLater()", run: fail.run },
   queues: { summary: "list queues with counts by state", run: queues.run },
+  dead: { summary: "dead-letter tasks of a queue: dead ls | requeue | purge", run: dead.run },
   version: { summary: "print the version and git commit", run: async (_args, io) => (io.stdout.write(versionLine() + "\n"), EXIT.ok) },
 };
 
@@ -54,12 +62,14 @@ function helpText(): string {
     ...lines,
     "",
     "environment: TQD_SERVER, TQD_TOKEN (clients); TQD_LISTEN, TQD_DATA, TQD_TOKEN (serve)",
-    "exit codes: 0 ok, 1 task failed or request refused, 2 usage error, 3 server unreachable, 4 wait timed out",
+    "exit codes: 0 ok, 1 task failed/canceled/timed out or request refused, 2 usage error, 3 server unreachable, 4 wait timed out",
     "",
     "examples:",
     "  tqd serve --data ./tqd-data",
     "  tqd work examples/hello/handlers.ts --queue hello",
     "  tqd enqueue hello greet '{\"name\":\"Ada\"}' --wait",
+    "  tqd enqueue emails send --delay 10m --retries 3 --backoff 1s,2,1m",
+    "  tqd dead ls emails",
     "",
   ].join("\n");
 }

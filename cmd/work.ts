@@ -3,9 +3,8 @@
  * until SIGINT/SIGTERM, then stops polling, lets running handlers finish within --grace and
  * exits 0. A second signal cuts the grace period short. Opens no listening socket.
  *
- * Exit codes: 0 after a shutdown signal (also when the grace period ran out: the abandoned tasks
- * were reported failed, or the server re-queues them when their leases expire, so the stop
- * itself went as designed); 2 for bad flags or an unusable handlers module; 1 when the handlers
+ * Exit codes: 0 after a shutdown signal (also when the grace period ran out: the server re-queues
+ * the abandoned tasks when their leases expire, so the stop itself went as designed); 2 for bad flags or an unusable handlers module; 1 when the handlers
  * module throws while loading.
  */
 import { hostname } from "node:os";
@@ -13,7 +12,7 @@ import { TqdClient } from "../lib/client/index.ts";
 import { systemClock } from "../lib/clock/clock.ts";
 import { ConfigError, DEFAULT_WORK_CONCURRENCY, DEFAULT_WORK_GRACE, resolveWorkConfig, type WorkConfig, type WorkFlags } from "../lib/config/index.ts";
 import { createLogger, type Logger } from "../lib/log/logger.ts";
-import { createWorker, HandlerModuleError, loadHandlers, shellHandler, type HandlerMap, type Worker } from "../lib/worker/index.ts";
+import { createWorker, HandlerModuleError, loadHandlers, NON_RETRYABLE_EXIT_CODE, shellHandler, type HandlerMap, type Worker } from "../lib/worker/index.ts";
 import { addClientOptions } from "./client-command.ts";
 import { collect, newCommand, parseArgs, usageError } from "./command-line.ts";
 import { EXIT, type CliIo } from "./io.ts";
@@ -26,6 +25,7 @@ environment: TQD_SERVER, TQD_TOKEN, TQD_LOG_FORMAT, TQD_LOG_LEVEL
 --exec runs CMD with sh -c once per task: the input JSON arrives on stdin, TQD_TASK_ID,
 TQD_TASK_TYPE, TQD_QUEUE and TQD_ATTEMPT are set, stdout is the result (JSON if it parses,
 else text), and a non-zero exit fails the attempt with the end of stderr.
+Exit code ${NON_RETRYABLE_EXIT_CODE} fails it without retry, whatever the task's retry policy.
 
 examples:
   tqd work examples/hello/handlers.ts --queue hello

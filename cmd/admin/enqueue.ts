@@ -1,19 +1,33 @@
 /**
  * `tqd enqueue QUEUE TYPE [INPUT_JSON | -]`: adds a task and prints its id, or with --wait
  * waits for it and prints the result like `tqd wait`. Everything is validated locally first
- * (names, JSON, durations) so a typo exits 2 naming the argument before any request is sent.
+ * (names, JSON, durations, ranges) so a typo exits 2 naming the flag before any request is sent;
+ * combinations only the server can judge come back as a 400 naming the field (exit 1).
+ *
+ * Without --id the CLI mints a time-sortable id itself (task-id.ts): the request is then
+ * idempotent, so the client retries it after a transport failure without risking a second task.
  */
-import { Argument } from "commander";
-import type { EnqueueRequest } from "../../lib/protocol/index.ts";
+import { Argument, Option } from "commander";
+import { IF_EXISTS, PRIORITY_MAX, PRIORITY_MIN } from "../../lib/protocol/index.ts";
 import { addClientOptions, clientFromFlags, reportClientError } from "../client-command.ts";
-import { newCommand, parseArgs, usageError } from "../command-line.ts";
+import { collect, integerOption, newCommand, parseArgs, usageError } from "../command-line.ts";
 import { EXIT, type CliIo } from "../io.ts";
-import { parseDurationMs, parsePositiveDuration, parseTaskId, parseTaskType, queueArgument, readJsonInput } from "./argument-parsers.ts";
+import {
+  parseBackoff,
+  parseDurationMs,
+  parseErrorType,
+  parsePositiveDuration,
+  parseRunAt,
+  parseTaskId,
+  parseTaskType,
+  queueArgument,
+  readJsonInput,
+} from "./argument-parsers.ts";
+import { buildEnqueueRequest, checkEnqueueFlagCombinations, type EnqueueTaskFlags } from "./enqueue-request.ts";
+import { newTaskId } from "./task-id.ts";
 import { waitAndReport } from "./task-wait.ts";
 
-interface EnqueueFlags {
-  id?: string;
-  timeoutRun?: string;
+interface EnqueueFlags extends EnqueueTaskFlags {
   wait?: boolean;
   timeout?: number;
   json?: boolean;
@@ -27,11 +41,21 @@ interface EnqueueArgs {
   input: string | undefined;
 }
 
-const EXAMPLES = `
+/** `--retries` counts retries, not attempts; the protocol's maxAttempts is at most 10,000. */
+const MAX_RETRIES = 9_999;
+
+const HELP_AFTER = `
+--retries N allows N more attempts after the first: --retries 0 runs the task once.
+--backoff INITIAL[,COEFFICIENT[,MAX]] waits INITIAL before the first retry, multiplies the wait
+  by COEFFICIENT (>= 1) after each further failure, and never waits longer than MAX.
+Flags left out take the server's defaults, which 'tqd get ID' shows.
+
 examples:
   tqd enqueue hello greet '{"name":"Ada"}'
   echo '{"name":"Ada"}' | tqd enqueue hello greet - --wait --timeout 1m
-  tqd enqueue reports build --id report-2024-06 --timeout-run 10m
+  tqd enqueue reports build --id report-2024-06 --timeout-run 10m --heartbeat 30s
+  tqd enqueue emails send '{"to":"ada@example.com"}' --delay 10m --priority 1
+  tqd enqueue billing charge --at 2026-10-01T09:00:00+02:00 --retries 5 --backoff 1s,2,1m --non-retryable CardDeclined
 `;
 
 function enqueueCommand(io: CliIo, parsed: EnqueueArgs) {
@@ -41,15 +65,31 @@ function enqueueCommand(io: CliIo, parsed: EnqueueArgs) {
       .addArgument(queueArgument())
       .addArgument(new Argument("<TYPE>", "task type").argParser(parseTaskType))
       .addArgument(new Argument("[INPUT_JSON]", "task input as JSON, or - to read it from stdin"))
-      .option("--id <id>", "task id; enqueuing the same id again returns the existing task", parseTaskId)
+      .option("--id <id>", "task id (default: a new time-sortable id); enqueuing a live task's id again returns it", parseTaskId)
+      .addOption(
+        new Option("--if-exists <mode>", "when --id names a task that already ended: reject (409), return it, or new (run it again)").choices(
+          IF_EXISTS,
+        ),
+      )
+      .option("--priority <n>", `${PRIORITY_MIN} (first) to ${PRIORITY_MAX} (last); default 3`, integerOption(PRIORITY_MIN, PRIORITY_MAX))
+      .option("--delay <duration>", "do not start before this long from now (e.g. 30s, 10m)", parsePositiveDuration)
+      .option("--at <time>", "do not start before this ISO 8601 time (e.g. 2026-10-01T12:00:00Z)", parseRunAt)
+      .option("--timeout-start <duration>", "schedule-to-start: give up (timed_out) if no worker starts it within this", parsePositiveDuration)
       .option("--timeout-run <duration>", "start-to-close timeout of each attempt (e.g. 30s, 5m)", parsePositiveDuration)
-      .option("--wait", "wait for the task to finish and print its result (exit 1 if it fails)")
+      .option("--timeout-total <duration>", "schedule-to-close: the whole task, retries included", parsePositiveDuration)
+      .option("--heartbeat <duration>", "heartbeat timeout: an attempt that stays silent this long times out", parsePositiveDuration)
+      .option("--retries <n>", "retries after the first attempt (0 = run once)", integerOption(0, MAX_RETRIES))
+      .option("--backoff <spec>", "retry backoff INITIAL[,COEFFICIENT[,MAX]], e.g. 1s,2,1m", parseBackoff)
+      .option("--non-retryable <type>", "an error type that is never retried; repeat for more", (value: string, previous: string[] | undefined) =>
+        collect(parseErrorType(value), previous),
+      )
+      .option("--wait", "wait for the task to finish and print its result (exit 1 if it does not complete)")
       .option("--timeout <duration>", "with --wait: give up after this long with exit 4 (default: no limit)", parseDurationMs)
       .option("--json", "print the protocol object as one JSON line (the enqueue answer, or the final task with --wait)")
       .action((queue: string, type: string, input: string | undefined) => {
         Object.assign(parsed, { queue, type, input });
       }),
-  ).addHelpText("after", EXAMPLES);
+  ).addHelpText("after", HELP_AFTER);
 }
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
@@ -59,22 +99,30 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (parseExit !== undefined) return parseExit;
   const flags = program.opts<EnqueueFlags>();
   if (flags.timeout !== undefined && !flags.wait) return usageError(io, "--timeout needs --wait (it limits the wait)");
+  const combinationError = checkEnqueueFlagCombinations(flags);
+  if (combinationError) return usageError(io, combinationError);
   const input = await readJsonInput(parsed.input, () => io.readStdin());
   if (input && !input.ok) return usageError(io, input.message);
   const client = clientFromFlags(flags, io);
   if (typeof client === "number") return client;
 
-  const request: EnqueueRequest = { type: parsed.type };
-  if (input) request.input = input.value;
-  if (flags.id !== undefined) request.id = flags.id;
-  if (flags.timeoutRun !== undefined) request.startToCloseTimeout = flags.timeoutRun;
+  // A minted id names no other task, so the only way it can already exist is that an earlier
+  // try of this very request got through; `return` then answers with that task even if a worker
+  // finished it in between (the default, reject, would answer 409).
+  const request =
+    flags.id === undefined
+      ? buildEnqueueRequest(parsed.type, input, newTaskId(Date.now()), { ...flags, ifExists: "return" })
+      : buildEnqueueRequest(parsed.type, input, flags.id, flags);
   let id: string;
   try {
     const answer = await client.enqueue(parsed.queue, request);
     id = answer.id;
     if (!flags.wait) {
       io.stdout.write((flags.json ? JSON.stringify(answer) : answer.id) + "\n");
-      if (!answer.created && io.stderr.isTTY) io.stderr.write(`note: task ${answer.id} already existed; not enqueued again\n`);
+      // A minted id answered created:false only means our own retried request got through.
+      if (!answer.created && flags.id !== undefined && io.stderr.isTTY) {
+        io.stderr.write(`note: task ${answer.id} already existed (${answer.state}); not enqueued again\n`);
+      }
       return EXIT.ok;
     }
   } catch (error) {

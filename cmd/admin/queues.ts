@@ -18,7 +18,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     newCommand("queues", io)
       .description("list queues with counts by state (plain lines in pipes, a table on a terminal)")
       .option("--json", 'print {"queues":[...]} as one JSON line'),
-  ).addHelpText("after", "\nplain columns: name pending running completed failed pollersWaiting\n");
+  ).addHelpText("after", "\nplain columns: name pending running completed failed pollersWaiting scheduled canceled timedOut\n(new counts are appended at the end, so column positions never change)\n");
   const parseExit = parseArgs(program, args);
   if (parseExit !== undefined) return parseExit;
   const flags = program.opts<QueuesFlags>();

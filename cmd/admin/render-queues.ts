@@ -1,33 +1,50 @@
 /**
  * How `tqd queues` shows the queue list.
- * - plain (pipes): one line per queue, `name pending running completed failed pollersWaiting`,
- *   separated by single spaces, no header. Queue names contain no spaces (see lib/protocol
- *   names), so `awk '{print $2}'` is safe.
- * - human (TTY): a table with a header, counts right-aligned.
+ * - plain (pipes): one line per queue,
+ *   `name pending running completed failed pollersWaiting scheduled canceled timedOut`,
+ *   separated by single spaces, no header. The first six columns keep the positions they had
+ *   before the task lifecycle added states, so existing `awk '{print $2}'` scripts still read
+ *   `pending`; the new counts are appended. Queue names contain no spaces (see lib/protocol
+ *   names), so splitting on spaces is safe.
+ * - human (TTY): a table with a header, the states in lifecycle order, counts right-aligned.
  */
 import type { QueueSummary } from "../../lib/protocol/index.ts";
+import { renderTable } from "./text-layout.ts";
 
-const COUNT_COLUMNS = ["pending", "running", "completed", "failed", "pollersWaiting"] as const;
-const HUMAN_HEADERS = ["QUEUE", "PENDING", "RUNNING", "COMPLETED", "FAILED", "POLLERS"] as const;
+type CountColumn = Exclude<keyof QueueSummary, "name">;
+
+/** Plain column order: append new counts at the end, never reorder (scripts index columns). */
+export const PLAIN_COUNT_COLUMNS: readonly CountColumn[] = [
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "pollersWaiting",
+  "scheduled",
+  "canceled",
+  "timedOut",
+];
+
+const HUMAN_COLUMNS: readonly (readonly [header: string, column: CountColumn])[] = [
+  ["SCHEDULED", "scheduled"],
+  ["PENDING", "pending"],
+  ["RUNNING", "running"],
+  ["COMPLETED", "completed"],
+  ["FAILED", "failed"],
+  ["CANCELED", "canceled"],
+  ["TIMED_OUT", "timedOut"],
+  ["POLLERS", "pollersWaiting"],
+];
 
 /** One `name counts...` line per queue for scripts. */
 export function renderQueuesPlain(queues: readonly QueueSummary[]): string {
-  return queues.map((queue) => [queue.name, ...COUNT_COLUMNS.map((column) => queue[column])].join(" ") + "\n").join("");
+  return queues.map((queue) => [queue.name, ...PLAIN_COUNT_COLUMNS.map((column) => queue[column])].join(" ") + "\n").join("");
 }
 
 /** An aligned table for a person at a terminal; says so when there are no queues yet. */
 export function renderQueuesHuman(queues: readonly QueueSummary[]): string {
   if (queues.length === 0) return "no queues yet\n";
-  const rows = queues.map((queue) => [queue.name, ...COUNT_COLUMNS.map((column) => String(queue[column]))]);
-  const table = [[...HUMAN_HEADERS], ...rows];
-  const widths = HUMAN_HEADERS.map((_, index) => Math.max(...table.map((row) => (row[index] ?? "").length)));
-  return table
-    .map((row) =>
-      row
-        // The name column reads left to right; counts line up on their last digit.
-        .map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0)))
-        .join("  ")
-        .trimEnd() + "\n",
-    )
-    .join("");
+  const header = ["QUEUE", ...HUMAN_COLUMNS.map(([title]) => title)];
+  const rows = queues.map((queue) => [queue.name, ...HUMAN_COLUMNS.map(([, column]) => String(queue[column]))]);
+  return renderTable([header, ...rows], { align: header.map((_, index) => (index === 0 ? "left" : "right")) });
 }

@@ -5,7 +5,7 @@
  */
 import { systemClock, type Clock } from "../../lib/clock/clock.ts";
 import type { TqdClient } from "../../lib/client/index.ts";
-import { FINAL_TASK_STATES, LIMITS, formatDuration, type TaskView } from "../../lib/protocol/index.ts";
+import { FINAL_TASK_STATES, LIMITS, formatDuration, type TaskError, type TaskStateName, type TaskView } from "../../lib/protocol/index.ts";
 import { reportClientError } from "../client-command.ts";
 import { EXIT, type CliIo } from "../io.ts";
 
@@ -29,7 +29,7 @@ export interface WaitOptions {
  */
 const EARLY_ANSWER_PAUSE_MS = 250;
 
-/** Long-polls `id` until it is completed or failed, or until the timeout passes. */
+/** Long-polls `id` until it is final (completed, failed, canceled, timed_out) or the timeout passes. */
 export async function waitForFinalTask(reader: TaskReader, id: string, options: WaitOptions = {}): Promise<WaitOutcome> {
   const clock = options.clock ?? systemClock;
   const deadline = options.timeoutMs === undefined ? undefined : clock.now() + options.timeoutMs;
@@ -48,12 +48,15 @@ export async function waitForFinalTask(reader: TaskReader, id: string, options: 
 }
 
 /**
- * Prints a final task and returns its exit code.
+ * Prints a final task and returns its exit code: 0 only for `completed`, 1 for `failed`,
+ * `canceled` and `timed_out`.
  * - `--json`: the whole TaskView as one line on stdout, whatever the outcome.
  * - completed: the result as one JSON line on stdout. A task completed without a result prints
  *   `null`, so `$(tqd wait ID)` is always valid JSON for jq and friends.
- * - failed: the task's error on stderr: one JSON line `{"type","message"}` in pipes, a sentence
- *   on a TTY. Exit 1.
+ * - otherwise: the task's error on stderr: one JSON line `{"type","message"}` in pipes, a
+ *   sentence on a TTY. A task that ended without an error record (a cancel, say) gets one made
+ *   up from its state: `{"type":"Canceled","message":"task was canceled"}`,
+ *   `{"type":"TimedOut","message":"task timed out"}`.
  */
 export function reportFinalTask(io: CliIo, task: TaskView, options: { json: boolean }): number {
   const exitCode = task.state === "completed" ? EXIT.ok : EXIT.failure;
@@ -65,13 +68,23 @@ export function reportFinalTask(io: CliIo, task: TaskView, options: { json: bool
     io.stdout.write(JSON.stringify(task.result ?? null) + "\n");
     return exitCode;
   }
-  const error = task.error ?? { type: "unknown", message: "the task failed without an error record" };
-  io.stderr.write(
-    io.stderr.isTTY
-      ? `error: task ${task.id} failed on attempt ${task.attempt}: ${error.type}: ${error.message}\n`
-      : JSON.stringify(error) + "\n",
-  );
+  const error = task.error ?? errorOfState(task.state);
+  if (io.stderr.isTTY) {
+    const when = task.attempt > 0 ? ` on attempt ${task.attempt}` : " before it started";
+    io.stderr.write(`error: task ${task.id} ${OUTCOME_VERBS[task.state] ?? task.state}${when}: ${error.type}: ${error.message}\n`);
+  } else {
+    io.stderr.write(JSON.stringify(error) + "\n");
+  }
   return exitCode;
+}
+
+const OUTCOME_VERBS: Partial<Record<TaskStateName, string>> = { failed: "failed", canceled: "was canceled", timed_out: "timed out" };
+
+/** The error printed for a task that ended without one. */
+function errorOfState(state: TaskStateName): TaskError {
+  if (state === "canceled") return { type: "Canceled", message: "task was canceled" };
+  if (state === "timed_out") return { type: "TimedOut", message: "task timed out" };
+  return { type: "unknown", message: "the task failed without an error record" };
 }
 
 /** Waits for `id`, prints the outcome, and returns the exit code (0, 1, 3 or 4). */

@@ -4,6 +4,10 @@
  * calls that could create a second task (enqueue without an id) are never retried.
  */
 import {
+  cancelResponseSchema,
+  deadListResponseSchema,
+  deadPurgeResponseSchema,
+  deadRequeueResponseSchema,
   enqueueBatchResponseSchema,
   enqueueResponseSchema,
   errorBodySchema,
@@ -13,6 +17,12 @@ import {
   queueListResponseSchema,
   settleResponseSchema,
   taskViewSchema,
+  type CancelResponse,
+  type DeadListResponse,
+  type DeadPurgeRequest,
+  type DeadPurgeResponse,
+  type DeadRequeueRequest,
+  type DeadRequeueResponse,
   type EnqueueBatchResponse,
   type EnqueueRequest,
   type EnqueueResponse,
@@ -137,6 +147,33 @@ export class TqdClient {
       idempotent: true,
       signal: options.signal,
     });
+  }
+
+  /** Cancels a task: at once if it is not running, else when its worker stops the handler. */
+  cancel(id: string, reason?: string): Promise<CancelResponse> {
+    return this.call({
+      method: "POST",
+      path: paths.cancel(id),
+      body: reason === undefined ? {} : { reason },
+      schema: cancelResponseSchema,
+      idempotent: true,
+    });
+  }
+
+  /** Tasks of `queue` that ended failed or timed_out, oldest first. */
+  deadList(queue: string, options: { limit?: number } = {}): Promise<DeadListResponse> {
+    const query = options.limit === undefined ? "" : `?limit=${options.limit}`;
+    return this.call({ method: "GET", path: paths.deadList(queue) + query, schema: deadListResponseSchema, idempotent: true });
+  }
+
+  /** Gives dead tasks a fresh attempt budget and makes them pending again. */
+  deadRequeue(queue: string, request: DeadRequeueRequest): Promise<DeadRequeueResponse> {
+    return this.call({ method: "POST", path: paths.deadRequeue(queue), body: request, schema: deadRequeueResponseSchema, idempotent: true });
+  }
+
+  /** Deletes dead tasks (older than `olderThan`, if given). */
+  deadPurge(queue: string, request: DeadPurgeRequest = {}): Promise<DeadPurgeResponse> {
+    return this.call({ method: "POST", path: paths.deadPurge(queue), body: request, schema: deadPurgeResponseSchema, idempotent: true });
   }
 
   listQueues(): Promise<QueueListResponse> {

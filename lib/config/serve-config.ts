@@ -2,6 +2,7 @@
  * Settings of `tqd serve`, resolved in layers: defaults, then environment, then flags. The
  * function is pure (it gets env and home directory as arguments) and validates everything once.
  */
+import { parseDuration } from "../protocol/index.ts";
 import { ConfigError } from "./config-error.ts";
 import { isLoopbackHost, parseBytes, parseChoice, parseListen, type ListenAddress } from "./parse-values.ts";
 
@@ -20,7 +21,10 @@ export interface ServeFlags {
   insecure?: boolean | undefined;
   logFormat?: string | undefined;
   logLevel?: string | undefined;
+  retention?: string | undefined;
 }
+
+export const DEFAULT_RETENTION = "7d";
 
 export interface ServeConfig {
   readonly listen: ListenAddress;
@@ -31,6 +35,8 @@ export interface ServeConfig {
   readonly insecure: boolean;
   readonly logFormat: LogFormat;
   readonly logLevel: LogLevel;
+  /** How long final tasks are kept (with their result or error) before they are deleted. */
+  readonly retentionMs: number;
   /** Warnings to print at start (e.g. an insecure listen). */
   readonly warnings: readonly string[];
 }
@@ -64,7 +70,12 @@ export function resolveServeConfig({ flags, env }: ServeConfigInput): Readonly<S
   }
   const logFormat = parseChoice("--log-format", flags.logFormat ?? env.TQD_LOG_FORMAT ?? "text", ["text", "json"] as const);
   const logLevel = parseChoice("--log-level", flags.logLevel ?? env.TQD_LOG_LEVEL ?? "info", ["debug", "info", "warn", "error"] as const);
-  return Object.freeze({ listen, dataDir, token, maxBodyBytes, insecure, logFormat, logLevel, warnings: Object.freeze(warnings) });
+  const retentionText = flags.retention ?? env.TQD_RETENTION ?? DEFAULT_RETENTION;
+  const retentionMs = parseDuration(retentionText);
+  if (retentionMs === undefined || retentionMs < 60_000) {
+    throw new ConfigError("--retention", `invalid --retention (TQD_RETENTION) "${retentionText}": expected a duration of at least 1m, such as 7d or 12h`);
+  }
+  return Object.freeze({ listen, dataDir, token, maxBodyBytes, insecure, logFormat, logLevel, retentionMs, warnings: Object.freeze(warnings) });
 }
 
 /** `$XDG_DATA_HOME/tqd`, else `~/.local/share/tqd`, else `./tqd-data`. */

@@ -1,15 +1,37 @@
 /**
- * The dispatch engine: live tasks, per-queue ready lines, parked polls and lease deadlines.
- * Pure and synchronous: every operation takes `now` (epoch ms), nothing here reads a clock or
- * does I/O. The daemon calls it in the fixed order plan -> commit -> apply (see lib/daemon).
+ * The dispatch engine: live tasks, per-queue ready lines, parked polls and every timer (delays,
+ * retry backoffs, leases, schedule-to-start and schedule-to-close deadlines) in one heap.
+ * Pure and synchronous: every operation takes `now` (epoch ms); nothing here reads a clock or
+ * does I/O. The daemon calls it in the fixed order plan -> commit -> apply (see lib/daemon);
+ * timer transitions (`tick`) are applied first and persisted after, since each is recomputed
+ * from persisted fields at boot.
  *
  * Matching: a task that becomes ready goes straight to the oldest parked poll that handles its
  * type; polls are served first come, first served, which spreads tasks across workers.
  */
-import { DeadlineHeap } from "./deadline-heap.ts";
+import {
+  CANCELED_FAILURE,
+  decideAfterFailure,
+  leaseDeadline,
+  leaseTimeoutFailure,
+  SCHEDULE_TO_CLOSE_FAILURE,
+  SCHEDULE_TO_START_FAILURE,
+} from "./attempt-outcome.ts";
 import { ConflictError } from "./errors.ts";
-import { QueueState, type ParkedPoller } from "./queue-state.ts";
-import type { LiveTask, TaskRecord } from "./task-state.ts";
+import { QueueState, type ParkedPoller, type StateCounts } from "./queue-state.ts";
+import type { TaskOptions } from "./task-options.ts";
+import {
+  isFinalState,
+  liveTaskOfRecord,
+  recordOfLiveTask,
+  type AttemptRecord,
+  type FinalTaskState,
+  type LiveTask,
+  type TaskFailure,
+  type TaskRecord,
+  type TaskState,
+} from "./task-state.ts";
+import { TaskTimers } from "./task-timers.ts";
 
 export interface DispatchCoreOptions {
   /** Returns an unguessable lease token; injected so the core stays free of runtime APIs. */
@@ -21,13 +43,23 @@ export interface NewTask {
   queue: string;
   type: string;
   inputJson: string | undefined;
-  startToCloseMs: number;
+  priority: number;
+  options: TaskOptions;
+  /** Epoch ms before which the task must not be dispatched. */
+  runAt?: number | undefined;
 }
 
 /** Tasks leased to a parked poll, which the daemon must now answer. */
 export interface Assignment {
   pollerId: number;
   tasks: LiveTask[];
+}
+
+/** What a timer pass changed: tasks to persist (staged), ended attempts, answered polls. */
+export interface Effects {
+  changed: LiveTask[];
+  ended: AttemptRecord[];
+  assignments: Assignment[];
 }
 
 export interface PollRequestPlan {
@@ -37,64 +69,45 @@ export interface PollRequestPlan {
   identity: string;
 }
 
-export interface QueueCounts {
+export type SettleOutcome = { kind: "completed"; resultJson: string | undefined } | { kind: "failed"; failure: TaskFailure; errorJson: string };
+
+/** A planned settle: the task as it will be after the commit, and the attempt's record. */
+export interface SettlePlan {
+  after: TaskRecord;
+  attempt: AttemptRecord;
+}
+
+export interface QueueCounts extends StateCounts {
   name: string;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
   pollersWaiting: number;
 }
 
-interface LeaseKey {
-  task: LiveTask;
-  token: string;
+/** How many final tasks of a queue the store holds, for counts after a restart. */
+export interface FinalCount {
+  queue: string;
+  state: FinalTaskState;
+  count: number;
 }
 
 export class DispatchCore {
   private readonly tasks = new Map<string, LiveTask>();
   private readonly queues = new Map<string, QueueState>();
-  private readonly leaseDeadlines = new DeadlineHeap<LeaseKey>();
+  private readonly timers = new TaskTimers();
   private readonly parkedQueueOf = new Map<number, QueueState>();
   private nextSeq = 1;
   private nextPollerId = 1;
 
   constructor(private readonly options: DispatchCoreOptions) {}
 
-  /**
-   * Rebuilds memory from the store at boot. A task whose lease is still running keeps it (its
-   * worker may still finish); one whose deadline passed or is unknown is pending again at once.
-   */
-  restore(records: readonly TaskRecord[], finalCounts: readonly FinalCount[], maxSeq: number, now: number): void {
+  /** Rebuilds memory from the store at boot; timers that fell due while down fire on the first tick. */
+  restore(records: readonly TaskRecord[], finalCounts: readonly FinalCount[], maxSeq: number): void {
     this.nextSeq = Math.max(this.nextSeq, maxSeq + 1);
-    for (const count of finalCounts) this.queueOf(count.queue)[count.state] += count.count;
+    for (const count of finalCounts) this.queueOf(count.queue).counts[count.state] += count.count;
     for (const record of records) {
-      const task: LiveTask = {
-        id: record.id,
-        seq: record.seq,
-        queue: record.queue,
-        type: record.type,
-        inputJson: record.inputJson,
-        createdAt: record.createdAt,
-        startToCloseMs: record.startToCloseMs,
-        state: "pending",
-        attempt: record.attempt,
-        lease: undefined,
-        heartbeatJson: record.heartbeatJson,
-        settling: false,
-      };
-      this.tasks.set(task.id, task);
-      const queue = this.queueOf(task.queue);
-      const leaseLive = record.state === "running" && record.leaseToken !== undefined && (record.leaseDeadline ?? 0) > now;
-      if (leaseLive) {
-        task.state = "running";
-        task.lease = { token: record.leaseToken!, deadline: record.leaseDeadline!, worker: record.worker ?? "", startedAt: record.startedAt ?? now };
-        queue.running++;
-        this.leaseDeadlines.push(task.lease.deadline, { task, token: task.lease.token });
-      } else {
-        queue.pending++;
-        queue.pushReady(task);
-      }
+      const task = liveTaskOfRecord(record);
+      if (task.state === "running" && task.lease === undefined) task.state = "pending";
+      if (task.state === "pending") task.readyAt ??= record.createdAt;
+      this.register(task);
     }
   }
 
@@ -105,35 +118,71 @@ export class DispatchCore {
 
   /** Plans a new task: assigns its place in line. It is invisible until `addTasks`. */
   createTask(input: NewTask, now: number): LiveTask {
+    const scheduled = input.runAt !== undefined && input.runAt > now;
     return {
-      ...input,
+      id: input.id,
       seq: this.nextSeq++,
-      createdAt: now,
-      state: "pending",
+      queue: input.queue,
+      type: input.type,
+      state: scheduled ? "scheduled" : "pending",
+      priority: input.priority,
       attempt: 0,
-      lease: undefined,
+      budgetStart: 0,
+      inputJson: input.inputJson,
+      resultJson: undefined,
+      errorJson: undefined,
       heartbeatJson: undefined,
+      options: input.options,
+      runAt: scheduled ? input.runAt : undefined,
+      readyAt: scheduled ? undefined : now,
+      closeDeadline: input.options.scheduleToCloseMs === undefined ? undefined : now + input.options.scheduleToCloseMs,
+      cancelRequested: false,
+      worker: undefined,
+      createdAt: now,
+      startedAt: undefined,
+      finishedAt: undefined,
+      lease: undefined,
       settling: false,
+      gone: false,
+      commitsInFlight: 0,
     };
   }
 
-  /** Makes committed tasks dispatchable; returns the parked polls they went to. */
-  addTasks(tasks: readonly LiveTask[], now: number): Assignment[] {
+  /** Plans the requeue of a dead task: a fresh attempt budget and deadline, pending at once. */
+  reviveTask(record: TaskRecord, now: number): LiveTask {
+    const task = liveTaskOfRecord(record);
+    return Object.assign(task, {
+      state: "pending" as const,
+      budgetStart: record.attempt,
+      resultJson: undefined,
+      errorJson: undefined,
+      runAt: undefined,
+      readyAt: now,
+      closeDeadline: record.options.scheduleToCloseMs === undefined ? undefined : now + record.options.scheduleToCloseMs,
+      cancelRequested: false,
+      finishedAt: undefined,
+      lease: undefined,
+    });
+  }
+
+  /**
+   * Makes committed tasks live; returns the parked polls they went to. `previousStates` holds
+   * the final state each revived task leaves (for counts).
+   */
+  addTasks(tasks: readonly LiveTask[], now: number, previousStates?: readonly FinalTaskState[]): Assignment[] {
     const touched = new Set<QueueState>();
-    for (const task of tasks) {
-      const queue = this.queueOf(task.queue);
-      this.tasks.set(task.id, task);
-      queue.pending++;
-      queue.pushReady(task);
-      touched.add(queue);
-    }
+    tasks.forEach((task, i) => {
+      const previous = previousStates?.[i];
+      if (previous !== undefined) this.queueOf(task.queue).counts[previous]--;
+      touched.add(this.register(task));
+    });
     return this.matchParked(touched, now);
   }
 
   /** Leases up to `max` ready tasks to a poll at once (no parking). */
   takeForPoll(plan: PollRequestPlan, now: number): LiveTask[] {
     const queue = this.queues.get(plan.queue);
-    if (!queue || queue.pending === 0) return [];
+    if (!queue || queue.counts.pending === 0) return [];
     const tasks = queue.takeReady(plan.types, plan.max);
     for (const task of tasks) this.lease(queue, task, plan.identity, now);
     return tasks;
@@ -166,46 +215,79 @@ export class DispatchCore {
   }
 
   /**
-   * Plans a completion or failure: checks the lease and freezes it so it cannot expire while
-   * the outcome is being committed. Throws ConflictError for a stale token.
+   * Plans a completion or failure: checks the lease, decides the next state, and freezes the
+   * task so no timer acts on it while the outcome is committed. Throws ConflictError for a
+   * stale token.
    */
-  beginSettle(task: LiveTask, leaseToken: string): void {
+  planSettle(task: LiveTask, leaseToken: string, outcome: SettleOutcome, now: number): SettlePlan {
     this.checkLease(task, leaseToken);
     if (task.settling) throw new ConflictError(`task ${task.id} is already being completed`);
+    const base = { ...recordOfLiveTask(task), leaseDeadline: undefined };
+    let after: TaskRecord;
+    let attemptOutcome: AttemptRecord["outcome"];
+    if (outcome.kind === "completed") {
+      const state = task.cancelRequested ? "canceled" : "completed";
+      after = { ...base, state, resultJson: outcome.resultJson, finishedAt: now };
+      attemptOutcome = state;
+    } else {
+      const next = decideAfterFailure(task, outcome.failure, false, now);
+      after = next.state === "scheduled"
+        ? { ...base, state: "scheduled", runAt: next.runAt, errorJson: outcome.errorJson }
+        : { ...base, state: next.state, errorJson: outcome.errorJson, finishedAt: now };
+      attemptOutcome = next.state === "canceled" ? "canceled" : "failed";
+    }
     task.settling = true;
+    const attempt = { taskId: task.id, attempt: task.attempt, worker: task.worker ?? "", startedAt: task.startedAt ?? now, endedAt: now, outcome: attemptOutcome, errorJson: outcome.kind === "failed" ? outcome.errorJson : undefined };
+    return { after, attempt };
   }
 
-  /** Undoes `beginSettle` after a failed commit; the lease may then expire as usual. */
+  /** Undoes `planSettle` after a failed commit; timers act on the task again. */
   abortSettle(task: LiveTask): void {
     task.settling = false;
-    if (task.lease) this.leaseDeadlines.push(task.lease.deadline, { task, token: task.lease.token });
+    this.timers.armAll(task);
   }
 
-  /** Applies a committed completion or failure: the task leaves memory. */
-  finishSettle(task: LiveTask, outcome: "completed" | "failed"): void {
-    const queue = this.queueOf(task.queue);
-    this.tasks.delete(task.id);
-    queue.running--;
-    queue[outcome]++;
+  /** Applies a committed settle. */
+  applySettle(task: LiveTask, plan: SettlePlan): void {
     task.settling = false;
-    // Drops the lease so its deadline entry, still in the heap, is recognised as stale.
-    task.lease = undefined;
+    this.moveTo(task, plan.after.state, { runAt: plan.after.runAt, resultJson: plan.after.resultJson, errorJson: plan.after.errorJson, finishedAt: plan.after.finishedAt });
   }
 
   /** Checks a heartbeat and returns the lease deadline it will set. */
   planHeartbeat(task: LiveTask, leaseToken: string, now: number): number {
     this.checkLease(task, leaseToken);
-    return Math.max(task.lease!.deadline, now + task.startToCloseMs);
+    return leaseDeadline(task, task.startedAt ?? now, now);
   }
 
   /** Applies a committed heartbeat (if the lease is still the same one). */
   applyHeartbeat(task: LiveTask, leaseToken: string, deadline: number, detailsJson: string | undefined): void {
     if (task.lease?.token !== leaseToken) return;
     if (detailsJson !== undefined) task.heartbeatJson = detailsJson;
-    if (deadline > task.lease.deadline) {
+    if (deadline !== task.lease.deadline) {
       task.lease.deadline = deadline;
-      this.leaseDeadlines.push(deadline, { task, token: leaseToken });
+      this.timers.armLease(task);
     }
+  }
+
+  /**
+   * Plans a cancel: a task not yet running becomes `canceled` at once; a running one gets
+   * `cancelRequested` and ends `canceled` when its worker reports. Throws for a settling task.
+   */
+  planCancel(task: LiveTask, now: number): TaskRecord {
+    if (task.settling) throw new ConflictError(`task ${task.id} is finishing right now`);
+    task.commitsInFlight++;
+    const record = recordOfLiveTask(task);
+    if (task.state === "running") return { ...record, cancelRequested: true };
+    return { ...record, state: "canceled", cancelRequested: true, errorJson: JSON.stringify(CANCELED_FAILURE), finishedAt: now };
+  }
+
+  /** Applies a committed cancel (or, with `after` undefined, forgets a failed one). */
+  applyCancel(task: LiveTask, after: TaskRecord | undefined): void {
+    task.commitsInFlight--;
+    this.timers.armAll(task);
+    if (!after || task.gone) return;
+    task.cancelRequested = true;
+    if (after.state === "canceled") this.moveTo(task, "canceled", { errorJson: after.errorJson, finishedAt: after.finishedAt });
   }
 
   /**
@@ -215,69 +297,129 @@ export class DispatchCore {
   release(tasks: readonly LiveTask[], now: number): Assignment[] {
     const touched = new Set<QueueState>();
     for (const task of [...tasks].reverse()) {
-      if (task.state !== "running" || task.settling) continue;
+      if (task.state !== "running" || task.settling || task.gone) continue;
       const queue = this.queueOf(task.queue);
-      this.returnToReady(queue, task);
+      queue.counts.running--;
+      queue.counts.pending++;
+      task.state = "pending";
+      task.lease = undefined;
       task.attempt--;
+      queue.unshiftReady(task);
       touched.add(queue);
     }
     return this.matchParked(touched, now);
   }
 
-  /**
-   * Applies every deadline due at `now`: expired leases put their task back (the next
-   * dispatch is attempt + 1). Returns the expired tasks and the polls they went to.
-   */
-  tick(now: number): { expired: LiveTask[]; assignments: Assignment[] } {
-    const expired: LiveTask[] = [];
+  /** Applies every timer due at `now`. */
+  tick(now: number): Effects {
+    const effects: Effects = { changed: [], ended: [], assignments: [] };
     const touched = new Set<QueueState>();
-    for (let entry = this.leaseDeadlines.popDue(now); entry; entry = this.leaseDeadlines.popDue(now)) {
-      const { task, token } = entry.key;
-      const lease = task.lease;
-      if (!lease || lease.token !== token || lease.deadline > now || task.settling) continue;
-      const queue = this.queueOf(task.queue);
-      this.returnToReady(queue, task);
-      expired.push(task);
-      touched.add(queue);
+    for (let due = this.timers.popDue(now); due; due = this.timers.popDue(now)) {
+      const { task } = due;
+      if (due.kind === "run") {
+        this.moveTo(task, "pending", { readyAt: now });
+        touched.add(this.queueOf(task.queue));
+      } else if (due.kind === "lease") {
+        this.expireLease(task, now, effects);
+        touched.add(this.queueOf(task.queue));
+      } else {
+        const failure = due.kind === "startDeadline" ? SCHEDULE_TO_START_FAILURE : SCHEDULE_TO_CLOSE_FAILURE;
+        if (task.state === "running") effects.ended.push(this.attemptRecord(task, now, "timed_out", failure));
+        this.moveTo(task, "timed_out", { errorJson: JSON.stringify(failure), finishedAt: now });
+      }
+      effects.changed.push(task);
     }
-    return { expired, assignments: this.matchParked(touched, now) };
+    effects.assignments = this.matchParked(touched, now);
+    return effects;
   }
 
-  /** The earliest pending deadline (epoch ms), if any; the daemon sleeps until then. */
+  /** The earliest pending timer (epoch ms), if any; the daemon sleeps until then. */
   nextDeadline(): number | undefined {
-    return this.leaseDeadlines.peekAt();
+    return this.timers.nextAt();
+  }
+
+  /** Adjusts counts after final tasks were deleted from the store (purge, retention). */
+  forgetFinal(queue: string, state: FinalTaskState, count: number): void {
+    const q = this.queues.get(queue);
+    if (!q) return;
+    q.counts[state] = Math.max(0, q.counts[state] - count);
+    this.dropIfIdle(q);
   }
 
   /** Counts by state for every queue in memory, sorted by name. */
   queueCounts(): QueueCounts[] {
     return [...this.queues.values()]
-      .map((q) => ({ name: q.name, pending: q.pending, running: q.running, completed: q.completed, failed: q.failed, pollersWaiting: q.parked.size }))
+      .map((q) => ({ name: q.name, ...q.counts, pollersWaiting: q.parked.size }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  private lease(queue: QueueState, task: LiveTask, worker: string, now: number): void {
-    const token = this.options.newLeaseToken();
-    task.state = "running";
-    task.attempt++;
-    task.lease = { token, deadline: now + task.startToCloseMs, worker, startedAt: now };
-    queue.pending--;
-    queue.running++;
-    this.leaseDeadlines.push(task.lease.deadline, { task, token });
+  private register(task: LiveTask): QueueState {
+    const queue = this.queueOf(task.queue);
+    this.tasks.set(task.id, task);
+    queue.counts[task.state]++;
+    if (task.state === "pending") {
+      queue.pushReady(task);
+      this.timers.armStart(task);
+    } else if (task.state === "scheduled") {
+      this.timers.armRun(task);
+    } else if (task.state === "running") {
+      this.timers.armLease(task);
+    }
+    this.timers.armClose(task);
+    return queue;
   }
 
-  private returnToReady(queue: QueueState, task: LiveTask): void {
-    task.state = "pending";
-    task.lease = undefined;
-    queue.running--;
-    queue.pending++;
-    queue.unshiftReady(task);
+  private expireLease(task: LiveTask, now: number, effects: Effects): void {
+    const failure = leaseTimeoutFailure(task);
+    const next = decideAfterFailure(task, failure, true, now);
+    const outcome = next.state === "canceled" ? "canceled" : "timed_out";
+    effects.ended.push(this.attemptRecord(task, now, outcome, failure));
+    const errorJson = JSON.stringify(failure);
+    if (next.state === "scheduled") this.moveTo(task, "scheduled", { runAt: next.runAt, errorJson });
+    else this.moveTo(task, next.state, { errorJson, finishedAt: now });
+  }
+
+  /** Changes a task's state, keeping counts, rings, timers and the registry in step. */
+  private moveTo(task: LiveTask, state: TaskState, fields: Partial<LiveTask> = {}): void {
+    const queue = this.queueOf(task.queue);
+    queue.counts[task.state]--;
+    queue.counts[state]++;
+    Object.assign(task, fields);
+    task.state = state;
+    if (state !== "running") task.lease = undefined;
+    if (state === "pending") {
+      task.runAt = undefined;
+      queue.pushReady(task);
+      this.timers.armStart(task);
+    } else if (state === "scheduled") {
+      this.timers.armRun(task);
+    } else if (isFinalState(state)) {
+      task.gone = true;
+      this.tasks.delete(task.id);
+    }
+  }
+
+  private lease(queue: QueueState, task: LiveTask, worker: string, now: number): void {
+    task.state = "running";
+    task.attempt++;
+    task.worker = worker;
+    task.startedAt = now;
+    task.readyAt = undefined;
+    task.lease = { token: this.options.newLeaseToken(), deadline: leaseDeadline(task, now, now) };
+    queue.counts.pending--;
+    queue.counts.running++;
+    this.timers.armLease(task);
+  }
+
+  private attemptRecord(task: LiveTask, now: number, outcome: AttemptRecord["outcome"], failure: TaskFailure): AttemptRecord {
+    return { taskId: task.id, attempt: task.attempt, worker: task.worker ?? "", startedAt: task.startedAt ?? now, endedAt: now, outcome, errorJson: JSON.stringify(failure) };
   }
 
   private matchParked(queues: Set<QueueState>, now: number): Assignment[] {
     const assignments: Assignment[] = [];
     for (const queue of queues) {
       for (const poller of queue.parked.values()) {
-        if (queue.pending === 0) break;
+        if (queue.counts.pending === 0) break;
         const tasks = queue.takeReady(poller.types, poller.max);
         if (tasks.length === 0) continue;
         for (const task of tasks) this.lease(queue, task, poller.identity, now);
@@ -305,15 +447,9 @@ export class DispatchCore {
   }
 
   private dropIfIdle(queue: QueueState): void {
-    if (queue.isIdle() && queue.completed === 0 && queue.failed === 0) this.queues.delete(queue.name);
+    const c = queue.counts;
+    if (queue.isIdle() && c.completed + c.failed + c.canceled + c.timed_out === 0) this.queues.delete(queue.name);
   }
-}
-
-/** How many final tasks of a queue the store holds, for counts after a restart. */
-export interface FinalCount {
-  queue: string;
-  state: "completed" | "failed";
-  count: number;
 }
 
 export type { ParkedPoller };

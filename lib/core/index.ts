@@ -2,4 +2,5 @@
 export * from "./dispatch-core.ts";
 export * from "./errors.ts";
 export * from "./task-state.ts";
-export type { ParkedPoller } from "./queue-state.ts";
+export * from "./task-options.ts";
+export { emptyCounts, PRIORITY_LEVELS, type ParkedPoller, type StateCounts } from "./queue-state.ts";

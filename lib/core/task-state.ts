@@ -1,59 +1,54 @@
 /**
  * The task model and its state machine.
  *
- *                enqueue                 poll (lease)
- *   (producer) ──────────► pending ───────────────────► running
- *                             ▲                            │
- *                             │ lease expired / released   │ complete      fail
- *                             └────────────────────────────┤──────────► completed
- *                                                          └──────────► failed
+ *             enqueue (delay)        runAt reached                 poll (lease)
+ *   producer ─────────────────► scheduled ───────► pending ─────────────────────► running
+ *       │ enqueue                    ▲                ▲  │                           │
+ *       └────────────────────────────┼────────────────┘  │ scheduleToStart ─► timed_out
+ *                                    │  retry backoff     │ cancel ─────────► canceled
+ *                                    └──────────────────────────────────────────────┤ fail / lease timeout
+ *                                                                                    │ (retries left)
+ *   running ── complete ──► completed          running ── fail, no retries left ──► failed
+ *   running ── cancel requested, then handler ends ──► canceled
+ *   running ── start-to-close / heartbeat timeout, no retries left ──► timed_out
+ *   any live ── schedule-to-close deadline ──► timed_out
+ *   failed | timed_out ── dead requeue (fresh attempt budget) ──► pending
  *
- * What each transition persists (lib/store ops, in order of the single writer):
- *   enqueue      tasks.insert          awaited: the producer's 201 follows the fsync
- *   poll         tasks.markDispatched  staged: the poll reply does not wait for it. If it is lost
- *                                      in a crash the task is simply dispatchable again at once.
- *   expiry       tasks.markPending     staged, for the same reason
- *   heartbeat    tasks.recordHeartbeat awaited: heartbeat details must survive a crash
- *   complete     tasks.markCompleted   awaited
- *   fail         tasks.markFailed      awaited
+ * What each transition persists (lib/store ops, in the order of the single writer):
+ *   enqueue             tasks.insert         awaited: the producer's 201 follows the fsync
+ *   poll                tasks.markDispatched staged: the poll reply does not wait for it; if it is
+ *                                            lost in a crash the task is dispatchable again at once
+ *   complete/fail       tasks.saveState + attempts.insert   awaited
+ *   heartbeat           tasks.recordHeartbeat awaited: details must survive a crash
+ *   cancel, requeue     tasks.saveState      awaited
+ *   timer transitions   tasks.saveState (+ attempts.insert) staged: every timer is recomputed
+ *                                            from persisted fields at boot, so a lost write only
+ *                                            delays the same transition to the next start
  *
- * `attempt` counts dispatches: 0 before the first, 1 while the first attempt runs, and so on.
+ * `attempt` counts dispatches over the task's life: 0 before the first. `budgetStart` is the
+ * attempt count when the current retry budget began (0, or the count at a dead-letter requeue).
  */
+import type { TaskOptions } from "./task-options.ts";
 
-export type LiveTaskState = "pending" | "running";
-export type FinalTaskState = "completed" | "failed";
+export type LiveTaskState = "scheduled" | "pending" | "running";
+export type FinalTaskState = "completed" | "failed" | "canceled" | "timed_out";
 export type TaskState = LiveTaskState | FinalTaskState;
 
-/** The lease a running task is held under. */
+/** How an attempt ended, in the attempt history. */
+export type AttemptOutcome = "completed" | "failed" | "timed_out" | "canceled";
+
+/** The lease a running task is held under (its worker and start are on the task). */
 export interface Lease {
   token: string;
-  /** Epoch ms; past it the task goes back to pending. */
+  /** Epoch ms: min(start + startToClose, last heartbeat + heartbeat timeout). */
   deadline: number;
-  /** The poller's self-chosen identity. */
-  worker: string;
-  /** Epoch ms when this attempt was dispatched. */
-  startedAt: number;
 }
 
-/** A task that is not final yet: the in-memory dispatch truth. */
-export interface LiveTask {
-  readonly id: string;
-  /** Global enqueue order; FIFO within a queue follows it. */
-  readonly seq: number;
-  readonly queue: string;
-  readonly type: string;
-  /** The input as raw JSON text, never re-serialized; undefined when the producer sent none. */
-  readonly inputJson: string | undefined;
-  /** Epoch ms. */
-  readonly createdAt: number;
-  /** Lease length of each attempt, and what a heartbeat extends the lease to. */
-  readonly startToCloseMs: number;
-  state: LiveTaskState;
-  attempt: number;
-  lease: Lease | undefined;
-  heartbeatJson: string | undefined;
-  /** A completion or failure is being committed: the lease must not expire under it. */
-  settling: boolean;
+/** A task's error, kept as parsed fields plus its JSON text. */
+export interface TaskFailure {
+  type: string;
+  message: string;
+  nonRetryable?: boolean | undefined;
 }
 
 /** The full persisted form of a task, as the store reads and writes it. */
@@ -63,45 +58,70 @@ export interface TaskRecord {
   queue: string;
   type: string;
   state: TaskState;
+  /** 1 (first) to 5. */
+  priority: number;
   attempt: number;
+  budgetStart: number;
   inputJson: string | undefined;
   resultJson: string | undefined;
-  /** `{"type","message"}` as JSON text. */
+  /** `{"type","message"[,"nonRetryable"]}` as JSON text. */
   errorJson: string | undefined;
   heartbeatJson: string | undefined;
-  startToCloseMs: number;
+  options: TaskOptions;
+  /** Epoch ms at which a scheduled task becomes pending. */
+  runAt: number | undefined;
+  /** Epoch ms since which the task has been pending (for schedule-to-start). */
+  readyAt: number | undefined;
+  /** Epoch ms: the schedule-to-close deadline, if the task has one. */
+  closeDeadline: number | undefined;
+  cancelRequested: boolean;
+  /** The running attempt's token; kept on a final task so a repeated settle is recognised. */
   leaseToken: string | undefined;
   /** Epoch ms; undefined when not known (never dispatched, or the dispatch record was lost). */
   leaseDeadline: number | undefined;
+  /** Identity of the worker of the latest attempt. */
   worker: string | undefined;
   createdAt: number;
+  /** Epoch ms when the latest attempt started. */
   startedAt: number | undefined;
   finishedAt: number | undefined;
 }
 
-export function isFinalState(state: TaskState): state is FinalTaskState {
-  return state === "completed" || state === "failed";
+/** One ended attempt, for the attempt history. */
+export interface AttemptRecord {
+  taskId: string;
+  attempt: number;
+  worker: string;
+  startedAt: number;
+  endedAt: number;
+  outcome: AttemptOutcome;
+  errorJson: string | undefined;
 }
 
-/** The record form of a live task, for reads and inserts. */
+/** A task in memory: the dispatch truth while it is live. */
+export interface LiveTask extends Omit<TaskRecord, "leaseToken" | "leaseDeadline"> {
+  lease: Lease | undefined;
+  /** A settle is being committed: timers and other settles must not act on the task meanwhile. */
+  settling: boolean;
+  /** Other commits of this task in flight (a cancel): timers wait for them. */
+  commitsInFlight: number;
+  /** The task left memory (final, or deleted): stale ring and timer entries skip it. */
+  gone: boolean;
+}
+
+export function isFinalState(state: TaskState): state is FinalTaskState {
+  return state === "completed" || state === "failed" || state === "canceled" || state === "timed_out";
+}
+
+/** The record form of a task in memory, for reads and writes. */
 export function recordOfLiveTask(task: LiveTask): TaskRecord {
-  return {
-    id: task.id,
-    seq: task.seq,
-    queue: task.queue,
-    type: task.type,
-    state: task.state,
-    attempt: task.attempt,
-    inputJson: task.inputJson,
-    resultJson: undefined,
-    errorJson: undefined,
-    heartbeatJson: task.heartbeatJson,
-    startToCloseMs: task.startToCloseMs,
-    leaseToken: task.lease?.token,
-    leaseDeadline: task.lease?.deadline,
-    worker: task.lease?.worker,
-    createdAt: task.createdAt,
-    startedAt: task.lease?.startedAt,
-    finishedAt: undefined,
-  };
+  const { lease, settling: _settling, gone: _gone, commitsInFlight: _commits, ...rest } = task;
+  return { ...rest, leaseToken: lease?.token, leaseDeadline: lease?.deadline };
+}
+
+/** A task in memory built from its record (at boot, or when a dead task is requeued). */
+export function liveTaskOfRecord(record: TaskRecord): LiveTask {
+  const { leaseToken, leaseDeadline, ...rest } = record;
+  const lease = record.state === "running" && leaseToken !== undefined ? { token: leaseToken, deadline: leaseDeadline ?? 0 } : undefined;
+  return { ...rest, lease, settling: false, gone: false, commitsInFlight: 0 };
 }

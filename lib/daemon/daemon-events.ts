@@ -5,7 +5,7 @@
 export interface DaemonEventMap {
   "task.enqueued": { id: string; queue: string };
   "task.dispatched": { id: string; queue: string; attempt: number; worker: string };
-  "task.finished": { id: string; queue: string; state: "completed" | "failed" };
+  "task.finished": { id: string; queue: string; state: "completed" | "failed" | "canceled" | "timed_out" };
   "lease.expired": { id: string; queue: string; attempt: number };
   "poll.parked": { queue: string; identity: string };
 }

@@ -12,14 +12,18 @@ import {
   recordOfLiveTask,
   UnavailableError,
   type Assignment,
-  type FinalTaskState,
+  type AttemptRecord,
+  type Effects,
   type LiveTask,
   type QueueCounts,
+  type SettleOutcome,
   type TaskRecord,
 } from "../core/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { StoreOp, TaskStore } from "../store/index.ts";
+import { AdminLock } from "./admin-lock.ts";
 import { DaemonEvents } from "./daemon-events.ts";
+import { DeadLetters, type RetentionSettings } from "./dead-letters.ts";
 import { planEnqueue, type EnqueueCommand, type EnqueueOutcome } from "./enqueue-plan.ts";
 import { randomIds, type IdSource } from "./task-ids.ts";
 import { PollWaiters, TaskWaiters } from "./waiters.ts";
@@ -29,6 +33,7 @@ export interface DaemonDeps {
   clock: Clock;
   log: Logger;
   ids?: IdSource;
+  retention?: Partial<RetentionSettings>;
 }
 
 export interface PollCommand {
@@ -39,16 +44,24 @@ export interface PollCommand {
   identity: string;
 }
 
+/** A task with its attempt history (ended attempts, then the running one). */
+export interface TaskDetails {
+  record: TaskRecord;
+  attempts: (AttemptRecord | (Omit<AttemptRecord, "endedAt" | "outcome" | "errorJson"> & { outcome: "running" }))[];
+}
+
 /** How long the timer loop sleeps when no deadline is pending. */
 const IDLE_TICK_MS = 60_000;
 
 export class Daemon {
   readonly events = new DaemonEvents();
+  readonly deadLetters: DeadLetters;
   private readonly core: DispatchCore;
   private readonly polls: PollWaiters;
   private readonly taskWaiters: TaskWaiters;
   private readonly ids: IdSource;
-  /** Inserts committed but not yet applied, by task id: a concurrent enqueue of the same id waits on them. */
+  private readonly adminLock = new AdminLock();
+  /** Inserts being committed, by task id: a concurrent enqueue of the same id waits on them. */
   private readonly pendingInserts = new Map<string, Promise<unknown>>();
   private stopping = false;
   private timerWake = new AbortController();
@@ -60,14 +73,25 @@ export class Daemon {
     this.core = new DispatchCore({ newLeaseToken: () => this.ids.leaseToken() });
     this.polls = new PollWaiters(deps.clock);
     this.taskWaiters = new TaskWaiters(deps.clock);
+    this.deadLetters = new DeadLetters({
+      core: this.core,
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.log,
+      lock: this.adminLock,
+      retention: deps.retention,
+      isStopping: () => this.stopping,
+      onRevived: (assignments) => this.deliver(assignments),
+    });
   }
 
-  /** Loads live tasks from the store, rebuilds the core and starts the timer loop. */
+  /** Loads live tasks from the store, rebuilds the core and starts the timer loops. */
   static async start(deps: DaemonDeps): Promise<Daemon> {
     const daemon = new Daemon(deps);
     const snapshot = await deps.store.loadLive();
-    daemon.core.restore(snapshot.live, snapshot.finalCounts, snapshot.maxSeq, deps.clock.now());
+    daemon.core.restore(snapshot.live, snapshot.finalCounts, snapshot.maxSeq);
     daemon.timerLoop = daemon.runTimers();
+    daemon.deadLetters.startRetention();
     deps.log.info("store loaded", { liveTasks: snapshot.live.length });
     return daemon;
   }
@@ -76,12 +100,20 @@ export class Daemon {
     return !this.stopping;
   }
 
-  /** Enqueues tasks in one commit. Ids already known return the existing task (`created: false`). */
+  /** Enqueues tasks in one commit. Ids already known follow `ifExists` (see enqueue-plan.ts). */
   async enqueue(queue: string, commands: readonly EnqueueCommand[]): Promise<EnqueueOutcome[]> {
     this.assertAccepting();
     const ids = commands.map((command) => command.id).filter((id): id is string => id !== undefined);
     const inFlight = ids.map((id) => this.pendingInserts.get(id)).filter((p) => p !== undefined);
     if (inFlight.length > 0) await Promise.allSettled(inFlight);
+    // Replacing a final task must not race a dead-letter requeue or a purge of the same row.
+    if (commands.some((command) => command.ifExists === "new" && command.id !== undefined)) {
+      return this.adminLock.run(() => this.enqueueNow(queue, commands));
+    }
+    return this.enqueueNow(queue, commands);
+  }
+
+  private async enqueueNow(queue: string, commands: readonly EnqueueCommand[]): Promise<EnqueueOutcome[]> {
     const now = this.deps.clock.now();
     const plan = planEnqueue(queue, commands, {
       now,
@@ -90,7 +122,9 @@ export class Daemon {
       newTaskId: () => this.ids.taskId(now),
     });
     if (plan.newTasks.length === 0) return plan.outcomes;
-    const committed = this.deps.store.commit(plan.newTasks.map((task) => ({ op: "tasks.insert", task: recordOfLiveTask(task) }) as StoreOp));
+    const ops: StoreOp[] = plan.replaced.map((old) => ({ op: "tasks.delete", id: old.id }));
+    for (const task of plan.newTasks) ops.push({ op: "tasks.insert", task: recordOfLiveTask(task) });
+    const committed = this.deps.store.commit(ops);
     for (const task of plan.newTasks) this.pendingInserts.set(task.id, committed);
     try {
       await committed;
@@ -99,7 +133,9 @@ export class Daemon {
     } finally {
       for (const task of plan.newTasks) this.pendingInserts.delete(task.id);
     }
+    for (const old of plan.replaced) this.core.forgetFinal(old.queue, old.state as never, 1);
     this.deliver(this.core.addTasks(plan.newTasks, this.deps.clock.now()));
+    this.rearmTimers();
     for (const task of plan.newTasks) this.events.emit("task.enqueued", { id: task.id, queue });
     return plan.outcomes;
   }
@@ -126,36 +162,58 @@ export class Daemon {
 
   /** Completes a running task; repeating a completion with the same lease token is harmless. */
   complete(id: string, leaseToken: string, resultJson: string | undefined): Promise<TaskRecord> {
-    return this.settle(id, leaseToken, "completed", { resultJson, errorJson: undefined });
+    return this.settle(id, leaseToken, { kind: "completed", resultJson });
   }
 
-  /** Fails a running task; repeating a failure with the same lease token is harmless. */
-  fail(id: string, leaseToken: string, errorJson: string): Promise<TaskRecord> {
-    return this.settle(id, leaseToken, "failed", { resultJson: undefined, errorJson });
+  /** Fails an attempt: retried after a backoff, or final, per the task's retry policy. */
+  fail(id: string, leaseToken: string, failure: { type: string; message: string; nonRetryable?: boolean | undefined }): Promise<TaskRecord> {
+    return this.settle(id, leaseToken, { kind: "failed", failure, errorJson: JSON.stringify(failure) });
   }
 
-  /** Extends a lease and stores heartbeat details durably. */
-  async heartbeat(id: string, leaseToken: string, detailsJson: string | undefined): Promise<{ leaseDeadline: number }> {
+  /** Stores heartbeat details durably and, with a heartbeat timeout, extends the lease. */
+  async heartbeat(id: string, leaseToken: string, detailsJson: string | undefined): Promise<{ leaseDeadline: number; cancelRequested: boolean }> {
     this.assertAccepting();
     const task = this.liveOrExplain(id);
     const deadline = this.core.planHeartbeat(task, leaseToken, this.deps.clock.now());
-    try {
-      await this.deps.store.commit([{ op: "tasks.recordHeartbeat", id, heartbeatJson: detailsJson, leaseDeadline: deadline }]);
-    } catch (error) {
-      throw this.storeFailure("heartbeat", error);
-    }
+    await this.commitOrFail("heartbeat", [{ op: "tasks.recordHeartbeat", id, heartbeatJson: detailsJson, leaseDeadline: deadline }]);
     this.core.applyHeartbeat(task, leaseToken, deadline, detailsJson);
-    if (task.lease?.token !== leaseToken) throw new ConflictError(`lease of task ${id} expired before the heartbeat was applied`);
-    return { leaseDeadline: task.lease.deadline };
+    if (task.lease?.token !== leaseToken) throw new ConflictError(`lease of task ${id} ended before the heartbeat was applied`);
+    this.rearmTimers();
+    return { leaseDeadline: task.lease.deadline, cancelRequested: task.cancelRequested };
   }
 
-  /** Reads a task; with `waitMs`, waits until it is final or the time is up. */
-  async getTask(id: string, waitMs = 0, signal?: AbortSignal): Promise<TaskRecord> {
-    const record = this.readTask(id);
+  /** Cancels a task: at once unless it is running, then when its worker reports. */
+  async cancel(id: string): Promise<{ record: TaskRecord; cancelRequested: boolean }> {
+    this.assertAccepting();
+    const task = this.liveOrExplain(id);
+    const after = this.core.planCancel(task, this.deps.clock.now());
+    try {
+      await this.commitOrFail("cancel", [{ op: "tasks.saveState", task: after }]);
+    } catch (error) {
+      this.core.applyCancel(task, undefined);
+      throw error;
+    }
+    const finishedMeanwhile = task.gone;
+    this.core.applyCancel(task, after);
+    if (finishedMeanwhile) throw new ConflictError(`task ${id} finished while it was being canceled`);
+    this.rearmTimers();
+    if (isFinalState(after.state)) this.finished(task);
+    return { record: after, cancelRequested: after.state === "running" };
+  }
+
+  /** Reads a task and its attempts; with `waitMs`, waits until it is final or the time is up. */
+  async getTask(id: string, waitMs = 0, signal?: AbortSignal): Promise<TaskDetails> {
+    let record = this.readTask(id);
     if (!record) throw new NotFoundError(`task ${id} not found`);
-    if (waitMs <= 0 || isFinalState(record.state) || this.stopping) return record;
-    await this.taskWaiters.wait(id, waitMs, signal);
-    return this.readTask(id) ?? record;
+    if (waitMs > 0 && !isFinalState(record.state) && !this.stopping) {
+      await this.taskWaiters.wait(id, waitMs, signal);
+      record = this.readTask(id) ?? record;
+    }
+    const attempts: TaskDetails["attempts"] = this.deps.store.readAttempts(id);
+    if (record.state === "running" && record.worker !== undefined && record.startedAt !== undefined) {
+      attempts.push({ taskId: id, attempt: record.attempt, worker: record.worker, startedAt: record.startedAt, outcome: "running" });
+    }
+    return { record, attempts };
   }
 
   queueCounts(): QueueCounts[] {
@@ -179,42 +237,38 @@ export class Daemon {
     this.taskWaiters.notifyAll();
     this.timerWake.abort();
     await this.timerLoop;
+    await this.deadLetters.stopRetention();
+    await this.adminLock.run(async () => {});
     await this.deps.store.close();
   }
 
-  private async settle(
-    id: string,
-    leaseToken: string,
-    outcome: FinalTaskState,
-    payload: { resultJson: string | undefined; errorJson: string | undefined },
-  ): Promise<TaskRecord> {
+  private async settle(id: string, leaseToken: string, outcome: SettleOutcome): Promise<TaskRecord> {
     this.assertAccepting();
     const task = this.core.getLive(id);
-    if (!task) return this.settledBefore(id, leaseToken, outcome);
-    this.core.beginSettle(task, leaseToken);
-    const lease = task.lease!;
-    const finishedAt = this.deps.clock.now();
-    const record: TaskRecord = { ...recordOfLiveTask(task), state: outcome, ...payload, leaseDeadline: undefined, finishedAt };
+    if (!task) return this.settledBefore(id, leaseToken, outcome.kind);
+    const plan = this.core.planSettle(task, leaseToken, outcome, this.deps.clock.now());
     try {
       await this.deps.store.commit([
-        { op: "tasks.markFinished", id, state: outcome, attempt: task.attempt, leaseToken, worker: lease.worker, startedAt: lease.startedAt, ...payload, finishedAt },
+        { op: "tasks.saveState", task: plan.after },
+        { op: "attempts.insert", attempt: plan.attempt },
       ]);
     } catch (error) {
       this.core.abortSettle(task);
       this.rearmTimers();
-      throw this.storeFailure(outcome === "completed" ? "complete" : "fail", error);
+      throw this.storeFailure("settle", error);
     }
-    this.core.finishSettle(task, outcome);
-    this.taskWaiters.notify(id);
-    this.events.emit("task.finished", { id, queue: task.queue, state: outcome });
-    return record;
+    this.core.applySettle(task, plan);
+    if (isFinalState(plan.after.state)) this.finished(task);
+    this.rearmTimers();
+    return plan.after;
   }
 
-  /** A settle for a task no longer live: idempotent repeat, conflict, or unknown task. */
-  private settledBefore(id: string, leaseToken: string, outcome: FinalTaskState): TaskRecord {
+  /** A settle for a task no longer live: an idempotent repeat, a conflict, or an unknown task. */
+  private settledBefore(id: string, leaseToken: string, kind: SettleOutcome["kind"]): TaskRecord {
     const record = this.deps.store.readTask(id);
     if (!record) throw new NotFoundError(`task ${id} not found`);
-    if (record.state === outcome && record.leaseToken === leaseToken) return record;
+    const sameEnd = kind === "completed" ? record.state === "completed" || record.state === "canceled" : record.state !== "completed";
+    if (isFinalState(record.state) && record.leaseToken === leaseToken && sameEnd) return record;
     throw new ConflictError(`task ${id} is already ${record.state}`);
   }
 
@@ -229,6 +283,12 @@ export class Daemon {
   private readTask(id: string): TaskRecord | undefined {
     const live = this.core.getLive(id);
     return live ? recordOfLiveTask(live) : this.deps.store.readTask(id);
+  }
+
+  /** Wakes the waiters of a task that reached a final state. */
+  private finished(task: LiveTask): void {
+    this.taskWaiters.notify(task.id);
+    this.events.emit("task.finished", { id: task.id, queue: task.queue, state: task.state as never });
   }
 
   /** Answers parked polls with the tasks the core assigned them. */
@@ -248,23 +308,18 @@ export class Daemon {
     const ops: StoreOp[] = [];
     for (const task of tasks) {
       const lease = task.lease!;
-      ops.push({ op: "tasks.markDispatched", id: task.id, attempt: task.attempt, leaseToken: lease.token, leaseDeadline: lease.deadline, worker: lease.worker, startedAt: lease.startedAt });
-      this.events.emit("task.dispatched", { id: task.id, queue: task.queue, attempt: task.attempt, worker: lease.worker });
+      ops.push({ op: "tasks.markDispatched", id: task.id, attempt: task.attempt, leaseToken: lease.token, leaseDeadline: lease.deadline, worker: task.worker!, startedAt: task.startedAt! });
+      this.events.emit("task.dispatched", { id: task.id, queue: task.queue, attempt: task.attempt, worker: task.worker! });
     }
     this.deps.store.stage(ops);
     this.rearmTimers();
   }
 
-  /** The timer loop: applies due deadlines, then sleeps until the next one. */
+  /** The timer loop: applies due timers, persists what they changed, sleeps until the next one. */
   private async runTimers(): Promise<void> {
     while (!this.stopping) {
       const now = this.deps.clock.now();
-      const { expired, assignments } = this.core.tick(now);
-      if (expired.length > 0) {
-        this.deps.store.stage(expired.map((task) => ({ op: "tasks.markPending", id: task.id, attempt: task.attempt }) as StoreOp));
-        for (const task of expired) this.events.emit("lease.expired", { id: task.id, queue: task.queue, attempt: task.attempt });
-      }
-      this.deliver(assignments);
+      this.persistTimerEffects(this.core.tick(now));
       const next = this.core.nextDeadline();
       const waitMs = next === undefined ? IDLE_TICK_MS : Math.max(0, next - now);
       this.timerWake = new AbortController();
@@ -273,12 +328,34 @@ export class Daemon {
     }
   }
 
+  private persistTimerEffects(effects: Effects): void {
+    if (effects.changed.length > 0 || effects.ended.length > 0) {
+      const ops: StoreOp[] = effects.ended.map((attempt) => ({ op: "attempts.insert", attempt }));
+      for (const task of effects.changed) ops.push({ op: "tasks.saveState", task: recordOfLiveTask(task) });
+      this.deps.store.stage(ops);
+    }
+    for (const attempt of effects.ended) {
+      const task = effects.changed.find((t) => t.id === attempt.taskId);
+      if (task && attempt.outcome !== "canceled") this.events.emit("lease.expired", { id: task.id, queue: task.queue, attempt: attempt.attempt });
+    }
+    for (const task of effects.changed) if (isFinalState(task.state)) this.finished(task);
+    this.deliver(effects.assignments);
+  }
+
   /** Wakes the timer loop early when a deadline now falls before its planned wake-up. */
   private rearmTimers(): void {
     const next = this.core.nextDeadline();
     if (next !== undefined && next < this.timerSleepUntil) {
       this.timerSleepUntil = next;
       this.timerWake.abort();
+    }
+  }
+
+  private async commitOrFail(operation: string, ops: StoreOp[]): Promise<void> {
+    try {
+      await this.deps.store.commit(ops);
+    } catch (error) {
+      throw this.storeFailure(operation, error);
     }
   }
 

@@ -1,15 +1,33 @@
 /**
- * Planning an enqueue: which commands create a task and which name one that already exists
- * (producer ids are idempotency keys). Pure apart from the store read it is handed.
+ * Planning an enqueue: which commands create a task, which name a live one (returned as it is:
+ * producer ids are idempotency keys), and what happens to an id whose task is already final
+ * (`ifExists`: reject with 409, return it, or replace it with a new run). Pure apart from the
+ * store read it is handed.
  */
-import { ConflictError, type DispatchCore, type LiveTask, type TaskRecord, type TaskState } from "../core/index.ts";
+import {
+  ConflictError,
+  isFinalState,
+  type DispatchCore,
+  type LiveTask,
+  type TaskOptions,
+  type TaskRecord,
+  type TaskState,
+} from "../core/index.ts";
+
+export type IfExists = "reject" | "return" | "new";
 
 export interface EnqueueCommand {
   /** Producer-chosen id (idempotency key); minted when absent. */
   id?: string | undefined;
   type: string;
   inputJson: string | undefined;
-  startToCloseMs: number;
+  priority: number;
+  options: TaskOptions;
+  /** Epoch ms before which the task is not dispatched. */
+  runAt?: number | undefined;
+  /** Not dispatched before enqueue time + this (ms); an alternative to `runAt`. */
+  delayMs?: number | undefined;
+  ifExists?: IfExists | undefined;
 }
 
 export interface EnqueueOutcome {
@@ -22,6 +40,8 @@ export interface EnqueueOutcome {
 
 export interface EnqueuePlan {
   newTasks: LiveTask[];
+  /** Ids of final tasks that the new tasks replace (deleted in the same commit). */
+  replaced: TaskRecord[];
   /** One per command, in order. */
   outcomes: EnqueueOutcome[];
 }
@@ -33,34 +53,40 @@ interface PlanContext {
   newTaskId(): string;
 }
 
+type Existing = { id: string; queue: string; type: string; state: TaskState };
+
 export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], context: PlanContext): EnqueuePlan {
-  const newTasks: LiveTask[] = [];
-  const outcomes: EnqueueOutcome[] = [];
+  const plan: EnqueuePlan = { newTasks: [], replaced: [], outcomes: [] };
   const inThisBatch = new Map<string, LiveTask>();
   for (const command of commands) {
-    const existing = command.id === undefined ? undefined : findExisting(command.id, inThisBatch, context);
-    if (existing) {
-      if (existing.queue !== queue || existing.type !== command.type) {
-        throw new ConflictError(`task id ${existing.id} is already used by a ${existing.type} task on queue ${existing.queue}`);
-      }
-      outcomes.push({ id: existing.id, queue, type: existing.type, state: existing.state, created: false });
+    const existing = command.id === undefined ? undefined : (inThisBatch.get(command.id) ?? context.core.getLive(command.id) ?? context.readFinal(command.id));
+    if (existing && !replaces(existing, command)) {
+      plan.outcomes.push(outcomeOfExisting(existing, queue, command));
       continue;
     }
+    if (existing) plan.replaced.push(existing as TaskRecord);
     const task = context.core.createTask(
-      { id: command.id ?? context.newTaskId(), queue, type: command.type, inputJson: command.inputJson, startToCloseMs: command.startToCloseMs },
+      { id: command.id ?? context.newTaskId(), queue, type: command.type, inputJson: command.inputJson, priority: command.priority, options: command.options, runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs) },
       context.now,
     );
     inThisBatch.set(task.id, task);
-    newTasks.push(task);
-    outcomes.push({ id: task.id, queue, type: task.type, state: task.state, created: true });
+    plan.newTasks.push(task);
+    plan.outcomes.push({ id: task.id, queue, type: task.type, state: task.state, created: true });
   }
-  return { newTasks, outcomes };
+  return plan;
 }
 
-function findExisting(
-  id: string,
-  inThisBatch: Map<string, LiveTask>,
-  context: PlanContext,
-): { id: string; queue: string; type: string; state: TaskState } | undefined {
-  return inThisBatch.get(id) ?? context.core.getLive(id) ?? context.readFinal(id);
+/** A final task is replaced only when the producer asked for a new run. */
+function replaces(existing: Existing, command: EnqueueCommand): boolean {
+  return isFinalState(existing.state) && command.ifExists === "new";
+}
+
+function outcomeOfExisting(existing: Existing, queue: string, command: EnqueueCommand): EnqueueOutcome {
+  if (existing.queue !== queue || existing.type !== command.type) {
+    throw new ConflictError(`task id ${existing.id} is already used by a ${existing.type} task on queue ${existing.queue}`);
+  }
+  if (isFinalState(existing.state) && (command.ifExists ?? "reject") === "reject") {
+    throw new ConflictError(`task ${existing.id} already ended ${existing.state}; enqueue it with ifExists "new" to start a new run, or "return" to get it back`);
+  }
+  return { id: existing.id, queue, type: existing.type, state: existing.state, created: false };
 }

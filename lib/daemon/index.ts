@@ -1,5 +1,6 @@
 /** The running server: core + store + clock + waiters. */
-export { Daemon, type DaemonDeps, type PollCommand } from "./daemon.ts";
-export type { EnqueueCommand, EnqueueOutcome } from "./enqueue-plan.ts";
+export { Daemon, type DaemonDeps, type PollCommand, type TaskDetails } from "./daemon.ts";
+export type { EnqueueCommand, EnqueueOutcome, IfExists } from "./enqueue-plan.ts";
 export { DaemonEvents, type DaemonEventMap } from "./daemon-events.ts";
+export { DEFAULT_RETENTION, type RetentionSettings } from "./dead-letters.ts";
 export { randomIds, type IdSource } from "./task-ids.ts";

@@ -4,7 +4,8 @@ import { json, type RouteContext } from "./route-context.ts";
 
 export const queueRoutes = {
   list(context: RouteContext): Response {
-    return json({ queues: context.daemon.queueCounts() });
+    const queues = context.daemon.queueCounts().map(({ timed_out, ...counts }) => ({ ...counts, timedOut: timed_out }));
+    return json({ queues });
   },
   /** The process is up and serving HTTP. */
   livez(context: RouteContext): Response {

@@ -1,11 +1,13 @@
 /**
  * The whole HTTP API on one screen. Patterns match the raw (still percent-encoded) path;
  * captures are decoded afterwards. Queue captures are greedy so an unencoded `/` in a queue
- * name still routes: the fixed suffixes (`/tasks`, `/tasks/batch`, `/poll`) are distinct.
+ * name still routes; the order matters where suffixes nest (`/tasks/batch` before `/tasks`,
+ * `/dead/requeue` before `/dead`), since a queue name may itself end in `/tasks` or `/dead`.
  */
 import { queueRoutes } from "./queue-routes.ts";
 import type { RouteHandler } from "./route-context.ts";
-import { completeTask, enqueueBatch, enqueueTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
+import { listDead, purgeDead, requeueDead } from "./dead-letter-routes.ts";
+import { cancelTask, completeTask, enqueueBatch, enqueueTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
 
 export interface Route {
   method: "GET" | "POST";
@@ -21,11 +23,15 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/tasks\/batch$/, params: ["queue"], handler: enqueueBatch },
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/tasks$/, params: ["queue"], handler: enqueueTask },
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/poll$/, params: ["queue"], handler: pollTasks },
+  { method: "GET", pattern: /^\/v1\/queues\/(.+)\/dead$/, params: ["queue"], handler: listDead },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/dead\/requeue$/, params: ["queue"], handler: requeueDead },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/dead\/purge$/, params: ["queue"], handler: purgeDead },
   { method: "GET", pattern: /^\/v1\/queues$/, params: [], handler: queueRoutes.list },
   { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)$/, params: ["id"], handler: getTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/complete$/, params: ["id"], handler: completeTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/fail$/, params: ["id"], handler: failTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/heartbeat$/, params: ["id"], handler: heartbeatTask },
+  { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/cancel$/, params: ["id"], handler: cancelTask },
   { method: "GET", pattern: /^\/livez$/, params: [], handler: queueRoutes.livez, public: true },
   { method: "GET", pattern: /^\/readyz$/, params: [], handler: queueRoutes.readyz, public: true },
 ];

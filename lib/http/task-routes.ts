@@ -1,6 +1,8 @@
 /** Handlers of the task routes: parse with the protocol schema, call the daemon, render. */
 import {
+  cancelRequestSchema,
   completeRequestSchema,
+  DEFAULT_PRIORITY,
   enqueueBatchRequestSchema,
   enqueueRequestSchema,
   failRequestSchema,
@@ -9,14 +11,15 @@ import {
   queueNameSchema,
   taskIdSchema,
   taskWaitQuerySchema,
+  type EnqueueRequestParsed,
 } from "../protocol/index.ts";
+import { resolveTaskOptions } from "../core/index.ts";
 import type { EnqueueCommand } from "../daemon/index.ts";
 import { HttpError, invalidRequest } from "./errors.ts";
 import { renderLeasedTasks, renderTaskView, isoTime } from "./render-task.ts";
-import { jsonText, readJsonBody } from "./request-body.ts";
+import { jsonText, readJsonBody, readOptionalJsonBody } from "./request-body.ts";
 import { json, rawJson, type RouteContext } from "./route-context.ts";
 
-type EnqueueBody = ReturnType<typeof enqueueRequestSchema.parse>;
 
 export async function enqueueTask(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
@@ -49,31 +52,60 @@ export async function completeTask(context: RouteContext): Promise<Response> {
 export async function failTask(context: RouteContext): Promise<Response> {
   const id = taskParam(context);
   const body = await readJsonBody(context.request, failRequestSchema, context.settings.maxBodyBytes);
-  const record = await context.daemon.fail(id, body.leaseToken, JSON.stringify(body.error));
+  const record = await context.daemon.fail(id, body.leaseToken, body.error);
   return json({ id, state: record.state });
 }
 
 export async function heartbeatTask(context: RouteContext): Promise<Response> {
   const id = taskParam(context);
   const body = await readJsonBody(context.request, heartbeatRequestSchema, context.settings.maxBodyBytes);
-  const { leaseDeadline } = await context.daemon.heartbeat(id, body.leaseToken, jsonText(body.details));
-  return json({ leaseDeadline: isoTime(leaseDeadline), cancelRequested: false });
+  const { leaseDeadline, cancelRequested } = await context.daemon.heartbeat(id, body.leaseToken, jsonText(body.details));
+  return json({ leaseDeadline: isoTime(leaseDeadline), cancelRequested });
+}
+
+export async function cancelTask(context: RouteContext): Promise<Response> {
+  const id = taskParam(context);
+  await readOptionalJsonBody(context, cancelRequestSchema);
+  const { record, cancelRequested } = await context.daemon.cancel(id);
+  return json({ id, state: record.state, cancelRequested });
 }
 
 export async function getTask(context: RouteContext): Promise<Response> {
   const id = taskParam(context);
   const query = taskWaitQuerySchema.safeParse(Object.fromEntries(new URL(context.request.url).searchParams));
   if (!query.success) throw invalidRequest(query.error);
-  const record = await context.daemon.getTask(id, query.data.waitMs ?? 0, context.request.signal);
-  return rawJson(renderTaskView(record));
+  const details = await context.daemon.getTask(id, query.data.waitMs ?? 0, context.request.signal);
+  return rawJson(renderTaskView(details));
 }
 
-function commandOf(body: EnqueueBody, context: RouteContext): EnqueueCommand {
+/** Maps the wire request to the daemon's command; timeout combinations are checked here (400). */
+function commandOf(body: EnqueueRequestParsed, context: RouteContext): EnqueueCommand {
+  const retry = body.retryPolicy;
+  const options = resolveTaskOptions(
+    {
+      scheduleToStartMs: body.scheduleToStartTimeout,
+      startToCloseMs: body.startToCloseTimeout,
+      scheduleToCloseMs: body.scheduleToCloseTimeout,
+      heartbeatMs: body.heartbeatTimeout,
+      retry: retry && {
+        initialIntervalMs: retry.initialInterval,
+        backoffCoefficient: retry.backoffCoefficient,
+        maxIntervalMs: retry.maxInterval,
+        maxAttempts: retry.maxAttempts,
+        nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
+      },
+    },
+    context.settings.defaultStartToCloseMs,
+  );
   return {
     id: body.id,
     type: body.type,
     inputJson: jsonText(body.input),
-    startToCloseMs: body.startToCloseTimeout ?? context.settings.defaultStartToCloseMs,
+    priority: body.priority ?? DEFAULT_PRIORITY,
+    options,
+    runAt: body.runAt === undefined ? undefined : Date.parse(body.runAt),
+    delayMs: body.delay,
+    ifExists: body.ifExists,
   };
 }
 

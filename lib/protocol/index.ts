@@ -2,7 +2,11 @@
 export * from "./names.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export * from "./task-states.ts";
+export * from "./enqueue.ts";
 export * from "./tasks.ts";
+export * from "./dead-letter.ts";
+export * from "./async-completion.ts";
 export * from "./queues.ts";
 export * from "./routes.ts";
 export type * from "./schema.ts";

@@ -3,10 +3,13 @@ import * as z from "zod";
 
 export const queueSummarySchema = z.object({
   name: z.string(),
+  scheduled: z.number().int(),
   pending: z.number().int(),
   running: z.number().int(),
   completed: z.number().int(),
   failed: z.number().int(),
+  canceled: z.number().int(),
+  timedOut: z.number().int(),
   /** Polls parked on this queue right now, waiting for a task. */
   pollersWaiting: z.number().int(),
 });

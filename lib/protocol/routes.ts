@@ -16,6 +16,10 @@ export const paths = {
   complete: (id: string) => `/v1/tasks/${t(id)}/complete`,
   fail: (id: string) => `/v1/tasks/${t(id)}/fail`,
   heartbeat: (id: string) => `/v1/tasks/${t(id)}/heartbeat`,
+  cancel: (id: string) => `/v1/tasks/${t(id)}/cancel`,
+  deadList: (queue: string) => `/v1/queues/${q(queue)}/dead`,
+  deadRequeue: (queue: string) => `/v1/queues/${q(queue)}/dead/requeue`,
+  deadPurge: (queue: string) => `/v1/queues/${q(queue)}/dead/purge`,
   livez: () => `/livez`,
   readyz: () => `/readyz`,
 } as const;

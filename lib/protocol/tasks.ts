@@ -1,15 +1,11 @@
 /**
- * Request and response contracts of the task routes. The server parses requests with these
- * schemas; the client, the worker and the CLI parse responses with them.
+ * Contracts of the worker-facing task routes (poll, complete, fail, heartbeat, cancel) and of
+ * the task view. The server parses requests with these schemas; the client, the worker and the
+ * CLI parse responses with them.
  */
 import * as z from "zod";
-import { durationSchema } from "./duration.ts";
-import { identitySchema, queueNameSchema, taskIdSchema, taskTypeSchema } from "./names.ts";
-
-/** Every state a task can be in; `completed` and `failed` are final. */
-export const TASK_STATES = ["pending", "running", "completed", "failed"] as const;
-export type TaskStateName = (typeof TASK_STATES)[number];
-export const FINAL_TASK_STATES: readonly TaskStateName[] = ["completed", "failed"];
+import { identitySchema, taskTypeSchema } from "./names.ts";
+import { ATTEMPT_OUTCOMES, TASK_STATES } from "./task-states.ts";
 
 /** Upper bounds that keep one request from monopolising the daemon. */
 export const LIMITS = {
@@ -19,34 +15,10 @@ export const LIMITS = {
   pollWaitMs: 60_000,
   taskWaitMs: 60_000,
   errorMessageChars: 16_384,
+  listLimit: 1_000,
 } as const;
 
 export const DEFAULT_POLL_WAIT_MS = 30_000;
-
-export const enqueueRequestSchema = z.strictObject({
-  type: taskTypeSchema,
-  input: z.unknown().optional(),
-  id: taskIdSchema.optional(),
-  startToCloseTimeout: durationSchema.optional(),
-});
-export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
-
-export const enqueueBatchRequestSchema = z.strictObject({
-  tasks: z.array(enqueueRequestSchema).min(1).max(LIMITS.batchTasks),
-});
-export type EnqueueBatchRequest = z.input<typeof enqueueBatchRequestSchema>;
-
-export const enqueueResponseSchema = z.object({
-  id: z.string(),
-  queue: z.string(),
-  type: z.string(),
-  state: z.enum(TASK_STATES),
-  created: z.boolean(),
-});
-export type EnqueueResponse = z.infer<typeof enqueueResponseSchema>;
-
-export const enqueueBatchResponseSchema = z.object({ tasks: z.array(enqueueResponseSchema) });
-export type EnqueueBatchResponse = z.infer<typeof enqueueBatchResponseSchema>;
 
 export const pollRequestSchema = z.strictObject({
   identity: identitySchema,
@@ -62,9 +34,14 @@ export const leasedTaskSchema = z.object({
   type: z.string(),
   input: z.unknown().optional(),
   attempt: z.number().int(),
+  priority: z.number().int().optional(),
   leaseToken: z.string(),
-  /** ISO 8601; the worker must finish or heartbeat before it. */
+  /** ISO 8601; the worker must finish (or heartbeat, if it has a heartbeat timeout) before it. */
   leaseDeadline: z.string(),
+  /** Heartbeat timeout of each attempt, if the task has one: heartbeat more often than this. */
+  heartbeatTimeoutMs: z.number().int().optional(),
+  /** Details of the last heartbeat of an earlier attempt, to resume from. */
+  lastHeartbeat: z.unknown().optional(),
 });
 export type LeasedTask = z.infer<typeof leasedTaskSchema>;
 
@@ -82,6 +59,8 @@ export type CompleteRequest = z.input<typeof completeRequestSchema>;
 export const taskErrorSchema = z.object({
   type: z.string().min(1).max(255),
   message: z.string().max(LIMITS.errorMessageChars),
+  /** The handler said: do not retry this failure, whatever the retry policy. */
+  nonRetryable: z.boolean().optional(),
 });
 export type TaskError = z.infer<typeof taskErrorSchema>;
 
@@ -91,6 +70,7 @@ export const failRequestSchema = z.strictObject({
 });
 export type FailRequest = z.input<typeof failRequestSchema>;
 
+/** The task's state after a complete or fail: `scheduled` when a failure will be retried. */
 export const settleResponseSchema = z.object({ id: z.string(), state: z.enum(TASK_STATES) });
 export type SettleResponse = z.infer<typeof settleResponseSchema>;
 
@@ -102,9 +82,37 @@ export type HeartbeatRequest = z.input<typeof heartbeatRequestSchema>;
 
 export const heartbeatResponseSchema = z.object({
   leaseDeadline: z.string(),
+  /** Someone asked to cancel the task: the worker should stop the handler and report. */
   cancelRequested: z.boolean(),
 });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
+
+export const cancelRequestSchema = z.strictObject({ reason: z.string().max(1_000).optional() });
+export const cancelResponseSchema = z.object({
+  id: z.string(),
+  state: z.enum(TASK_STATES),
+  /** True when the task is running: it ends `canceled` once its worker stops the handler. */
+  cancelRequested: z.boolean(),
+});
+export type CancelResponse = z.infer<typeof cancelResponseSchema>;
+
+export const attemptViewSchema = z.object({
+  attempt: z.number().int(),
+  worker: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  outcome: z.enum(ATTEMPT_OUTCOMES),
+  error: taskErrorSchema.optional(),
+});
+export type AttemptView = z.infer<typeof attemptViewSchema>;
+
+export const retryPolicyViewSchema = z.object({
+  initialIntervalMs: z.number().int(),
+  backoffCoefficient: z.number(),
+  maxIntervalMs: z.number().int(),
+  maxAttempts: z.number().int(),
+  nonRetryableErrorTypes: z.array(z.string()),
+});
 
 export const taskViewSchema = z.object({
   id: z.string(),
@@ -112,16 +120,25 @@ export const taskViewSchema = z.object({
   type: z.string(),
   state: z.enum(TASK_STATES),
   attempt: z.number().int(),
+  priority: z.number().int(),
   input: z.unknown().optional(),
   result: z.unknown().optional(),
   error: taskErrorSchema.optional(),
   heartbeatDetails: z.unknown().optional(),
   worker: z.string().optional(),
+  cancelRequested: z.boolean().optional(),
   createdAt: z.string(),
+  /** When a scheduled task becomes pending (its delay or retry backoff ends). */
+  runAt: z.string().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   leaseDeadline: z.string().optional(),
   startToCloseTimeoutMs: z.number().int(),
+  scheduleToStartTimeoutMs: z.number().int().optional(),
+  scheduleToCloseTimeoutMs: z.number().int().optional(),
+  heartbeatTimeoutMs: z.number().int().optional(),
+  retryPolicy: retryPolicyViewSchema,
+  attempts: z.array(attemptViewSchema).optional(),
 });
 export type TaskView = z.infer<typeof taskViewSchema>;
 
@@ -129,5 +146,3 @@ export type TaskView = z.infer<typeof taskViewSchema>;
 export const taskWaitQuerySchema = z.object({
   waitMs: z.coerce.number().int().min(0).max(LIMITS.taskWaitMs).optional(),
 });
-
-export { queueNameSchema, taskIdSchema };

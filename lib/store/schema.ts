@@ -2,7 +2,7 @@
  * The database schema, as in-code kysely migrations (the binary ships no migration folder).
  * Append new migrations; never edit one that has shipped.
  */
-import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, sql, type ColumnDefinitionBuilder, type Migration, type MigrationProvider } from "kysely";
 
 /** Row shape of `tasks` for kysely queries. Times are epoch ms; JSON columns hold raw text. */
 export interface TasksTable {
@@ -23,10 +23,30 @@ export interface TasksTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  priority: number;
+  budget_start: number;
+  /** TaskOptions as JSON (timeouts and retry policy); immutable after insert. */
+  options: string | null;
+  run_at: number | null;
+  ready_at: number | null;
+  close_deadline: number | null;
+  cancel_requested: number;
 }
 
 export interface DatabaseSchema {
   tasks: TasksTable;
+  attempts: AttemptsTable;
+}
+
+/** One ended attempt of a task (the running attempt lives on the task row). */
+export interface AttemptsTable {
+  task_id: string;
+  attempt: number;
+  worker: string;
+  started_at: number;
+  ended_at: number;
+  outcome: string;
+  error: string | null;
 }
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -59,6 +79,49 @@ const MIGRATIONS: Record<string, Migration> = {
         .on("tasks")
         .column("seq")
         .where(sql.ref("state"), "in", ["pending", "running"])
+        .execute();
+    },
+  },
+  "0002_lifecycle": {
+    async up(db: Kysely<unknown>) {
+      const columns: [string, "integer" | "text", ((col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder)?][] = [
+        ["priority", "integer", (col) => col.notNull().defaultTo(3)],
+        ["budget_start", "integer", (col) => col.notNull().defaultTo(0)],
+        ["options", "text"],
+        ["run_at", "integer"],
+        ["ready_at", "integer"],
+        ["close_deadline", "integer"],
+        ["cancel_requested", "integer", (col) => col.notNull().defaultTo(0)],
+      ];
+      for (const [name, type, build] of columns) {
+        await db.schema.alterTable("tasks").addColumn(name, type, build ?? ((col) => col)).execute();
+      }
+      await db.schema.dropIndex("tasks_live").execute();
+      await db.schema
+        .createIndex("tasks_live_v2")
+        .on("tasks")
+        .column("seq")
+        .where(sql.ref("state"), "in", ["scheduled", "pending", "running"])
+        .execute();
+      // Retention deletes by age; the dead-letter views list failed tasks of one queue by age.
+      await db.schema.createIndex("tasks_finished").on("tasks").column("finished_at").where(sql.ref("finished_at"), "is not", null).execute();
+      await db.schema
+        .createIndex("tasks_dead")
+        .on("tasks")
+        .columns(["queue", "finished_at"])
+        .where(sql.ref("state"), "in", ["failed", "timed_out"])
+        .execute();
+      await db.schema
+        .createTable("attempts")
+        .addColumn("task_id", "text", (col) => col.notNull())
+        .addColumn("attempt", "integer", (col) => col.notNull())
+        .addColumn("worker", "text", (col) => col.notNull())
+        .addColumn("started_at", "integer", (col) => col.notNull())
+        .addColumn("ended_at", "integer", (col) => col.notNull())
+        .addColumn("outcome", "text", (col) => col.notNull())
+        .addColumn("error", "text")
+        .addPrimaryKeyConstraint("attempts_pk", ["task_id", "attempt"])
+        .modifyEnd(sql`without rowid`)
         .execute();
     },
   },

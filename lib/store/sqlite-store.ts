@@ -62,17 +62,29 @@ class SqliteTaskStore implements TaskStore {
     return this.statements.readById(id);
   }
 
+  readAttempts(id: string) {
+    return this.statements.readAttempts(id);
+  }
+
+  listDead(queue: string, limit: number) {
+    return this.statements.listDead(queue, limit);
+  }
+
+  listFinishedBefore(before: number, limit: number, scope?: { deadOfQueue: string }) {
+    return this.statements.listFinishedBefore(before, limit, scope);
+  }
+
   async loadLive(): Promise<LiveSnapshot> {
     const live = await this.kysely
       .selectFrom("tasks")
       .selectAll()
-      .where("state", "in", ["pending", "running"])
+      .where("state", "in", ["scheduled", "pending", "running"])
       .orderBy("seq")
       .execute();
     const counts = await this.kysely
       .selectFrom("tasks")
       .select(["queue", "state", (eb) => eb.fn.countAll<number>().as("count")])
-      .where("state", "in", ["completed", "failed"])
+      .where("state", "in", ["completed", "failed", "canceled", "timed_out"])
       .groupBy(["queue", "state"])
       .execute();
     const max = await this.kysely

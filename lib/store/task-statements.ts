@@ -1,44 +1,60 @@
 /**
- * The prepared statements behind each named write, and the row <-> record mapping. Raw
+ * The prepared statements behind each named operation, and the row <-> record mapping. Raw
  * bun:sqlite statements (through the connection adapter) because these run on every request.
  */
-import type { TaskRecord, TaskState } from "../core/index.ts";
+import { DEFAULT_START_TO_CLOSE_MS, resolveTaskOptions, type AttemptRecord, type TaskOptions, type TaskRecord, type TaskState } from "../core/index.ts";
+import type { AttemptsTable, TasksTable } from "./schema.ts";
 import type { PreparedStatement, SqliteConnection } from "./sqlite.ts";
-import type { TasksTable } from "./schema.ts";
-import type { StoreOp } from "./task-store.ts";
-
-const TASK_COLUMNS =
-  "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at";
+import type { FinalTaskRef, StoreOp } from "./task-store.ts";
 
 /** A `tasks` row as bun:sqlite returns it (the kysely table type, one definition). */
 export type TaskRow = TasksTable;
 
+const TASK_COLUMNS =
+  "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at, priority, budget_start, options, run_at, ready_at, close_deadline, cancel_requested";
+const MUTABLE_COLUMNS = [
+  "state", "attempt", "result", "error", "heartbeat", "lease_token", "lease_deadline", "worker", "started_at", "finished_at",
+  "budget_start", "run_at", "ready_at", "close_deadline", "cancel_requested",
+] as const;
+
 export class TaskStatements {
   private readonly insert: PreparedStatement;
   private readonly markDispatched: PreparedStatement;
-  private readonly markPending: PreparedStatement;
+  private readonly saveState: PreparedStatement;
   private readonly recordHeartbeat: PreparedStatement;
-  private readonly markFinished: PreparedStatement;
+  private readonly deleteTask: PreparedStatement;
+  private readonly deleteAttempts: PreparedStatement;
+  private readonly insertAttempt: PreparedStatement;
   private readonly selectById: PreparedStatement;
+  private readonly selectAttempts: PreparedStatement;
+  private readonly selectDead: PreparedStatement;
+  private readonly selectFinishedBefore: PreparedStatement;
+  private readonly selectDeadBefore: PreparedStatement;
 
   constructor(db: SqliteConnection) {
-    this.insert = db.prepare(
-      `INSERT INTO tasks (${TASK_COLUMNS}) VALUES ($seq, $id, $queue, $type, $state, $attempt, $input, $result, $error, $heartbeat, $start_to_close_ms, $lease_token, $lease_deadline, $worker, $created_at, $started_at, $finished_at)`,
-    );
+    const placeholders = TASK_COLUMNS.split(", ").map((column) => `$${column}`).join(", ");
+    this.insert = db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${placeholders})`);
     this.markDispatched = db.prepare(
-      "UPDATE tasks SET state = 'running', attempt = $attempt, lease_token = $leaseToken, lease_deadline = $leaseDeadline, worker = $worker, started_at = $startedAt WHERE id = $id",
+      "UPDATE tasks SET state = 'running', attempt = $attempt, lease_token = $leaseToken, lease_deadline = $leaseDeadline, worker = $worker, started_at = $startedAt, ready_at = NULL WHERE id = $id",
     );
-    this.markPending = db.prepare(
-      "UPDATE tasks SET state = 'pending', attempt = $attempt, lease_token = NULL, lease_deadline = NULL WHERE id = $id",
-    );
-    this.recordHeartbeat = db.prepare(
-      "UPDATE tasks SET heartbeat = coalesce($heartbeat, heartbeat), lease_deadline = $leaseDeadline WHERE id = $id",
-    );
-    // Writes the whole attempt, so a lost markDispatched never leaves a final row incomplete.
-    this.markFinished = db.prepare(
-      "UPDATE tasks SET state = $state, attempt = $attempt, lease_token = $leaseToken, lease_deadline = NULL, worker = $worker, started_at = $startedAt, result = $result, error = $error, finished_at = $finishedAt WHERE id = $id",
+    this.saveState = db.prepare(`UPDATE tasks SET ${MUTABLE_COLUMNS.map((c) => `${c} = $${c}`).join(", ")} WHERE id = $id`);
+    this.recordHeartbeat = db.prepare("UPDATE tasks SET heartbeat = coalesce($heartbeat, heartbeat), lease_deadline = $leaseDeadline WHERE id = $id");
+    this.deleteTask = db.prepare("DELETE FROM tasks WHERE id = $id");
+    this.deleteAttempts = db.prepare("DELETE FROM attempts WHERE task_id = $id");
+    this.insertAttempt = db.prepare(
+      "INSERT OR REPLACE INTO attempts (task_id, attempt, worker, started_at, ended_at, outcome, error) VALUES ($task_id, $attempt, $worker, $started_at, $ended_at, $outcome, $error)",
     );
     this.selectById = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $id`);
+    this.selectAttempts = db.prepare("SELECT task_id, attempt, worker, started_at, ended_at, outcome, error FROM attempts WHERE task_id = $id ORDER BY attempt");
+    this.selectDead = db.prepare(
+      `SELECT ${TASK_COLUMNS} FROM tasks WHERE queue = $queue AND state IN ('failed', 'timed_out') ORDER BY finished_at LIMIT $limit`,
+    );
+    this.selectFinishedBefore = db.prepare(
+      "SELECT id, queue, state FROM tasks WHERE finished_at IS NOT NULL AND finished_at < $before ORDER BY finished_at LIMIT $limit",
+    );
+    this.selectDeadBefore = db.prepare(
+      "SELECT id, queue, state FROM tasks WHERE queue = $queue AND state IN ('failed', 'timed_out') AND finished_at < $before ORDER BY finished_at LIMIT $limit",
+    );
   }
 
   /** Executes one named write; the caller holds the transaction. */
@@ -50,31 +66,53 @@ export class TaskStatements {
       case "tasks.markDispatched":
         this.markDispatched.run({ id: op.id, attempt: op.attempt, leaseToken: op.leaseToken, leaseDeadline: op.leaseDeadline, worker: op.worker, startedAt: op.startedAt });
         return;
-      case "tasks.markPending":
-        this.markPending.run({ id: op.id, attempt: op.attempt });
+      case "tasks.saveState": {
+        const row = rowOfRecord(op.task);
+        const params: Record<string, unknown> = { id: row.id };
+        for (const column of MUTABLE_COLUMNS) params[column] = row[column];
+        this.saveState.run(params as never);
         return;
+      }
       case "tasks.recordHeartbeat":
         this.recordHeartbeat.run({ id: op.id, heartbeat: op.heartbeatJson ?? null, leaseDeadline: op.leaseDeadline });
         return;
-      case "tasks.markFinished":
-        this.markFinished.run({
-          id: op.id,
-          state: op.state,
-          attempt: op.attempt,
-          leaseToken: op.leaseToken,
-          worker: op.worker,
-          startedAt: op.startedAt,
-          result: op.resultJson ?? null,
-          error: op.errorJson ?? null,
-          finishedAt: op.finishedAt,
-        });
+      case "tasks.delete":
+        this.deleteTask.run({ id: op.id });
+        this.deleteAttempts.run({ id: op.id });
         return;
+      case "attempts.insert": {
+        const a = op.attempt;
+        const row: AttemptsTable = { task_id: a.taskId, attempt: a.attempt, worker: a.worker, started_at: a.startedAt, ended_at: a.endedAt, outcome: a.outcome, error: a.errorJson ?? null };
+        this.insertAttempt.run(row as never);
+        return;
+      }
     }
   }
 
   readById(id: string): TaskRecord | undefined {
     const row = this.selectById.get({ id }) as TaskRow | null;
     return row ? recordOfRow(row) : undefined;
+  }
+
+  readAttempts(id: string): AttemptRecord[] {
+    return (this.selectAttempts.all({ id }) as AttemptsTable[]).map((row) => ({
+      taskId: row.task_id,
+      attempt: row.attempt,
+      worker: row.worker,
+      startedAt: row.started_at,
+      endedAt: row.ended_at,
+      outcome: row.outcome as AttemptRecord["outcome"],
+      errorJson: row.error ?? undefined,
+    }));
+  }
+
+  listDead(queue: string, limit: number): TaskRecord[] {
+    return (this.selectDead.all({ queue, limit }) as TaskRow[]).map(recordOfRow);
+  }
+
+  listFinishedBefore(before: number, limit: number, scope?: { deadOfQueue: string }): FinalTaskRef[] {
+    const rows = scope ? this.selectDeadBefore.all({ queue: scope.deadOfQueue, before, limit }) : this.selectFinishedBefore.all({ before, limit });
+    return rows as FinalTaskRef[];
   }
 }
 
@@ -85,12 +123,18 @@ export function recordOfRow(row: TaskRow): TaskRecord {
     queue: row.queue,
     type: row.type,
     state: row.state as TaskState,
+    priority: row.priority,
     attempt: row.attempt,
+    budgetStart: row.budget_start,
     inputJson: row.input ?? undefined,
     resultJson: row.result ?? undefined,
     errorJson: row.error ?? undefined,
     heartbeatJson: row.heartbeat ?? undefined,
-    startToCloseMs: row.start_to_close_ms,
+    options: optionsOfRow(row),
+    runAt: row.run_at ?? undefined,
+    readyAt: row.ready_at ?? undefined,
+    closeDeadline: row.close_deadline ?? undefined,
+    cancelRequested: row.cancel_requested === 1,
     leaseToken: row.lease_token ?? undefined,
     leaseDeadline: row.lease_deadline ?? undefined,
     worker: row.worker ?? undefined,
@@ -98,6 +142,12 @@ export function recordOfRow(row: TaskRow): TaskRecord {
     startedAt: row.started_at ?? undefined,
     finishedAt: row.finished_at ?? undefined,
   };
+}
+
+/** Rows written before options existed carry only start_to_close_ms: the rest are defaults. */
+function optionsOfRow(row: TaskRow): TaskOptions {
+  if (row.options !== null) return JSON.parse(row.options) as TaskOptions;
+  return resolveTaskOptions({ startToCloseMs: row.start_to_close_ms ?? DEFAULT_START_TO_CLOSE_MS });
 }
 
 function rowOfRecord(task: TaskRecord): TaskRow {
@@ -112,12 +162,19 @@ function rowOfRecord(task: TaskRecord): TaskRow {
     result: task.resultJson ?? null,
     error: task.errorJson ?? null,
     heartbeat: task.heartbeatJson ?? null,
-    start_to_close_ms: task.startToCloseMs,
+    start_to_close_ms: task.options.startToCloseMs,
     lease_token: task.leaseToken ?? null,
     lease_deadline: task.leaseDeadline ?? null,
     worker: task.worker ?? null,
     created_at: task.createdAt,
     started_at: task.startedAt ?? null,
     finished_at: task.finishedAt ?? null,
+    priority: task.priority,
+    budget_start: task.budgetStart,
+    options: JSON.stringify(task.options),
+    run_at: task.runAt ?? null,
+    ready_at: task.readyAt ?? null,
+    close_deadline: task.closeDeadline ?? null,
+    cancel_requested: task.cancelRequested ? 1 : 0,
   };
 }

@@ -2,21 +2,32 @@
  * The storage port the daemon uses: named write operations committed in groups, and the few
  * reads it needs. SQL lives only behind this interface (lib/store).
  */
-import type { FinalCount, FinalTaskState, TaskRecord } from "../core/index.ts";
+import type { AttemptRecord, FinalCount, FinalTaskState, TaskRecord } from "../core/index.ts";
 
 /** One named write. Each maps to one prepared statement. */
 export type StoreOp =
   | { op: "tasks.insert"; task: TaskRecord }
+  /** The hot path of every dispatch: only the lease columns. */
   | { op: "tasks.markDispatched"; id: string; attempt: number; leaseToken: string; leaseDeadline: number; worker: string; startedAt: number }
-  | { op: "tasks.markPending"; id: string; attempt: number }
+  /** Every mutable column of a task, for all other transitions. */
+  | { op: "tasks.saveState"; task: TaskRecord }
   | { op: "tasks.recordHeartbeat"; id: string; heartbeatJson: string | undefined; leaseDeadline: number }
-  | { op: "tasks.markFinished"; id: string; state: FinalTaskState; attempt: number; leaseToken: string; worker: string; startedAt: number; resultJson: string | undefined; errorJson: string | undefined; finishedAt: number };
+  /** Deletes a task and its attempt history. */
+  | { op: "tasks.delete"; id: string }
+  | { op: "attempts.insert"; attempt: AttemptRecord };
 
 /** What the daemon loads at boot to rebuild the core. */
 export interface LiveSnapshot {
   live: TaskRecord[];
   finalCounts: FinalCount[];
   maxSeq: number;
+}
+
+/** A final task's identity, for deletions that must adjust counts. */
+export interface FinalTaskRef {
+  id: string;
+  queue: string;
+  state: FinalTaskState;
 }
 
 /** Commit statistics, for metrics and benchmarks. */
@@ -35,6 +46,14 @@ export interface TaskStore {
   /** Adds `ops` to the next group commit without waiting: for writes a crash may lose. */
   stage(ops: StoreOp[]): void;
   readTask(id: string): TaskRecord | undefined;
+  readAttempts(id: string): AttemptRecord[];
+  /** Failed and timed-out tasks of a queue, oldest first. */
+  listDead(queue: string, limit: number): TaskRecord[];
+  /**
+   * Final tasks finished before `before` (epoch ms), oldest first: all final states, or only
+   * the dead ones of `queue`.
+   */
+  listFinishedBefore(before: number, limit: number, scope?: { deadOfQueue: string }): FinalTaskRef[];
   loadLive(): Promise<LiveSnapshot>;
   stats(): CommitStats;
   /** Commits what is staged, then closes. */

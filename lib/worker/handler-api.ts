@@ -13,23 +13,40 @@ export interface TaskContext {
   /** 1 for the first attempt, 2 for the first retry, ... */
   readonly attempt: number;
   /**
+   * Details of the last heartbeat an earlier attempt sent (any JSON), to resume from;
+   * undefined on a first attempt or when no earlier attempt sent details.
+   */
+  readonly lastHeartbeat: unknown;
+  /**
    * Aborted when the lease is lost (the server answered 404/409, or the deadline passed without
    * a heartbeat extending it), when the server asks for cancellation, or when the worker stops
    * and its grace period runs out. `signal.reason` is a `TaskAbortedError` saying which.
    */
   readonly signal: AbortSignal;
-  /** When the current lease ends unless a heartbeat extends it; updated by each heartbeat. */
+  /** When the current lease ends unless a heartbeat extends it; updated by each heartbeat sent. */
   readonly leaseDeadline: Date;
   /**
-   * Extends the lease and records `details` (any JSON) on the task. Never rejects: a lost lease
-   * aborts `signal` instead, and a server that cannot be reached is retried by the next call.
+   * Records `details` (any JSON) on the task and, if the task has a heartbeat timeout, extends
+   * the lease by it. Throttled: at most one send per 0.8 x the heartbeat timeout (1 s without
+   * one); a call inside that window resolves at once and its details go out at the window's
+   * end. The answer may ask for cancellation, which aborts `signal`. Never rejects: a lost lease
+   * aborts `signal` instead, and a server that cannot be reached is retried by the next send.
    */
   heartbeat(details?: unknown): Promise<void>;
+  /**
+   * Hands the lease back to be finished elsewhere: returns a token for `tqd complete TOKEN` or
+   * `tqd fail TOKEN`. Once the handler then returns, the worker reports nothing (the return
+   * value is ignored), stops heartbeating and frees the slot; the task stays running until the
+   * token is used or its lease times out. A handler that throws after calling it still fails
+   * the attempt as usual. Calling it again returns the same token.
+   */
+  completeLater(): string;
 }
 
 /**
  * One task type's implementation. The return value (any JSON, or undefined for none) becomes the
- * task's result; a thrown error fails the attempt with `{type: error.name, message}`.
+ * task's result; a thrown error fails the attempt with `{type: error.name, message}`, and is not
+ * retried when it has `nonRetryable: true` (see NonRetryableError).
  */
 // `any` keeps handlers with annotated inputs (`input: {name: string}`) assignable to the map.
 export type Handler<Input = any, Result = unknown> = (input: Input, ctx: TaskContext) => Promise<Result> | Result;
@@ -53,5 +70,26 @@ export class TaskAbortedError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+export interface NonRetryableErrorOptions {
+  /** The error type the task records (the error's `name`); default the class name. */
+  type?: string;
+  cause?: unknown;
+}
+
+/**
+ * Fails the attempt for good, whatever the task's retry policy. Any thrown value with
+ * `nonRetryable: true` does the same; this class is the convenient way to get one, e.g.
+ * `throw new NonRetryableError("no such user", { type: "UserNotFound" })`.
+ */
+export class NonRetryableError extends Error {
+  readonly nonRetryable = true;
+  override readonly name: string;
+  constructor(message: string, options: NonRetryableErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A subclass is named after itself unless it says otherwise.
+    this.name = options.type ?? (new.target === NonRetryableError ? "NonRetryableError" : new.target.name);
   }
 }

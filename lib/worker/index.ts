@@ -1,7 +1,17 @@
 /** The `tqd work` runtime: handler loading, the poll loops, leases, and the --exec handler. */
-export { defineHandlers, TaskAbortedError, type Handler, type HandlerMap, type TaskAbortCause, type TaskContext } from "./handler-api.ts";
+export {
+  defineHandlers,
+  NonRetryableError,
+  TaskAbortedError,
+  type Handler,
+  type HandlerMap,
+  type NonRetryableErrorOptions,
+  type TaskAbortCause,
+  type TaskContext,
+} from "./handler-api.ts";
+export { DEFAULT_HEARTBEAT_THROTTLE_MS, HEARTBEAT_THROTTLE_RATIO, heartbeatThrottleMs, MAX_HEARTBEAT_THROTTLE_MS } from "./heartbeat-throttle.ts";
 export { HandlerModuleError, handlersFromModule, loadHandlers, registerTqdModule, type HandlerModuleProblem } from "./load-handlers.ts";
-export { ExitCodeError, KILL_GRACE_MS, shellHandler, STDERR_TAIL_BYTES, type ShellHandlerOptions } from "./run-shell.ts";
+export { ExitCodeError, KILL_GRACE_MS, NON_RETRYABLE_EXIT_CODE, shellHandler, STDERR_TAIL_BYTES, type ShellHandlerOptions } from "./run-shell.ts";
 export { isLeaseLost, type WorkerClient } from "./worker-client.ts";
 export {
   createWorker,

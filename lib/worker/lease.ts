@@ -1,13 +1,20 @@
 /**
- * One leased task's lease as the worker sees it: the deadline (moved by heartbeats), the abort
- * signal handed to the handler, and a watcher that aborts that signal locally when the deadline
- * passes, since by then the server has given the task to someone else.
+ * One leased task's lease as the worker sees it: the deadline (moved by heartbeats, when the task
+ * has a heartbeat timeout), the abort signal handed to the handler, the throttled heartbeats, and
+ * a watcher that aborts that signal locally when the deadline passes, since by then the server
+ * has timed the attempt out.
+ *
+ * The signal's abort causes differ in what follows: "lease-lost" and "lease-expired" close the
+ * lease (no more heartbeats; a lost lease is not reported), while "cancel-requested" and
+ * "worker-stopped" leave it open, so the handler's outcome is still reported (the server turns it
+ * into `canceled`) and its last heartbeat details still reach the server.
  */
 import { TqdUnreachableError } from "../client/index.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LeasedTask } from "../protocol/index.ts";
 import { TaskAbortedError, type TaskAbortCause } from "./handler-api.ts";
+import { HeartbeatThrottle, heartbeatThrottleMs } from "./heartbeat-throttle.ts";
 import type { ServerHealth } from "./server-health.ts";
 import { describeError } from "./task-outcome.ts";
 import { isLeaseLost, type WorkerClient } from "./worker-client.ts";
@@ -24,7 +31,9 @@ export class TaskLease {
   private deadlineMs: number;
   private lostFlag = false;
   private readonly controller = new AbortController();
-  private readonly released = new AbortController();
+  /** Aborted when the lease is over for this worker: lost, expired or released. */
+  private readonly closed = new AbortController();
+  private readonly heartbeats: HeartbeatThrottle;
 
   constructor(
     private readonly task: LeasedTask,
@@ -32,6 +41,8 @@ export class TaskLease {
   ) {
     const parsedMs = Date.parse(task.leaseDeadline);
     this.deadlineMs = Number.isFinite(parsedMs) ? parsedMs : deps.clock.now();
+    const windowMs = heartbeatThrottleMs(task.heartbeatTimeoutMs);
+    this.heartbeats = new HeartbeatThrottle(windowMs, deps.clock, (details) => this.send(details), this.closed.signal);
     void this.watchDeadline();
   }
 
@@ -57,19 +68,36 @@ export class TaskLease {
   /** Marks the lease lost and aborts the handler. */
   markLost(): void {
     this.lostFlag = true;
+    this.closed.abort();
     this.abort("lease-lost", `the server no longer holds this worker's lease on task ${this.task.id}`);
   }
 
-  /** Extends the lease; never rejects (see TaskContext.heartbeat). */
-  async heartbeat(details?: unknown): Promise<void> {
-    if (this.controller.signal.aborted || this.released.signal.aborted) return;
+  /** Queues a throttled heartbeat; never rejects (see TaskContext.heartbeat). */
+  heartbeat(details?: unknown): Promise<void> {
+    return this.heartbeats.record(details);
+  }
+
+  /** Sends heartbeat details the throttle still holds; call before reporting the outcome. */
+  flushHeartbeats(): Promise<void> {
+    return this.heartbeats.flush();
+  }
+
+  /** Stops the deadline watcher and heartbeats; call once the outcome has been reported. */
+  release(): void {
+    this.closed.abort();
+  }
+
+  private async send(details: unknown): Promise<void> {
     const { client, health, log } = this.deps;
     try {
       const answer = await client.heartbeat(this.task.id, this.task.leaseToken, details);
       health.markReachable();
       const nextMs = Date.parse(answer.leaseDeadline);
       if (Number.isFinite(nextMs)) this.deadlineMs = nextMs;
-      if (answer.cancelRequested) this.abort("cancel-requested", `cancellation of task ${this.task.id} was requested`);
+      if (answer.cancelRequested && !this.controller.signal.aborted) {
+        log.info("cancellation requested; aborting the handler", { taskId: this.task.id, type: this.task.type });
+        this.abort("cancel-requested", `cancellation of task ${this.task.id} was requested`);
+      }
     } catch (error) {
       if (isLeaseLost(error)) {
         health.markReachable();
@@ -83,18 +111,15 @@ export class TaskLease {
     }
   }
 
-  /** Stops the deadline watcher; call once the outcome has been reported. */
-  release(): void {
-    this.released.abort();
-  }
-
   // Sleeps until the deadline, then re-checks it, because a heartbeat may have moved it meanwhile.
+  // It outlives a cancellation abort: the handler may still be unwinding when the lease ends.
   private async watchDeadline(): Promise<void> {
-    const stop = AbortSignal.any([this.released.signal, this.controller.signal]);
+    const stop = this.closed.signal;
     const { clock } = this.deps;
     while (!stop.aborted) {
       const remainingMs = this.deadlineMs - clock.now();
       if (remainingMs <= 0) {
+        this.closed.abort();
         this.abort("lease-expired", `the lease on task ${this.task.id} expired without a heartbeat extending it`);
         return;
       }

@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import * as z from "zod";
 import { LIMITS, TASK_TYPE_PATTERN } from "../protocol/index.ts";
-import { defineHandlers, TaskAbortedError, type Handler, type HandlerMap } from "./handler-api.ts";
+import { defineHandlers, NonRetryableError, TaskAbortedError, type Handler, type HandlerMap } from "./handler-api.ts";
 
 /** Why a handlers module cannot be used: "missing" and "shape" are usage errors, "import" is the module's own failure. */
 export type HandlerModuleProblem = "missing" | "import" | "shape";
@@ -42,7 +42,7 @@ export function registerTqdModule(): void {
   Bun.plugin({
     name: "tqd-handler-api",
     setup(build) {
-      build.module("tqd", () => ({ exports: { defineHandlers, TaskAbortedError }, loader: "object" }));
+      build.module("tqd", () => ({ exports: { defineHandlers, NonRetryableError, TaskAbortedError }, loader: "object" }));
     },
   });
 }

@@ -2,13 +2,20 @@
  * `tqd work --exec CMD`: a handler that runs CMD through `sh -c` once per task. The task input
  * goes to stdin as JSON; `TQD_TASK_ID`, `TQD_TASK_TYPE`, `TQD_QUEUE` and `TQD_ATTEMPT` are set;
  * stdout becomes the result (parsed when it is JSON, else the text without its final newline;
- * empty means no result); a non-zero exit fails the attempt with the tail of stderr.
+ * empty means no result); a non-zero exit fails the attempt with the tail of stderr, for good
+ * (no retry) when the code is NON_RETRYABLE_EXIT_CODE.
  */
 import type { Clock } from "../clock/clock.ts";
 import type { Handler, TaskContext } from "./handler-api.ts";
 
 /** How much of the end of stderr a failure message carries, in bytes. */
 export const STDERR_TAIL_BYTES = 2048;
+/**
+ * The exit code that fails the attempt without retry, whatever the retry policy. 100 is outside
+ * what shells and common tools use (1-2 for errors, 64-78 sysexits.h, 126-127 sh, 128+N
+ * signals), so a crashing command is not mistaken for a deliberate final failure.
+ */
+export const NON_RETRYABLE_EXIT_CODE = 100;
 /** How long a child gets between SIGTERM and SIGKILL once its task is aborted, in ms. */
 export const KILL_GRACE_MS = 5_000;
 
@@ -24,6 +31,8 @@ export interface ShellHandlerOptions {
 /** The attempt's command exited non-zero (or was killed); `name` becomes the error type. */
 export class ExitCodeError extends Error {
   override readonly name = "ExitCode";
+  /** Exit code NON_RETRYABLE_EXIT_CODE: the command asked not to be retried. */
+  readonly nonRetryable: boolean;
   constructor(
     readonly exitCode: number | null,
     readonly signalCode: string | null,
@@ -31,6 +40,7 @@ export class ExitCodeError extends Error {
   ) {
     const how = signalCode ? `was killed by ${signalCode}` : `exited with code ${exitCode}`;
     super(stderrTail.trim() === "" ? `the command ${how}` : `the command ${how}; stderr ends with:\n${stderrTail}`);
+    this.nonRetryable = exitCode === NON_RETRYABLE_EXIT_CODE;
   }
 }
 

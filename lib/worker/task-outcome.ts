@@ -6,10 +6,25 @@ export type TaskOutcome = { ok: true; result: unknown } | { ok: false; error: Ta
 /** Longest error type the fail route accepts. */
 const MAX_ERROR_TYPE_CHARS = 255;
 
-/** `{type: error.name, message}` for a thrown value, cut to what the fail route accepts. */
+/**
+ * `{type: error.name, message}` for a thrown value, cut to what the fail route accepts, plus
+ * `nonRetryable: true` when the value says so (own or inherited property, e.g. NonRetryableError).
+ */
 export function taskErrorFrom(thrown: unknown): TaskError {
-  if (thrown instanceof Error) return taskError(thrown.name, thrown.message);
-  return taskError("Error", typeof thrown === "string" ? thrown : safeJson(thrown));
+  const error =
+    thrown instanceof Error
+      ? taskError(thrown.name, thrown.message)
+      : taskError("Error", typeof thrown === "string" ? thrown : safeJson(thrown));
+  return isNonRetryable(thrown) ? { ...error, nonRetryable: true } : error;
+}
+
+function isNonRetryable(thrown: unknown): boolean {
+  if ((typeof thrown !== "object" && typeof thrown !== "function") || thrown === null) return false;
+  try {
+    return (thrown as { nonRetryable?: unknown }).nonRetryable === true;
+  } catch {
+    return false; // a throwing getter (or a revoked proxy) says nothing either way
+  }
 }
 
 /** A TaskError with the type and message cut to the protocol's limits. */

@@ -1,8 +1,9 @@
 /**
  * Runs one leased task: builds the handler's context around its lease, awaits the handler (or
- * the end of the shutdown grace period, whichever comes first), and reports the outcome.
+ * the end of the shutdown grace period, whichever comes first), and reports the outcome, unless
+ * the lease was lost or the handler handed it off with `ctx.completeLater()`.
  */
-import type { LeasedTask } from "../protocol/index.ts";
+import { encodeCompletionToken, type LeasedTask } from "../protocol/index.ts";
 import type { Handler, HandlerMap, TaskContext } from "./handler-api.ts";
 import { TaskLease } from "./lease.ts";
 import { reportOutcome, type ReportDeps } from "./report-outcome.ts";
@@ -13,6 +14,9 @@ export interface TaskRunnerDeps extends ReportDeps {
   /** Aborted when the shutdown grace period ends: handlers still running are given up on. */
   abandon: AbortSignal;
 }
+
+/** What the handler did with its attempt. */
+type HandlerEnd = TaskOutcome & { handedOff: boolean };
 
 /** Runs `task` to a reported outcome; never rejects. */
 export async function runTask(task: LeasedTask, deps: TaskRunnerDeps): Promise<void> {
@@ -28,18 +32,25 @@ export async function runTask(task: LeasedTask, deps: TaskRunnerDeps): Promise<v
   if (deps.abandon.aborted) onAbandon();
   else deps.abandon.addEventListener("abort", onAbandon, { once: true });
   try {
-    const outcome = await Promise.race([invokeHandler(handlerFor(deps.handlers, task.type), task, lease), abandonedOutcome]);
-    if (outcome === "abandoned") {
+    const end = await Promise.race([invokeHandler(handlerFor(deps.handlers, task.type), task, lease), abandonedOutcome]);
+    // Heartbeat details still held by the throttle go out first: a retry resumes from them.
+    await lease.flushHeartbeats();
+    if (end === "abandoned") {
       // Not reported: a failure would be final, yet the task did nothing wrong. Its lease runs
       // out on the server and the task is redelivered as the next attempt.
       log.warn("task abandoned at shutdown; the server redelivers it when its lease expires", fields);
       return;
     }
-    if (outcome.ok) log.debug("task completed", fields);
-    else log.warn("task failed", { ...fields, error: `${outcome.error.type}: ${outcome.error.message}` });
+    if (end.ok && end.handedOff) {
+      // The token's holder finishes the task; the lease stays on the server until then.
+      log.debug("task handed off for completion elsewhere", fields);
+      return;
+    }
+    if (end.ok) log.debug("task completed", fields);
+    else log.warn("task failed", { ...fields, error: `${end.error.type}: ${end.error.message}` });
     // The lease-lost warning was logged when the heartbeat found out; the server will not listen.
     if (lease.lost) return;
-    await reportOutcome(task, outcome, () => lease.leaseDeadlineMs, deps);
+    await reportOutcome(task, end, () => lease.leaseDeadlineMs, deps);
   } finally {
     deps.abandon.removeEventListener("abort", onAbandon);
     lease.release();
@@ -51,24 +62,30 @@ function handlerFor(handlers: HandlerMap, type: string): Handler | undefined {
   return Object.hasOwn(handlers, type) ? handlers[type] : undefined;
 }
 
-async function invokeHandler(handler: Handler | undefined, task: LeasedTask, lease: TaskLease): Promise<TaskOutcome> {
+async function invokeHandler(handler: Handler | undefined, task: LeasedTask, lease: TaskLease): Promise<HandlerEnd> {
   if (handler === undefined) {
-    return { ok: false, error: taskError("UnknownTaskType", `this worker has no handler for task type "${task.type}"`) };
+    const error = taskError("UnknownTaskType", `this worker has no handler for task type "${task.type}"`);
+    return { ok: false, error, handedOff: false };
   }
+  let completionToken: string | undefined;
   const ctx: TaskContext = {
     taskId: task.id,
     queue: task.queue,
     type: task.type,
     attempt: task.attempt,
+    lastHeartbeat: task.lastHeartbeat,
     signal: lease.signal,
     get leaseDeadline() {
       return new Date(lease.leaseDeadlineMs);
     },
     heartbeat: (details?: unknown) => lease.heartbeat(details),
+    completeLater: () => (completionToken ??= encodeCompletionToken({ taskId: task.id, leaseToken: task.leaseToken })),
   };
   try {
-    return { ok: true, result: await handler(task.input, ctx) };
+    const result: unknown = await handler(task.input, ctx);
+    return { ok: true, result, handedOff: completionToken !== undefined };
   } catch (thrown) {
-    return { ok: false, error: taskErrorFrom(thrown) };
+    // Thrown after completeLater() too: the attempt fails here, and the token goes stale.
+    return { ok: false, error: taskErrorFrom(thrown), handedOff: completionToken !== undefined };
   }
 }

@@ -5,9 +5,16 @@ import { silentLogger } from "../../lib/log/logger.ts";
 import { openSqliteStore } from "../../lib/store/index.ts";
 import { failingStore, type FailingStore } from "../support/failing-store.ts";
 import { FakeClock } from "../support/fake-clock.ts";
+import { anOptions } from "../support/task-builders.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
-const cmd = (type = "t", extra: Partial<EnqueueCommand> = {}): EnqueueCommand => ({ type, inputJson: '{"n":1}', startToCloseMs: 10_000, ...extra });
+const cmd = (type = "t", extra: Partial<EnqueueCommand> = {}, startToCloseMs = 10_000): EnqueueCommand => ({
+  type,
+  inputJson: '{"n":1}',
+  priority: 3,
+  options: anOptions({ startToCloseMs }),
+  ...extra,
+});
 const poll = (queue = "q", waitMs = 0, max = 10) => ({ queue, types: ["t"], max, waitMs, identity: "w1" });
 
 async function setup(dataDir: string) {
@@ -24,7 +31,7 @@ describe("daemon", () => {
     const [outcome] = await first.daemon.enqueue("q", [cmd()]);
     await first.daemon.stop();
     const second = await setup(dir.path);
-    expect((await second.daemon.getTask(outcome!.id)).state).toBe("pending");
+    expect((await second.daemon.getTask(outcome!.id)).record.state).toBe("pending");
     expect(await second.daemon.poll(poll())).toHaveLength(1);
     await second.daemon.stop();
   });
@@ -51,12 +58,14 @@ describe("daemon", () => {
   test("an expired lease redelivers the task with attempt 2", async () => {
     await using dir = await tempDir();
     const { daemon, clock } = await setup(dir.path);
-    await daemon.enqueue("q", [cmd("t", { startToCloseMs: 5_000 })]);
+    await daemon.enqueue("q", [cmd("t", {}, 5_000)]);
     const [first] = await daemon.poll(poll());
     const firstToken = first!.lease!.token;
     const expired = daemon.events.next("lease.expired");
     await clock.advance(5_000);
     await expired;
+    expect(await daemon.poll(poll())).toEqual([]);
+    await clock.advance(1_000);
     const [second] = await daemon.poll(poll());
     expect(second).toMatchObject({ id: first!.id, attempt: 2 });
     await expect(daemon.complete(first!.id, firstToken, undefined)).rejects.toThrow(ConflictError);
@@ -66,7 +75,7 @@ describe("daemon", () => {
   test("the lease token of an attempt that already expired is refused", async () => {
     await using dir = await tempDir();
     const { daemon, clock } = await setup(dir.path);
-    await daemon.enqueue("q", [cmd("t", { startToCloseMs: 1_000 })]);
+    await daemon.enqueue("q", [cmd("t", {}, 1_000)]);
     const [task] = await daemon.poll(poll());
     const token = task!.lease!.token;
     await clock.advance(1_000);
@@ -83,8 +92,8 @@ describe("daemon", () => {
     expect((await daemon.complete(task!.id, token, '"ok"')).state).toBe("completed");
     expect((await daemon.complete(task!.id, token, '"ok"')).state).toBe("completed");
     await expect(daemon.complete(task!.id, "other", undefined)).rejects.toThrow(ConflictError);
-    await expect(daemon.fail(task!.id, token, '{"type":"E","message":"m"}')).rejects.toThrow(ConflictError);
-    expect(await daemon.getTask(task!.id)).toMatchObject({ state: "completed", resultJson: '"ok"', attempt: 1 });
+    await expect(daemon.fail(task!.id, token, { type: "E", message: "m" })).rejects.toThrow(ConflictError);
+    expect((await daemon.getTask(task!.id)).record).toMatchObject({ state: "completed", resultJson: '"ok"', attempt: 1 });
     await daemon.stop();
   });
 
@@ -96,9 +105,14 @@ describe("daemon", () => {
     expect(daemon.queueCounts()[0]?.pending).toBe(1);
     const [task] = await daemon.poll(poll());
     await daemon.complete(task!.id, task!.lease!.token, undefined);
-    const [again] = await daemon.enqueue("q", [cmd("t", { id: "order-1" })]);
-    expect(again).toMatchObject({ id: "order-1", created: false, state: "completed" });
-    await expect(daemon.enqueue("q", [cmd("other", { id: "order-1" })])).rejects.toThrow(ConflictError);
+    await expect(daemon.enqueue("q", [cmd("t", { id: "order-1" })])).rejects.toThrow(/already ended completed/);
+    const [returned] = await daemon.enqueue("q", [cmd("t", { id: "order-1", ifExists: "return" })]);
+    expect(returned).toMatchObject({ id: "order-1", created: false, state: "completed" });
+    await expect(daemon.enqueue("q", [cmd("other", { id: "order-1", ifExists: "return" })])).rejects.toThrow(ConflictError);
+    const [rerun] = await daemon.enqueue("q", [cmd("t", { id: "order-1", ifExists: "new" })]);
+    expect(rerun).toMatchObject({ id: "order-1", created: true, state: "pending" });
+    expect(daemon.queueCounts()[0]).toMatchObject({ pending: 1, completed: 0 });
+    expect((await daemon.getTask("order-1")).attempts).toEqual([]);
     await daemon.stop();
   });
 
@@ -114,25 +128,25 @@ describe("daemon", () => {
     const [task] = await daemon.poll(poll());
     store.failNext(1);
     await expect(daemon.complete("x", task!.lease!.token, "1")).rejects.toThrow(UnavailableError);
-    expect((await daemon.getTask("x")).state).toBe("running");
+    expect((await daemon.getTask("x")).record.state).toBe("running");
     await daemon.complete("x", task!.lease!.token, "1");
-    expect((await daemon.getTask("x")).state).toBe("completed");
+    expect((await daemon.getTask("x")).record.state).toBe("completed");
     await daemon.stop();
   });
 
-  test("a heartbeat stores details durably and extends the lease", async () => {
+  test("a heartbeat stores details durably and extends the lease by the heartbeat timeout", async () => {
     await using dir = await tempDir();
     const { daemon, clock } = await setup(dir.path);
-    await daemon.enqueue("q", [cmd("t", { startToCloseMs: 1_000 })]);
+    await daemon.enqueue("q", [cmd("t", { options: anOptions({ startToCloseMs: 60_000, heartbeatMs: 1_000 }) })]);
     const [task] = await daemon.poll(poll());
     await clock.advance(900);
     const { leaseDeadline } = await daemon.heartbeat(task!.id, task!.lease!.token, '{"done":3}');
     expect(leaseDeadline).toBe(clock.now() + 1_000);
     await clock.advance(900);
-    expect((await daemon.getTask(task!.id)).state).toBe("running");
+    expect((await daemon.getTask(task!.id)).record.state).toBe("running");
     await daemon.stop();
     const again = await setup(dir.path);
-    expect((await again.daemon.getTask(task!.id)).heartbeatJson).toBe('{"done":3}');
+    expect((await again.daemon.getTask(task!.id)).record.heartbeatJson).toBe('{"done":3}');
     await again.daemon.stop();
   });
 
@@ -142,8 +156,8 @@ describe("daemon", () => {
     const [outcome] = await daemon.enqueue("q", [cmd()]);
     const waiting = daemon.getTask(outcome!.id, 60_000);
     const [task] = await daemon.poll(poll());
-    await daemon.fail(task!.id, task!.lease!.token, '{"type":"Boom","message":"no"}');
-    expect(await waiting).toMatchObject({ state: "failed", errorJson: '{"type":"Boom","message":"no"}' });
+    await daemon.fail(task!.id, task!.lease!.token, { type: "Boom", message: "no", nonRetryable: true });
+    expect((await waiting).record).toMatchObject({ state: "failed", errorJson: '{"type":"Boom","message":"no","nonRetryable":true}' });
     await daemon.stop();
   });
 

@@ -52,12 +52,35 @@ describe("sqlite store", () => {
     await store.commit([
       { op: "tasks.insert", task: done },
       { op: "tasks.insert", task: open },
-      { op: "tasks.markFinished", id: done.id, state: "completed", attempt: 1, leaseToken: "tok", worker: "w", startedAt: 5, resultJson: "42", errorJson: undefined, finishedAt: 9 },
+      { op: "tasks.saveState", task: { ...done, state: "completed", attempt: 1, leaseToken: "tok", worker: "w", startedAt: 5, resultJson: "42", finishedAt: 9 } },
+      { op: "attempts.insert", attempt: { taskId: done.id, attempt: 1, worker: "w", startedAt: 5, endedAt: 9, outcome: "completed", errorJson: undefined } },
     ]);
     const snapshot = await store.loadLive();
     expect(snapshot.live.map((t) => t.id)).toEqual([open.id]);
     expect(snapshot.finalCounts).toEqual([{ queue: "a", state: "completed", count: 1 }]);
     expect(store.readTask(done.id)).toMatchObject({ state: "completed", resultJson: "42", leaseToken: "tok", attempt: 1 });
+    expect(store.readAttempts(done.id)).toEqual([{ taskId: done.id, attempt: 1, worker: "w", startedAt: 5, endedAt: 9, outcome: "completed", errorJson: undefined }]);
+    await store.close();
+  });
+
+  test("lists dead tasks by queue and final tasks by age, and deletes a task with its attempts", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const failed = aTaskRecord({ queue: "a", state: "failed", finishedAt: 100, errorJson: '{"type":"E","message":"m"}' });
+    const timedOut = aTaskRecord({ queue: "a", state: "timed_out", finishedAt: 200 });
+    const completed = aTaskRecord({ queue: "a", state: "completed", finishedAt: 50 });
+    const otherQueue = aTaskRecord({ queue: "b", state: "failed", finishedAt: 10 });
+    await store.commit([failed, timedOut, completed, otherQueue].map((task) => ({ op: "tasks.insert", task })));
+    await store.commit([{ op: "attempts.insert", attempt: { taskId: failed.id, attempt: 1, worker: "w", startedAt: 1, endedAt: 2, outcome: "failed", errorJson: undefined } }]);
+    expect(store.listDead("a", 10).map((t) => t.id)).toEqual([failed.id, timedOut.id]);
+    expect(store.listFinishedBefore(150, 10).map((r) => r.id)).toEqual([otherQueue.id, completed.id, failed.id]);
+    expect(store.listFinishedBefore(1_000, 10, { deadOfQueue: "a" })).toEqual([
+      { id: failed.id, queue: "a", state: "failed" },
+      { id: timedOut.id, queue: "a", state: "timed_out" },
+    ]);
+    await store.commit([{ op: "tasks.delete", id: failed.id }]);
+    expect(store.readTask(failed.id)).toBeUndefined();
+    expect(store.readAttempts(failed.id)).toEqual([]);
     await store.close();
   });
 

@@ -7,8 +7,16 @@ import { describe, expect, it } from "vitest";
 import { systemClock } from "../../lib/clock/clock.ts";
 import { TqdClient } from "../../lib/client/index.ts";
 import { createLogger } from "../../lib/log/logger.ts";
-import type { TaskView } from "../../lib/protocol/index.ts";
-import { createWorker, shellHandler, type HandlerMap, type WorkerOptions } from "../../lib/worker/index.ts";
+import { decodeCompletionToken, isFinalStateName, type TaskView } from "../../lib/protocol/index.ts";
+import {
+  createWorker,
+  NON_RETRYABLE_EXIT_CODE,
+  NonRetryableError,
+  shellHandler,
+  type HandlerMap,
+  type WorkerClient,
+  type WorkerOptions,
+} from "../../lib/worker/index.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 
 interface LogRecord {
@@ -37,7 +45,7 @@ function workerFor(server: TestServer, handlers: HandlerMap, options: Partial<Wo
 async function finalTask(server: TestServer, id: string): Promise<TaskView> {
   for (;;) {
     const task = await server.client.getTask(id, { waitMs: 10_000 });
-    if (task.state === "completed" || task.state === "failed") return task;
+    if (isFinalStateName(task.state)) return task;
   }
 }
 
@@ -53,7 +61,7 @@ describe("worker against a real server", () => {
     await worker.start();
     const names = Array.from({ length: 12 }, (_, n) => `n${n}`);
     const greets = await Promise.all(names.map((name) => server.client.enqueue("q", { type: "greet", input: { name } })));
-    const explode = await server.client.enqueue("q", { type: "explode" });
+    const explode = await server.client.enqueue("q", { type: "explode", retryPolicy: { maxAttempts: 1 } });
     for (const [index, enqueued] of greets.entries()) {
       const task = await finalTask(server, enqueued.id);
       expect(task).toMatchObject({ state: "completed", result: { greeting: `Hello, ${names[index]}!`, attempt: 1 }, worker: "integration-worker" });
@@ -91,20 +99,34 @@ describe("worker against a real server", () => {
     await worker.stop();
   });
 
-  it("keeps a task past its start-to-close timeout by heartbeating", async () => {
+  it("keeps a task past its heartbeat timeout with throttled heartbeats, and stores the last details", async () => {
     await using server = await startTestServer();
-    const { worker } = workerFor(server, {
-      long: async (_input, ctx) => {
-        for (let beat = 0; beat < 8; beat++) {
-          await new Promise((resolve) => setTimeout(resolve, 150));
-          await ctx.heartbeat({ beat });
-        }
-        return { aborted: ctx.signal.aborted };
+    const real = new TqdClient({ baseUrl: server.url, transportRetries: 0 });
+    let heartbeatsSent = 0;
+    const client: WorkerClient = {
+      poll: (...args) => real.poll(...args),
+      complete: (...args) => real.complete(...args),
+      fail: (...args) => real.fail(...args),
+      heartbeat: (...args) => (heartbeatsSent++, real.heartbeat(...args)),
+    };
+    const { worker } = workerFor(
+      server,
+      {
+        long: async (_input, ctx) => {
+          for (let beat = 0; beat < 24; beat++) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            await ctx.heartbeat({ beat });
+          }
+          return { aborted: ctx.signal.aborted };
+        },
       },
-    });
+      { client },
+    );
+    const { id } = await server.client.enqueue("q", { type: "long", startToCloseTimeout: "20s", heartbeatTimeout: "400ms" });
     await worker.start();
-    const { id } = await server.client.enqueue("q", { type: "long", startToCloseTimeout: "600ms" });
-    expect(await finalTask(server, id)).toMatchObject({ state: "completed", attempt: 1, result: { aborted: false }, heartbeatDetails: { beat: 7 } });
+    expect(await finalTask(server, id)).toMatchObject({ state: "completed", attempt: 1, result: { aborted: false }, heartbeatDetails: { beat: 23 } });
+    expect(heartbeatsSent).toBeGreaterThan(1);
+    expect(heartbeatsSent).toBeLessThan(24); // 24 calls, one send per 320 ms window at most
     await worker.stop();
   });
 
@@ -118,7 +140,7 @@ describe("worker against a real server", () => {
       },
     });
     await worker.start();
-    const { id } = await server.client.enqueue("q", { type: "slow", startToCloseTimeout: "300ms" });
+    const { id } = await server.client.enqueue("q", { type: "slow", startToCloseTimeout: "300ms", retryPolicy: { initialInterval: "10ms" } });
     expect(await finalTask(server, id)).toMatchObject({ state: "completed", attempt: 2, result: "second attempt" });
     expect(logs.filter((record) => record.level === "error")).toEqual([]);
     await worker.stop();
@@ -152,6 +174,80 @@ describe("worker against a real server", () => {
     await worker.start();
     const { id } = await server.client.enqueue("q", { type: "sh", id: "exec-1", input: { n: 1 } });
     expect(await finalTask(server, id)).toMatchObject({ state: "completed", result: { input: { n: 1 }, id: "exec-1", type: "sh" } });
+    await worker.stop();
+  });
+
+  it("fails a NonRetryableError at once, while other errors are retried with ctx.lastHeartbeat to resume from", async () => {
+    await using server = await startTestServer();
+    const { worker } = workerFor(server, {
+      final: async () => {
+        throw new NonRetryableError("no such user", { type: "UserNotFound" });
+      },
+      resumable: async (_input, ctx) => {
+        if (ctx.attempt === 1) {
+          await ctx.heartbeat({ step: 3 });
+          throw new Error("flaky");
+        }
+        return { resumedFrom: ctx.lastHeartbeat };
+      },
+    });
+    await worker.start();
+    const retryPolicy = { maxAttempts: 3, initialInterval: "10ms" };
+    const final = await server.client.enqueue("q", { type: "final", retryPolicy });
+    const resumable = await server.client.enqueue("q", { type: "resumable", retryPolicy });
+    expect(await finalTask(server, final.id)).toMatchObject({ state: "failed", attempt: 1, error: { type: "UserNotFound", message: "no such user" } });
+    expect(await finalTask(server, resumable.id)).toMatchObject({ state: "completed", attempt: 2, result: { resumedFrom: { step: 3 } } });
+    await worker.stop();
+  });
+
+  it(`fails an --exec command that exits ${NON_RETRYABLE_EXIT_CODE} without retry`, async () => {
+    await using server = await startTestServer();
+    const command = `echo 'bad input' >&2; exit ${NON_RETRYABLE_EXIT_CODE}`;
+    const handler = shellHandler({ command, env: { PATH: process.env.PATH }, cwd: process.cwd(), clock: systemClock });
+    const { worker } = workerFor(server, { sh: handler });
+    await worker.start();
+    const { id } = await server.client.enqueue("q", { type: "sh", retryPolicy: { maxAttempts: 3, initialInterval: "10ms" } });
+    expect(await finalTask(server, id)).toMatchObject({ state: "failed", attempt: 1, error: { type: "ExitCode" } });
+    await worker.stop();
+  });
+
+  it("ends a running task canceled once its handler sees the cancellation in a heartbeat answer", async () => {
+    await using server = await startTestServer();
+    let started!: () => void;
+    const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+    const { worker } = workerFor(server, {
+      cancelable: async (_input, ctx) => {
+        started();
+        while (!ctx.signal.aborted) {
+          await ctx.heartbeat({ alive: true });
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        throw ctx.signal.reason;
+      },
+    });
+    await worker.start();
+    const { id } = await server.client.enqueue("q", { type: "cancelable" });
+    await handlerStarted;
+    expect(await server.client.cancel(id)).toMatchObject({ state: "running", cancelRequested: true });
+    expect(await finalTask(server, id)).toMatchObject({ state: "canceled", attempt: 1 });
+    await worker.stop();
+  });
+
+  it("leaves a task handed off with ctx.completeLater() running, frees the slot, and lets the token complete it", async () => {
+    await using server = await startTestServer();
+    let handOff!: (token: string) => void;
+    const handedOff = new Promise<string>((resolve) => (handOff = resolve));
+    const { worker } = workerFor(server, { later: async (_input, ctx) => handOff(ctx.completeLater()), now: async () => "done" }, { concurrency: 1 });
+    await worker.start();
+    const later = await server.client.enqueue("q", { type: "later" });
+    const tokenText = await handedOff;
+    const now = await server.client.enqueue("q", { type: "now" });
+    expect(await finalTask(server, now.id)).toMatchObject({ state: "completed", result: "done" }); // the slot came back
+    expect(await server.client.getTask(later.id)).toMatchObject({ state: "running" });
+    const token = decodeCompletionToken(tokenText);
+    expect(token?.taskId).toBe(later.id);
+    await server.client.complete(token!.taskId, token!.leaseToken, { finishedElsewhere: true });
+    expect(await finalTask(server, later.id)).toMatchObject({ state: "completed", result: { finishedElsewhere: true } });
     await worker.stop();
   });
 });

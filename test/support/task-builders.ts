@@ -1,7 +1,11 @@
-/** Builders for test data: `aTaskRecord({ queue: "q" })`. */
-import type { TaskRecord } from "../../lib/core/index.ts";
+/** Builders for test data: `aTaskRecord({ queue: "q" })`, `anOptions({ heartbeatMs: 1000 })`. */
+import { resolveTaskOptions, type TaskOptions, type TaskOptionsInput, type TaskRecord } from "../../lib/core/index.ts";
 
 let counter = 0;
+
+export function anOptions(input: TaskOptionsInput = {}): TaskOptions {
+  return resolveTaskOptions(input);
+}
 
 export function aTaskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
   counter++;
@@ -11,12 +15,18 @@ export function aTaskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     queue: "q",
     type: "t",
     state: "pending",
+    priority: 3,
     attempt: 0,
+    budgetStart: 0,
     inputJson: `{"n":${counter}}`,
     resultJson: undefined,
     errorJson: undefined,
     heartbeatJson: undefined,
-    startToCloseMs: 300_000,
+    options: anOptions(),
+    runAt: undefined,
+    readyAt: 1_700_000_000_000,
+    closeDeadline: undefined,
+    cancelRequested: false,
     leaseToken: undefined,
     leaseDeadline: undefined,
     worker: undefined,

@@ -7,7 +7,7 @@ import { reportFinalTask, waitAndReport, waitForFinalTask, type TaskReader } fro
 import { EXIT } from "../../../cmd/io.ts";
 import { TqdApiError } from "../../../lib/client/index.ts";
 import type { Clock } from "../../../lib/clock/clock.ts";
-import type { TaskView } from "../../../lib/protocol/index.ts";
+import { FINAL_TASK_STATES, type TaskView } from "../../../lib/protocol/index.ts";
 import { aTaskView } from "../../support/a-task-view.ts";
 import { capturedIo } from "../../support/captured-io.ts";
 
@@ -32,7 +32,7 @@ function scriptedReader(clock: ReturnType<typeof manualClock>, answers: TaskView
       const answer = answers.shift();
       if (!answer) throw new Error("asked more often than scripted");
       asked.push(options.waitMs ?? -1);
-      if (answer.state === "pending" || answer.state === "running") clock.nowMs += options.waitMs ?? 0;
+      if (!FINAL_TASK_STATES.includes(answer.state)) clock.nowMs += options.waitMs ?? 0;
       return answer;
     },
   };
@@ -40,6 +40,14 @@ function scriptedReader(clock: ReturnType<typeof manualClock>, answers: TaskView
 }
 
 describe("waitForFinalTask", () => {
+  it("keeps waiting through scheduled (a delay or a retry backoff) and stops at canceled", async () => {
+    const clock = manualClock();
+    const canceled = aTaskView({ state: "canceled" });
+    const { reader, asked } = scriptedReader(clock, [aTaskView({ state: "scheduled" }), canceled]);
+    expect(await waitForFinalTask(reader, "task-1", { clock })).toEqual({ finished: true, task: canceled });
+    expect(asked).toHaveLength(2);
+  });
+
   it("re-asks in 60 s long polls until the task is final when there is no timeout", async () => {
     const clock = manualClock();
     const done = aTaskView({ state: "completed", result: 42 });
@@ -102,6 +110,32 @@ describe("reportFinalTask", () => {
     const task = aTaskView({ state: "failed", attempt: 3, error: { type: "ValueError", message: "no name" } });
     reportFinalTask(captured.io, task, { json: false });
     expect(captured.stderr()).toBe("error: task task-1 failed on attempt 3: ValueError: no name\n");
+  });
+
+  it.each([
+    ["canceled", { type: "Canceled", message: "task was canceled" }],
+    ["timed_out", { type: "TimedOut", message: "task timed out" }],
+  ] as const)("exits 1 for a %s task and prints an error made up from the state when it has none", (state, error) => {
+    const captured = capturedIo();
+    expect(reportFinalTask(captured.io, aTaskView({ state }), { json: false })).toBe(EXIT.failure);
+    expect(captured.stdout()).toBe("");
+    expect(JSON.parse(captured.stderr())).toEqual(error);
+  });
+
+  it("prints the error a canceled or timed-out task carries", () => {
+    const captured = capturedIo();
+    const error = { type: "StartToCloseTimeout", message: "attempt 2 ran longer than 30s" };
+    reportFinalTask(captured.io, aTaskView({ state: "timed_out", attempt: 2, error }), { json: false });
+    expect(JSON.parse(captured.stderr())).toEqual(error);
+  });
+
+  it("says how a task ended in a sentence on a TTY", () => {
+    const canceled = capturedIo({ isTTY: true });
+    reportFinalTask(canceled.io, aTaskView({ state: "canceled" }), { json: false });
+    expect(canceled.stderr()).toBe("error: task task-1 was canceled before it started: Canceled: task was canceled\n");
+    const timedOut = capturedIo({ isTTY: true });
+    reportFinalTask(timedOut.io, aTaskView({ state: "timed_out", attempt: 1 }), { json: false });
+    expect(timedOut.stderr()).toBe("error: task task-1 timed out on attempt 1: TimedOut: task timed out\n");
   });
 
   it("prints the whole task with --json, keeping the exit code of the outcome", () => {

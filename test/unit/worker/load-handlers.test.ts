@@ -32,10 +32,11 @@ describe("loadHandlers", () => {
     const custom = join(dir.path, "handlers.ts");
     await writeFile(
       custom,
-      `import { defineHandlers, TaskAbortedError } from "tqd";
+      `import { defineHandlers, NonRetryableError, TaskAbortedError } from "tqd";
        export default defineHandlers({
          greet: async (input: { name: string }, ctx) => \`hi \${input.name} #\${ctx.attempt}\`,
          abortType: async () => typeof TaskAbortedError,
+         final: async () => new NonRetryableError("no", { type: "Final" }),
        });`,
     );
     const root = resolve(import.meta.dirname, "../../..");
@@ -45,14 +46,14 @@ describe("loadHandlers", () => {
       const custom = await loadHandlers(${JSON.stringify(custom)}, "/");
       const hello = await loadHandlers("examples/hello/handlers.ts", process.cwd());
       console.log(JSON.stringify({
-        custom: [Object.keys(custom), await custom.greet({ name: "Ada" }, ctx), await custom.abortType()],
+        custom: [Object.keys(custom), await custom.greet({ name: "Ada" }, ctx), await custom.abortType(), await custom.final().then((e) => [e.name, e.nonRetryable])],
         hello: [Object.keys(hello), await hello.greet({ name: "Ada" }, ctx)],
       }));`;
     const child = Bun.spawn([process.execPath, "-e", script], { cwd: root, stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
     expect(stderr).toBe("");
     expect(JSON.parse(stdout)).toEqual({
-      custom: [["greet", "abortType"], "hi Ada #2", "function"],
+      custom: [["greet", "abortType", "final"], "hi Ada #2", "function", ["Final", true]],
       hello: [["greet", "countdown"], { greeting: "Hello, Ada!", attempt: 2 }],
     });
   });

@@ -3,13 +3,23 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../../lib/clock/clock.ts";
-import { ExitCodeError, shellHandler, STDERR_TAIL_BYTES, TaskAbortedError, type TaskContext } from "../../../lib/worker/index.ts";
+import { ExitCodeError, NON_RETRYABLE_EXIT_CODE, shellHandler, STDERR_TAIL_BYTES, TaskAbortedError, type TaskContext } from "../../../lib/worker/index.ts";
 import { tempDir } from "../../support/temp-dir.ts";
 
 const baseEnv = { PATH: process.env.PATH, BASE_VAR: "kept" };
 
 function context(signal = new AbortController().signal): TaskContext {
-  return { taskId: "t-1", queue: "media", type: "resize", attempt: 2, signal, leaseDeadline: new Date(), heartbeat: async () => {} };
+  return {
+    taskId: "t-1",
+    queue: "media",
+    type: "resize",
+    attempt: 2,
+    lastHeartbeat: undefined,
+    signal,
+    leaseDeadline: new Date(),
+    heartbeat: async () => {},
+    completeLater: () => "tqd1~t-1~token",
+  };
 }
 
 function run(command: string, input: unknown, ctx = context()): Promise<unknown> {
@@ -54,6 +64,14 @@ describe("shellHandler (--exec)", () => {
     expect(exit.message).toContain("last-line");
     expect(exit.message).not.toContain("first-line");
     expect(exit.message.length).toBeLessThan(STDERR_TAIL_BYTES + 100);
+  });
+
+  it(`marks exit code ${NON_RETRYABLE_EXIT_CODE} non-retryable, and other non-zero codes retryable`, async () => {
+    const final = await run(`echo 'bad input' >&2; exit ${NON_RETRYABLE_EXIT_CODE}`, null).catch((thrown: unknown) => thrown);
+    expect(final).toMatchObject({ name: "ExitCode", exitCode: NON_RETRYABLE_EXIT_CODE, nonRetryable: true });
+    expect((final as Error).message).toContain("bad input");
+    const transient = await run("exit 1", null).catch((thrown: unknown) => thrown);
+    expect(transient).toMatchObject({ name: "ExitCode", exitCode: 1, nonRetryable: false });
   });
 
   it("kills the command and what it started when the task's signal aborts", async () => {

@@ -38,7 +38,7 @@ describe("tqd work", () => {
   it("documents its flags and defaults in --help", async () => {
     const cli = capturedIo();
     expect(await run(["--help"], cli.io)).toBe(0);
-    for (const text of ["--queue", "--concurrency", "--grace", "--exec", "--type", "--identity", "TQD_SERVER", "default 10"]) {
+    for (const text of ["--queue", "--concurrency", "--grace", "--exec", "--type", "--identity", "TQD_SERVER", "default 10", "Exit code 100 fails it without retry"]) {
       expect(cli.stdout()).toContain(text);
     }
   });

@@ -1,0 +1,85 @@
+/**
+ * Per-task timeouts and retry policy: the documented defaults, the validation of combinations
+ * (each error names its field), and the backoff schedule. Semantics follow Temporal's
+ * activities: schedule-to-start bounds the wait for a worker (final), start-to-close bounds each
+ * attempt (retried), heartbeat bounds the gap between heartbeats (retried), schedule-to-close
+ * bounds the whole task including retries (final).
+ */
+import { InvalidArgumentError } from "./errors.ts";
+
+export interface RetryPolicy {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maxIntervalMs: number;
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  nonRetryableErrorTypes: readonly string[];
+}
+
+/** Immutable after enqueue; durations in ms, undefined = no limit. */
+export interface TaskOptions {
+  scheduleToStartMs: number | undefined;
+  startToCloseMs: number;
+  scheduleToCloseMs: number | undefined;
+  heartbeatMs: number | undefined;
+  retry: RetryPolicy;
+}
+
+export const DEFAULT_START_TO_CLOSE_MS = 5 * 60_000;
+export const DEFAULT_RETRY = { initialIntervalMs: 1_000, backoffCoefficient: 2, maxIntervalFactor: 100, maxAttempts: 10 } as const;
+
+export interface TaskOptionsInput {
+  scheduleToStartMs?: number | undefined;
+  startToCloseMs?: number | undefined;
+  scheduleToCloseMs?: number | undefined;
+  heartbeatMs?: number | undefined;
+  retry?: {
+    initialIntervalMs?: number | undefined;
+    backoffCoefficient?: number | undefined;
+    maxIntervalMs?: number | undefined;
+    maxAttempts?: number | undefined;
+    nonRetryableErrorTypes?: readonly string[] | undefined;
+  } | undefined;
+}
+
+/**
+ * Fills defaults and checks combinations. Without startToClose the attempt may take as long as
+ * scheduleToClose allows, else the default (5 min).
+ */
+export function resolveTaskOptions(input: TaskOptionsInput, defaultStartToCloseMs = DEFAULT_START_TO_CLOSE_MS): TaskOptions {
+  const scheduleToCloseMs = input.scheduleToCloseMs;
+  const startToCloseMs = input.startToCloseMs ?? scheduleToCloseMs ?? defaultStartToCloseMs;
+  if (scheduleToCloseMs !== undefined && startToCloseMs > scheduleToCloseMs) {
+    throw new InvalidArgumentError("startToCloseTimeout must not exceed scheduleToCloseTimeout");
+  }
+  if (scheduleToCloseMs !== undefined && input.scheduleToStartMs !== undefined && input.scheduleToStartMs > scheduleToCloseMs) {
+    throw new InvalidArgumentError("scheduleToStartTimeout must not exceed scheduleToCloseTimeout");
+  }
+  if (input.heartbeatMs !== undefined && input.heartbeatMs > startToCloseMs) {
+    throw new InvalidArgumentError(`heartbeatTimeout must not exceed startToCloseTimeout (${startToCloseMs} ms)`);
+  }
+  const initialIntervalMs = input.retry?.initialIntervalMs ?? DEFAULT_RETRY.initialIntervalMs;
+  const maxIntervalMs = input.retry?.maxIntervalMs ?? initialIntervalMs * DEFAULT_RETRY.maxIntervalFactor;
+  if (maxIntervalMs < initialIntervalMs) throw new InvalidArgumentError("retryPolicy.maxInterval must not be below retryPolicy.initialInterval");
+  const backoffCoefficient = input.retry?.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient;
+  if (!(backoffCoefficient >= 1)) throw new InvalidArgumentError("retryPolicy.backoffCoefficient must be at least 1");
+  return {
+    scheduleToStartMs: input.scheduleToStartMs,
+    startToCloseMs,
+    scheduleToCloseMs,
+    heartbeatMs: input.heartbeatMs,
+    retry: {
+      initialIntervalMs,
+      backoffCoefficient,
+      maxIntervalMs,
+      maxAttempts: input.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+      nonRetryableErrorTypes: [...(input.retry?.nonRetryableErrorTypes ?? [])],
+    },
+  };
+}
+
+/** Backoff after the `failedAttempts`-th failure of the current budget (1 = after the first). */
+export function backoffMs(policy: RetryPolicy, failedAttempts: number): number {
+  const raw = policy.initialIntervalMs * policy.backoffCoefficient ** Math.max(0, failedAttempts - 1);
+  return Math.min(policy.maxIntervalMs, Math.round(raw));
+}

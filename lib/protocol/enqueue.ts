@@ -1,0 +1,71 @@
+/**
+ * The enqueue contract: what a producer may say about a task (timeouts, retry policy,
+ * scheduling, priority, what to do when its id already exists).
+ */
+import * as z from "zod";
+import { durationSchema } from "./duration.ts";
+import { taskIdSchema, taskTypeSchema } from "./names.ts";
+import { TASK_STATES } from "./task-states.ts";
+
+export const PRIORITY_MIN = 1;
+export const PRIORITY_MAX = 5;
+export const DEFAULT_PRIORITY = 3;
+
+export const retryPolicySchema = z.strictObject({
+  /** Backoff before the second attempt. */
+  initialInterval: durationSchema.optional(),
+  /** Each further backoff is the previous one times this (>= 1). */
+  backoffCoefficient: z.number().min(1, "backoffCoefficient must be at least 1").max(100).optional(),
+  /** Backoffs never exceed this (>= initialInterval). */
+  maxInterval: durationSchema.optional(),
+  /** Attempts in all, the first included. */
+  maxAttempts: z.number().int().min(1).max(10_000).optional(),
+  /** Error types that are never retried. */
+  nonRetryableErrorTypes: z.array(z.string().min(1).max(255)).max(100).optional(),
+});
+export type RetryPolicyRequest = z.input<typeof retryPolicySchema>;
+
+/** What to do when `id` names a task that is already final (a live one is always returned). */
+export const IF_EXISTS = ["reject", "return", "new"] as const;
+
+export const enqueueRequestSchema = z.strictObject({
+  type: taskTypeSchema,
+  input: z.unknown().optional(),
+  id: taskIdSchema.optional(),
+  /** reject (default): 409; return: answer with the final task; new: replace it with a new run. */
+  ifExists: z.enum(IF_EXISTS).optional(),
+  priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional(),
+  /** Not dispatched before now + delay. */
+  delay: durationSchema.optional(),
+  /** Not dispatched before this ISO 8601 time. */
+  runAt: z.iso.datetime({ offset: true }).optional(),
+  scheduleToStartTimeout: durationSchema.optional(),
+  startToCloseTimeout: durationSchema.optional(),
+  scheduleToCloseTimeout: durationSchema.optional(),
+  heartbeatTimeout: durationSchema.optional(),
+  retryPolicy: retryPolicySchema.optional(),
+}).refine((body) => body.delay === undefined || body.runAt === undefined, {
+  message: "give delay or runAt, not both",
+  path: ["runAt"],
+});
+export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
+export type EnqueueRequestParsed = z.output<typeof enqueueRequestSchema>;
+
+export const LIMITS_BATCH_TASKS = 10_000;
+
+export const enqueueBatchRequestSchema = z.strictObject({
+  tasks: z.array(enqueueRequestSchema).min(1).max(LIMITS_BATCH_TASKS),
+});
+export type EnqueueBatchRequest = z.input<typeof enqueueBatchRequestSchema>;
+
+export const enqueueResponseSchema = z.object({
+  id: z.string(),
+  queue: z.string(),
+  type: z.string(),
+  state: z.enum(TASK_STATES),
+  created: z.boolean(),
+});
+export type EnqueueResponse = z.infer<typeof enqueueResponseSchema>;
+
+export const enqueueBatchResponseSchema = z.object({ tasks: z.array(enqueueResponseSchema) });
+export type EnqueueBatchResponse = z.infer<typeof enqueueBatchResponseSchema>;
