@@ -4,7 +4,6 @@
  */
 import { systemClock } from "../lib/clock/clock.ts";
 import { ConfigError, resolveServeConfig, type ServeConfig } from "../lib/config/index.ts";
-import { DEFAULT_START_TO_CLOSE_MS } from "../lib/core/index.ts";
 import { Daemon } from "../lib/daemon/index.ts";
 import { createFetchHandler, startHttpServer } from "../lib/http/index.ts";
 import { createLogger, type Logger } from "../lib/log/logger.ts";
@@ -57,7 +56,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
     io.stderr.write(`error: cannot open the store in ${config.dataDir}: ${String(error)}\n`);
     return EXIT.failure;
   }
-  const settings = { maxBodyBytes: config.maxBodyBytes, token: config.token, defaultStartToCloseMs: DEFAULT_START_TO_CLOSE_MS, version: buildVersion() };
+  const settings = { maxBodyBytes: config.maxBodyBytes, token: config.token, version: buildVersion() };
   let server;
   try {
     server = startHttpServer({ ...config.listen, maxBodyBytes: config.maxBodyBytes, fetch: createFetchHandler(daemon, settings, log) });

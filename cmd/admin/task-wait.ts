@@ -55,8 +55,8 @@ export async function waitForFinalTask(reader: TaskReader, id: string, options: 
  *   `null`, so `$(tqd wait ID)` is always valid JSON for jq and friends.
  * - otherwise: the task's error on stderr: one JSON line `{"type","message"}` in pipes, a
  *   sentence on a TTY. A task that ended without an error record (a cancel, say) gets one made
- *   up from its state: `{"type":"Canceled","message":"task was canceled"}`,
- *   `{"type":"TimedOut","message":"task timed out"}`.
+ *   up from its state: `{"type":"Canceled","message":"the task was canceled"}`,
+ *   `{"type":"TimedOut","message":"the task timed out"}`.
  */
 export function reportFinalTask(io: CliIo, task: TaskView, options: { json: boolean }): number {
   const exitCode = task.state === "completed" ? EXIT.ok : EXIT.failure;
@@ -82,8 +82,8 @@ const OUTCOME_VERBS: Partial<Record<TaskStateName, string>> = { failed: "failed"
 
 /** The error printed for a task that ended without one. */
 function errorOfState(state: TaskStateName): TaskError {
-  if (state === "canceled") return { type: "Canceled", message: "task was canceled" };
-  if (state === "timed_out") return { type: "TimedOut", message: "task timed out" };
+  if (state === "canceled") return { type: "Canceled", message: "the task was canceled" };
+  if (state === "timed_out") return { type: "TimedOut", message: "the task timed out" };
   return { type: "unknown", message: "the task failed without an error record" };
 }
 

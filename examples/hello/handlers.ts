@@ -12,8 +12,8 @@ export default defineHandlers({
   /** Returns a greeting; the return value becomes the task's result. */
   greet: async (input: GreetInput, ctx) => {
     if (typeof input?.name !== "string" || input.name === "") {
-      // Bad input stays bad: fail for good instead of retrying ({type: "InvalidInput", message}).
-      throw new NonRetryableError('expected input like {"name": "Ada"}', { type: "InvalidInput" });
+      // Bad input stays bad: fail for good instead of retrying ({type: "TypeError", message}).
+      throw new NonRetryableError('expected input like {"name": "Ada"}', { type: "TypeError" });
     }
     return { greeting: `Hello, ${input.name}!`, attempt: ctx.attempt };
   },

@@ -6,6 +6,7 @@
 import type { Clock } from "../clock/clock.ts";
 import {
   ConflictError,
+  DEFAULT_START_TO_CLOSE_MS,
   DispatchCore,
   isFinalState,
   NotFoundError,
@@ -34,6 +35,8 @@ export interface DaemonDeps {
   log: Logger;
   ids?: IdSource;
   retention?: Partial<RetentionSettings>;
+  /** Lease length of an attempt when the producer names no timeout (default 5 min). */
+  defaultStartToCloseMs?: number;
 }
 
 export interface PollCommand {
@@ -120,6 +123,7 @@ export class Daemon {
       core: this.core,
       readFinal: (id) => this.deps.store.readTask(id),
       newTaskId: () => this.ids.taskId(now),
+      defaultStartToCloseMs: this.deps.defaultStartToCloseMs ?? DEFAULT_START_TO_CLOSE_MS,
     });
     if (plan.newTasks.length === 0) return plan.outcomes;
     const ops: StoreOp[] = plan.replaced.map((old) => ({ op: "tasks.delete", id: old.id }));

@@ -7,9 +7,10 @@
 import {
   ConflictError,
   isFinalState,
+  resolveTaskOptions,
   type DispatchCore,
   type LiveTask,
-  type TaskOptions,
+  type TaskOptionsInput,
   type TaskRecord,
   type TaskState,
 } from "../core/index.ts";
@@ -22,7 +23,8 @@ export interface EnqueueCommand {
   type: string;
   inputJson: string | undefined;
   priority: number;
-  options: TaskOptions;
+  /** Timeouts and retry policy as given; defaults are filled and combinations checked here. */
+  options: TaskOptionsInput;
   /** Epoch ms before which the task is not dispatched. */
   runAt?: number | undefined;
   /** Not dispatched before enqueue time + this (ms); an alternative to `runAt`. */
@@ -51,6 +53,8 @@ interface PlanContext {
   core: DispatchCore;
   readFinal(id: string): TaskRecord | undefined;
   newTaskId(): string;
+  /** Lease length of an attempt when the producer names neither startToClose nor scheduleToClose. */
+  defaultStartToCloseMs: number;
 }
 
 type Existing = { id: string; queue: string; type: string; state: TaskState };
@@ -65,8 +69,9 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
       continue;
     }
     if (existing) plan.replaced.push(existing as TaskRecord);
+    const options = resolveTaskOptions(command.options, context.defaultStartToCloseMs);
     const task = context.core.createTask(
-      { id: command.id ?? context.newTaskId(), queue, type: command.type, inputJson: command.inputJson, priority: command.priority, options: command.options, runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs) },
+      { id: command.id ?? context.newTaskId(), queue, type: command.type, inputJson: command.inputJson, priority: command.priority, options, runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs) },
       context.now,
     );
     inThisBatch.set(task.id, task);

@@ -6,8 +6,6 @@ export interface HttpSettings {
   maxBodyBytes: number;
   /** Bearer token required on every route but the health checks; undefined = open. */
   token: string | undefined;
-  /** Lease length of an attempt when the producer names none. */
-  defaultStartToCloseMs: number;
   /** Reported by /livez and /readyz. */
   version: string;
 }

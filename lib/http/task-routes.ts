@@ -13,7 +13,6 @@ import {
   taskWaitQuerySchema,
   type EnqueueRequestParsed,
 } from "../protocol/index.ts";
-import { resolveTaskOptions } from "../core/index.ts";
 import type { EnqueueCommand } from "../daemon/index.ts";
 import { HttpError, invalidRequest } from "./errors.ts";
 import { renderLeasedTasks, renderTaskView, isoTime } from "./render-task.ts";
@@ -24,14 +23,14 @@ import { json, rawJson, type RouteContext } from "./route-context.ts";
 export async function enqueueTask(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueRequestSchema, context.settings.maxBodyBytes);
-  const [outcome] = await context.daemon.enqueue(queue, [commandOf(body, context)]);
+  const [outcome] = await context.daemon.enqueue(queue, [commandOf(body)]);
   return json(outcome, outcome!.created ? 201 : 200);
 }
 
 export async function enqueueBatch(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueBatchRequestSchema, context.settings.maxBodyBytes);
-  const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => commandOf(task, context)));
+  const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => commandOf(task)));
   return json({ tasks: outcomes }, outcomes.some((outcome) => outcome.created) ? 201 : 200);
 }
 
@@ -78,25 +77,22 @@ export async function getTask(context: RouteContext): Promise<Response> {
   return rawJson(renderTaskView(details));
 }
 
-/** Maps the wire request to the daemon's command; timeout combinations are checked here (400). */
-function commandOf(body: EnqueueRequestParsed, context: RouteContext): EnqueueCommand {
+/** Maps the wire request to the daemon's command (which checks timeout combinations: 400). */
+function commandOf(body: EnqueueRequestParsed): EnqueueCommand {
   const retry = body.retryPolicy;
-  const options = resolveTaskOptions(
-    {
-      scheduleToStartMs: body.scheduleToStartTimeout,
-      startToCloseMs: body.startToCloseTimeout,
-      scheduleToCloseMs: body.scheduleToCloseTimeout,
-      heartbeatMs: body.heartbeatTimeout,
-      retry: retry && {
-        initialIntervalMs: retry.initialInterval,
-        backoffCoefficient: retry.backoffCoefficient,
-        maxIntervalMs: retry.maxInterval,
-        maxAttempts: retry.maxAttempts,
-        nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
-      },
+  const options = {
+    scheduleToStartMs: body.scheduleToStartTimeout,
+    startToCloseMs: body.startToCloseTimeout,
+    scheduleToCloseMs: body.scheduleToCloseTimeout,
+    heartbeatMs: body.heartbeatTimeout,
+    retry: retry && {
+      initialIntervalMs: retry.initialInterval,
+      backoffCoefficient: retry.backoffCoefficient,
+      maxIntervalMs: retry.maxInterval,
+      maxAttempts: retry.maxAttempts,
+      nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
     },
-    context.settings.defaultStartToCloseMs,
-  );
+  };
   return {
     id: body.id,
     type: body.type,

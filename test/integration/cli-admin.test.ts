@@ -3,13 +3,17 @@
  * along by calling the client's poll/complete/fail directly, standing in for a worker.
  */
 import { describe, expect, it } from "vitest";
+import * as cancel from "../../cmd/admin/cancel.ts";
+import * as complete from "../../cmd/admin/complete.ts";
+import * as dead from "../../cmd/admin/dead.ts";
 import * as enqueue from "../../cmd/admin/enqueue.ts";
+import * as fail from "../../cmd/admin/fail.ts";
 import * as get from "../../cmd/admin/get.ts";
 import * as queues from "../../cmd/admin/queues.ts";
 import * as wait from "../../cmd/admin/wait.ts";
 import { EXIT } from "../../cmd/io.ts";
 import { TqdClient } from "../../lib/client/index.ts";
-import { TASK_ID_PATTERN, type LeasedTask } from "../../lib/protocol/index.ts";
+import { TASK_ID_PATTERN, encodeCompletionToken, type LeasedTask } from "../../lib/protocol/index.ts";
 import { capturedIo, type CapturedIoOptions } from "../support/captured-io.ts";
 import { startTestServer } from "../support/test-server.ts";
 
@@ -35,6 +39,15 @@ describe("tqd enqueue", () => {
     expect(result).toMatchObject({ code: EXIT.ok, stderr: "" });
     expect(result.stdout).toMatch(/^\S+\n$/);
     expect(TASK_ID_PATTERN.test(result.stdout.trim())).toBe(true);
+  });
+
+  it("mints a time-sortable id itself when --id is absent, so a retried request is idempotent", async () => {
+    await using server = await startTestServer();
+    const first = (await tqd(server.url, enqueue, ["hello", "greet"])).stdout.trim();
+    const second = (await tqd(server.url, enqueue, ["hello", "greet"])).stdout.trim();
+    expect(first).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(first < second).toBe(true);
+    expect((await server.client.getTask(first)).state).toBe("pending");
   });
 
   it("returns the same id when the same --id is enqueued twice", async () => {
@@ -101,14 +114,18 @@ describe("tqd queues", () => {
     const result = await tqd(server.url, queues, ["--json"]);
     expect(result.code).toBe(EXIT.ok);
     expect(JSON.parse(result.stdout)).toEqual({
-      queues: [{ name: "hello", pending: 1, running: 0, completed: 0, failed: 0, pollersWaiting: 0 }],
+      queues: [{ name: "hello", scheduled: 0, pending: 1, running: 0, completed: 0, failed: 0, canceled: 0, timedOut: 0, pollersWaiting: 0 }],
     });
   });
 
-  it("prints one plain line per queue in a pipe", async () => {
+  it("prints one plain line per queue in a pipe, the new counts appended", async () => {
     await using server = await startTestServer();
     await tqd(server.url, enqueue, ["hello", "greet"]);
-    expect((await tqd(server.url, queues, [])).stdout).toBe("hello 1 0 0 0 0\n");
+    await tqd(server.url, enqueue, ["hello", "greet", "--delay", "1h"]);
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "c1"]);
+    await tqd(server.url, cancel, ["c1"]);
+    // name pending running completed failed pollersWaiting scheduled canceled timedOut
+    expect((await tqd(server.url, queues, [])).stdout).toBe("hello 1 0 0 0 0 1 1 0\n");
   });
 });
 
@@ -135,7 +152,7 @@ describe("tqd wait", () => {
   it("exits 1 with the error JSON on stderr when the task failed", async () => {
     await using server = await startTestServer();
     const client = new TqdClient({ baseUrl: server.url });
-    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1"]);
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1", "--retries", "0"]);
     const leased = await leaseOne(client, "hello");
     await client.fail(leased.id, leased.leaseToken, { type: "ValueError", message: "no name" });
     const result = await tqd(server.url, wait, ["t1", "--timeout", "30s"]);
@@ -157,5 +174,197 @@ describe("tqd wait", () => {
     const result = await tqd(server.url, wait, ["nope", "--timeout", "1s"]);
     expect(result.code).toBe(EXIT.failure);
     expect(result.stderr).toMatch(/^error: not_found: /);
+  });
+});
+
+describe("tqd enqueue lifecycle flags", () => {
+  it("sends every timeout, the priority and the retry policy", async () => {
+    await using server = await startTestServer();
+    const args = ["hello", "greet", "--id", "t1", "--priority", "1", "--timeout-start", "1m", "--timeout-run", "30s"];
+    args.push("--timeout-total", "1h", "--heartbeat", "10s", "--retries", "4", "--backoff", "2s,3,1m");
+    args.push("--non-retryable", "ValueError", "--non-retryable", "KeyError");
+    expect((await tqd(server.url, enqueue, args)).code).toBe(EXIT.ok);
+    const task = JSON.parse((await tqd(server.url, get, ["t1", "--json"])).stdout);
+    expect(task).toMatchObject({
+      priority: 1,
+      scheduleToStartTimeoutMs: 60_000,
+      startToCloseTimeoutMs: 30_000,
+      scheduleToCloseTimeoutMs: 3_600_000,
+      heartbeatTimeoutMs: 10_000,
+      retryPolicy: { initialIntervalMs: 2_000, backoffCoefficient: 3, maxIntervalMs: 60_000, maxAttempts: 5, nonRetryableErrorTypes: ["ValueError", "KeyError"] },
+    });
+  });
+
+  it("schedules a task with --delay and with --at", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "later", "--delay", "1h"]);
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "at", "--at", "2099-01-01T00:00:00Z"]);
+    const later = JSON.parse((await tqd(server.url, get, ["later", "--json"])).stdout);
+    expect(later.state).toBe("scheduled");
+    expect(Date.parse(later.runAt) - Date.parse(later.createdAt)).toBe(3_600_000);
+    expect(JSON.parse((await tqd(server.url, get, ["at", "--json"])).stdout)).toMatchObject({ state: "scheduled", runAt: "2099-01-01T00:00:00.000Z" });
+  });
+
+  it("hands out the task of priority 1 before an older one of priority 5", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "low", "--priority", "5"]);
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "high", "--priority", "1"]);
+    expect((await leaseOne(server.client, "hello")).id).toBe("high");
+  });
+
+  it("prints the server's 400 naming the field for a combination only the server judges", async () => {
+    await using server = await startTestServer();
+    const result = await tqd(server.url, enqueue, ["hello", "greet", "--timeout-run", "10s", "--heartbeat", "1m"]);
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.stderr).toMatch(/^error: invalid_argument: .*heartbeatTimeout/);
+    expect(result.stdout).toBe("");
+  });
+
+  it("follows --if-exists when --id names a task that already ended", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "once"]);
+    const leased = await leaseOne(server.client, "hello");
+    await server.client.complete(leased.id, leased.leaseToken, 1);
+    const rejected = await tqd(server.url, enqueue, ["hello", "greet", "--id", "once"]);
+    expect(rejected.code).toBe(EXIT.failure);
+    expect(rejected.stderr).toMatch(/^error: conflict: /);
+    const returned = await tqd(server.url, enqueue, ["hello", "greet", "--id", "once", "--if-exists", "return", "--json"]);
+    expect(JSON.parse(returned.stdout)).toMatchObject({ id: "once", state: "completed", created: false });
+    const renewed = await tqd(server.url, enqueue, ["hello", "greet", "--id", "once", "--if-exists", "new", "--json"]);
+    expect(JSON.parse(renewed.stdout)).toMatchObject({ id: "once", state: "pending", created: true });
+  });
+});
+
+describe("tqd get with a history", () => {
+  it("prints one `attempts` line per attempt in a pipe", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1", "--retries", "1", "--backoff", "1ms"]);
+    const first = await leaseOne(server.client, "hello");
+    await server.client.fail(first.id, first.leaseToken, { type: "Flaky", message: "try again" });
+    const second = await leaseOne(server.client, "hello");
+    await server.client.complete(second.id, second.leaseToken, "ok");
+    const lines = (await tqd(server.url, get, ["t1"])).stdout.trimEnd().split("\n");
+    const attempts = lines.filter((line) => line.startsWith("attempts "));
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0]).toMatch(/^attempts 1 test-worker \S+ \S+ failed \{"type":"Flaky","message":"try again"\}$/);
+    expect(attempts[1]).toMatch(/^attempts 2 test-worker \S+ \S+ completed$/);
+  });
+});
+
+describe("tqd cancel", () => {
+  it("cancels a pending task at once; tqd wait then exits 1", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1"]);
+    expect(await tqd(server.url, cancel, ["t1", "--reason", "not needed"])).toEqual({ code: EXIT.ok, stdout: "canceled\n", stderr: "" });
+    const waited = await tqd(server.url, wait, ["t1", "--timeout", "5s"]);
+    expect(waited.code).toBe(EXIT.failure);
+    expect(JSON.parse(waited.stderr)).toMatchObject({ type: expect.any(String), message: expect.any(String) });
+    expect(await server.client.poll("hello", { identity: "w", types: ["greet"], waitMs: 0 })).toEqual([]);
+  });
+
+  it("asks a running task's worker to stop", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1"]);
+    const leased = await leaseOne(server.client, "hello");
+    expect((await tqd(server.url, cancel, ["t1"])).stdout).toBe("cancel_requested\n");
+    expect(await server.client.heartbeat(leased.id, leased.leaseToken)).toMatchObject({ cancelRequested: true });
+    const json = await tqd(server.url, cancel, ["t1", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({ id: "t1", state: "running", cancelRequested: true });
+  });
+
+  it("exits 1 for a task that already ended and for an unknown id", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1"]);
+    await tqd(server.url, cancel, ["t1"]);
+    const again = await tqd(server.url, cancel, ["t1"]);
+    expect(again.code).toBe(EXIT.failure);
+    expect(again.stderr).toMatch(/^error: conflict: /);
+    const unknown = await tqd(server.url, cancel, ["nope"]);
+    expect(unknown.code).toBe(EXIT.failure);
+    expect(unknown.stderr).toMatch(/^error: not_found: /);
+  });
+});
+
+/** Enqueues `id` with no retries and fails its only attempt, so it is dead. */
+async function killTask(url: string, client: TqdClient, id: string, message = "boom"): Promise<void> {
+  await tqd(url, enqueue, ["emails", "greet", "--id", id, "--retries", "0"]);
+  const leased = await leaseOne(client, "emails");
+  await client.fail(leased.id, leased.leaseToken, { type: "SmtpError", message });
+}
+
+describe("tqd dead", () => {
+  it("lists dead tasks one plain line each, and as JSON", async () => {
+    await using server = await startTestServer();
+    await killTask(server.url, server.client, "d1", "550 mailbox unavailable");
+    const listed = await tqd(server.url, dead, ["ls", "emails"]);
+    expect(listed.code).toBe(EXIT.ok);
+    expect(listed.stdout).toMatch(/^d1 greet failed 1 \S+Z SmtpError: 550 mailbox unavailable\n$/);
+    const json = JSON.parse((await tqd(server.url, dead, ["ls", "emails", "--json", "--limit", "10"])).stdout);
+    expect(json.tasks).toHaveLength(1);
+    expect(json.tasks[0]).toMatchObject({ id: "d1", state: "failed", error: { type: "SmtpError" } });
+  });
+
+  it("requeues named tasks with a fresh attempt budget and prints their ids", async () => {
+    await using server = await startTestServer();
+    await killTask(server.url, server.client, "d1");
+    await killTask(server.url, server.client, "d2");
+    expect(await tqd(server.url, dead, ["requeue", "emails", "d2"])).toEqual({ code: EXIT.ok, stdout: "d2\n", stderr: "" });
+    expect((await server.client.getTask("d2")).state).toBe("pending");
+    expect((await tqd(server.url, dead, ["ls", "emails"])).stdout).toMatch(/^d1 /);
+    expect((await tqd(server.url, dead, ["requeue", "emails", "--all"])).stdout).toBe("d1\n");
+    expect((await tqd(server.url, dead, ["ls", "emails"])).stdout).toBe("");
+  });
+
+  it("exits 1 naming the ids that were not dead", async () => {
+    await using server = await startTestServer();
+    await killTask(server.url, server.client, "d1");
+    const result = await tqd(server.url, dead, ["requeue", "emails", "d1", "nope"]);
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.stderr).toMatch(/nope/);
+  });
+
+  it("purges dead tasks and prints the count", async () => {
+    await using server = await startTestServer();
+    await killTask(server.url, server.client, "d1");
+    await killTask(server.url, server.client, "d2");
+    expect((await tqd(server.url, dead, ["purge", "emails", "--older", "1h"])).stdout).toBe("0\n");
+    expect(await tqd(server.url, dead, ["purge", "emails"])).toEqual({ code: EXIT.ok, stdout: "2\n", stderr: "" });
+    expect((await tqd(server.url, dead, ["ls", "emails"])).stdout).toBe("");
+  });
+});
+
+describe("tqd complete and tqd fail", () => {
+  it("completes a task from its token with a result read from stdin", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1"]);
+    const leased = await leaseOne(server.client, "hello");
+    const token = encodeCompletionToken({ taskId: leased.id, leaseToken: leased.leaseToken });
+    expect(await tqd(server.url, complete, [token, "-"], { stdin: '{"approved":true}' })).toEqual({ code: EXIT.ok, stdout: "completed\n", stderr: "" });
+    expect(await tqd(server.url, wait, ["t1"])).toEqual({ code: EXIT.ok, stdout: '{"approved":true}\n', stderr: "" });
+  });
+
+  it("exits 1 with the server's error for a stale token or an unknown task", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1"]);
+    await leaseOne(server.client, "hello");
+    const stale = await tqd(server.url, complete, [encodeCompletionToken({ taskId: "t1", leaseToken: "WRONG" })]);
+    expect(stale.code).toBe(EXIT.failure);
+    expect(stale.stderr).toMatch(/^error: conflict: /);
+    const unknown = await tqd(server.url, complete, [encodeCompletionToken({ taskId: "nope", leaseToken: "WRONG" })]);
+    expect(unknown.code).toBe(EXIT.failure);
+    expect(unknown.stderr).toMatch(/^error: not_found: /);
+  });
+
+  it("fails an attempt: scheduled while retries are left, failed with --non-retryable", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t1", "--retries", "3", "--backoff", "1ms"]);
+    const first = await leaseOne(server.client, "hello");
+    const firstToken = encodeCompletionToken({ taskId: first.id, leaseToken: first.leaseToken });
+    expect((await tqd(server.url, fail, [firstToken, "--type", "Flaky", "--message", "later"])).stdout).toBe("scheduled\n");
+    const second = await leaseOne(server.client, "hello");
+    const secondToken = encodeCompletionToken({ taskId: second.id, leaseToken: second.leaseToken });
+    const final = await tqd(server.url, fail, [secondToken, "--type", "Rejected", "--message", "no", "--non-retryable", "--json"]);
+    expect(JSON.parse(final.stdout)).toEqual({ id: "t1", state: "failed" });
+    expect((await server.client.getTask("t1")).error).toMatchObject({ type: "Rejected", message: "no" });
   });
 });

@@ -9,6 +9,7 @@ import {
   queueListResponseSchema,
   settleResponseSchema,
   taskViewSchema,
+  deadListResponseSchema,
 } from "../../lib/protocol/index.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 
@@ -42,7 +43,7 @@ describe("HTTP API", () => {
     const view = await (await call(server, "GET", `/v1/tasks/${id}`)).json();
     expect(view).toMatchObject({ id, queue: "emails", type: "send", state: "completed", attempt: 1, result: { sent: true }, worker: "w1" });
     const queues = await (await call(server, "GET", "/v1/queues")).json();
-    expect(queues.queues).toEqual([{ name: "emails", pending: 0, running: 0, completed: 1, failed: 0, pollersWaiting: 0 }]);
+    expect(queues.queues).toEqual([{ name: "emails", scheduled: 0, pending: 0, running: 0, completed: 1, failed: 0, canceled: 0, timedOut: 0, pollersWaiting: 0 }]);
   });
 
   test("every answer matches its protocol schema, with and without optional fields", async () => {
@@ -60,6 +61,60 @@ describe("HTTP API", () => {
     await strict(await call(server, "POST", `/v1/tasks/${second!.id}/fail`, { leaseToken: second!.leaseToken, error: { type: "E", message: "m" } }), settleResponseSchema);
     for (const task of polled.tasks) await strict(await call(server, "GET", `/v1/tasks/${task.id}`), taskViewSchema);
     await strict(await call(server, "GET", "/v1/queues"), queueListResponseSchema);
+  });
+
+  test("lifecycle options travel through the API and invalid combinations name the field", async () => {
+    await using server = await startTestServer();
+    const body = {
+      type: "t",
+      id: "opts",
+      priority: 1,
+      delay: "1h",
+      scheduleToStartTimeout: "10m",
+      startToCloseTimeout: "2m",
+      scheduleToCloseTimeout: "3h",
+      heartbeatTimeout: "30s",
+      retryPolicy: { initialInterval: "2s", backoffCoefficient: 3, maxInterval: "1m", maxAttempts: 4, nonRetryableErrorTypes: ["Fatal"] },
+    };
+    expect((await call(server, "POST", "/v1/queues/q/tasks", body)).status).toBe(201);
+    const view = taskViewSchema.parse(await (await call(server, "GET", "/v1/tasks/opts")).json());
+    expect(view).toMatchObject({
+      state: "scheduled",
+      priority: 1,
+      scheduleToStartTimeoutMs: 600_000,
+      startToCloseTimeoutMs: 120_000,
+      scheduleToCloseTimeoutMs: 10_800_000,
+      heartbeatTimeoutMs: 30_000,
+      retryPolicy: { initialIntervalMs: 2_000, backoffCoefficient: 3, maxIntervalMs: 60_000, maxAttempts: 4, nonRetryableErrorTypes: ["Fatal"] },
+      attempts: [],
+    });
+    expect(Date.parse(view.runAt!) - Date.parse(view.createdAt)).toBe(3_600_000);
+    const bad = async (extra: object, field: string) =>
+      expect(await expectError(await call(server, "POST", "/v1/queues/q/tasks", { type: "t", ...extra }), 400, "invalid_argument")).toContain(field);
+    await bad({ heartbeatTimeout: "10m", startToCloseTimeout: "1m" }, "heartbeatTimeout");
+    await bad({ startToCloseTimeout: "1h", scheduleToCloseTimeout: "1m" }, "startToCloseTimeout");
+    await bad({ retryPolicy: { backoffCoefficient: 0.5 } }, "backoffCoefficient");
+    await bad({ retryPolicy: { initialInterval: "1m", maxInterval: "1s" } }, "maxInterval");
+    await bad({ delay: "1s", runAt: "2030-01-01T00:00:00Z" }, "runAt");
+    await bad({ priority: 9 }, "priority");
+    await bad({ ifExists: "maybe" }, "ifExists");
+  });
+
+  test("cancel and the dead-letter routes", async () => {
+    await using server = await startTestServer();
+    await call(server, "POST", "/v1/queues/q/tasks/batch", { tasks: [{ type: "t", id: "p" }, { type: "t", id: "d", retryPolicy: { maxAttempts: 1 } }] });
+    expect(await (await call(server, "POST", "/v1/tasks/p/cancel")).json()).toEqual({ id: "p", state: "canceled", cancelRequested: false });
+    await expectError(await call(server, "POST", "/v1/tasks/p/cancel", {}), 409, "conflict");
+    const polled = await (await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], waitMs: 0 })).json();
+    expect(polled.tasks.map((t: { id: string }) => t.id)).toEqual(["d"]);
+    await call(server, "POST", "/v1/tasks/d/fail", { leaseToken: polled.tasks[0].leaseToken, error: { type: "E", message: "m" } });
+    const dead = deadListResponseSchema.parse(await (await call(server, "GET", "/v1/queues/q/dead")).json());
+    expect(dead.tasks.map((t) => [t.id, t.state, t.error?.type])).toEqual([["d", "failed", "E"]]);
+    await expectError(await call(server, "POST", "/v1/queues/q/dead/requeue", {}), 400, "invalid_argument");
+    await expectError(await call(server, "POST", "/v1/queues/q/dead/requeue", { ids: ["p"] }), 409, "conflict");
+    expect(await (await call(server, "POST", "/v1/queues/q/dead/requeue", { all: true })).json()).toEqual({ requeued: ["d"] });
+    expect((await (await call(server, "GET", "/v1/tasks/d")).json()).state).toBe("pending");
+    expect(await (await call(server, "POST", "/v1/queues/q/dead/purge")).json()).toEqual({ purged: 0 });
   });
 
   test("an existing producer id answers 200 with the same task", async () => {
@@ -135,7 +190,7 @@ describe("HTTP API", () => {
     const { id } = await (await call(server, "POST", "/v1/queues/q/tasks", { type: "t" })).json();
     const waiting = call(server, "GET", `/v1/tasks/${id}?waitMs=30000`);
     const polled = await (await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], waitMs: 0 })).json();
-    await call(server, "POST", `/v1/tasks/${id}/fail`, { leaseToken: polled.tasks[0].leaseToken, error: { type: "Boom", message: "bad" } });
+    await call(server, "POST", `/v1/tasks/${id}/fail`, { leaseToken: polled.tasks[0].leaseToken, error: { type: "Boom", message: "bad", nonRetryable: true } });
     expect(await (await waiting).json()).toMatchObject({ state: "failed", error: { type: "Boom", message: "bad" } });
   });
 

@@ -43,11 +43,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const opened = await openSqliteStore({ dataDir, pid: process.pid });
   const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const log = options.log ?? silentLogger;
-  const daemon = await Daemon.start({ store, clock: options.clock ?? systemClock, log, ...(options.ids ? { ids: options.ids } : {}) });
+  const daemon = await Daemon.start({
+    store,
+    clock: options.clock ?? systemClock,
+    log,
+    defaultStartToCloseMs: options.defaultStartToCloseMs,
+    ...(options.ids ? { ids: options.ids } : {}),
+  });
   const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
   const fetch = createFetchHandler(
     daemon,
-    { maxBodyBytes, token: options.token, defaultStartToCloseMs: options.defaultStartToCloseMs ?? 300_000, version: "test" },
+    { maxBodyBytes, token: options.token, version: "test" },
     log,
   );
   const http: HttpServer = startHttpServer({ host: "127.0.0.1", port: 0, maxBodyBytes, fetch });

@@ -113,8 +113,8 @@ describe("reportFinalTask", () => {
   });
 
   it.each([
-    ["canceled", { type: "Canceled", message: "task was canceled" }],
-    ["timed_out", { type: "TimedOut", message: "task timed out" }],
+    ["canceled", { type: "Canceled", message: "the task was canceled" }],
+    ["timed_out", { type: "TimedOut", message: "the task timed out" }],
   ] as const)("exits 1 for a %s task and prints an error made up from the state when it has none", (state, error) => {
     const captured = capturedIo();
     expect(reportFinalTask(captured.io, aTaskView({ state }), { json: false })).toBe(EXIT.failure);
@@ -132,10 +132,10 @@ describe("reportFinalTask", () => {
   it("says how a task ended in a sentence on a TTY", () => {
     const canceled = capturedIo({ isTTY: true });
     reportFinalTask(canceled.io, aTaskView({ state: "canceled" }), { json: false });
-    expect(canceled.stderr()).toBe("error: task task-1 was canceled before it started: Canceled: task was canceled\n");
+    expect(canceled.stderr()).toBe("error: task task-1 was canceled before it started: Canceled: the task was canceled\n");
     const timedOut = capturedIo({ isTTY: true });
     reportFinalTask(timedOut.io, aTaskView({ state: "timed_out", attempt: 1 }), { json: false });
-    expect(timedOut.stderr()).toBe("error: task task-1 timed out on attempt 1: TimedOut: task timed out\n");
+    expect(timedOut.stderr()).toBe("error: task task-1 timed out on attempt 1: TimedOut: the task timed out\n");
   });
 
   it("prints the whole task with --json, keeping the exit code of the outcome", () => {

@@ -1,11 +1,11 @@
 /** Timeouts, retries, cancellation and scheduling in the pure core, driven by explicit time. */
 import { describe, expect, test } from "vitest";
-import { DispatchCore, InvalidArgumentError, resolveTaskOptions, type LiveTask, type NewTask, type TaskOptionsInput } from "../../../lib/core/index.ts";
+import { DispatchCore, InvalidArgumentError, resolveTaskOptions, type LiveTask, type NewTask, type SettleOutcome, type TaskOptionsInput } from "../../../lib/core/index.ts";
 import { anOptions } from "../../support/task-builders.ts";
 
 const T0 = 1_000_000;
 const s = (seconds: number) => T0 + seconds * 1_000;
-const boom = { kind: "failed" as const, failure: { type: "Boom", message: "no" }, errorJson: '{"type":"Boom","message":"no"}' };
+const boom: SettleOutcome & { kind: "failed" } = { kind: "failed", failure: { type: "Boom", message: "no" }, errorJson: '{"type":"Boom","message":"no"}' };
 
 function setup(options: TaskOptionsInput = {}, extra: Partial<NewTask> = {}) {
   let tokens = 0;
@@ -13,7 +13,7 @@ function setup(options: TaskOptionsInput = {}, extra: Partial<NewTask> = {}) {
   const task = core.createTask({ id: "t1", queue: "q", type: "t", inputJson: undefined, priority: 3, options: anOptions(options), ...extra }, T0);
   core.addTasks([task], T0);
   const poll = (now: number) => core.takeForPoll({ queue: "q", types: ["t"], max: 1, identity: "w" }, now)[0];
-  const fail = (leased: LiveTask, now: number, outcome = boom) => core.applySettle(leased, core.planSettle(leased, leased.lease!.token, outcome, now));
+  const fail = (leased: LiveTask, now: number, outcome: SettleOutcome = boom) => core.applySettle(leased, core.planSettle(leased, leased.lease!.token, outcome, now));
   /** Advances time in steps, applying timers, until the task is pending or final; returns when. */
   const nextReady = (from: number, until: number): number | undefined => {
     for (let now = from; now <= until; now += 100) {
