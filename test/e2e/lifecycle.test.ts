@@ -1,0 +1,95 @@
+/** The task lifecycle through the compiled binary: retries, dead letters, heartbeats, cancel, delay, ids. */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, test } from "vitest";
+import { tempDir } from "../support/temp-dir.ts";
+import { eventually, runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
+
+const HANDLERS = resolve(import.meta.dirname, "fixtures/lifecycle-handlers.ts");
+
+describe("task lifecycle (binary)", () => {
+  test("a handler that always throws ends failed after maxAttempts, shows in dead ls, and requeue runs it again", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const server = ["--server", daemon.url];
+    await using worker = startTqd(["work", HANDLERS, "--queue", "jobs", ...server]);
+    const runLog = join(dir.path, "runs.log");
+    const input = JSON.stringify({ runLog });
+    const failed = await runTqd(["enqueue", "jobs", "explode", input, "--id", "doomed", "--retries", "2", "--backoff", "100ms", "--wait", "--timeout", "20s", ...server]);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain("boom on attempt 3");
+    expect(readFileSync(runLog, "utf8").trim().split("\n")).toEqual(["doomed 1", "doomed 2", "doomed 3"]);
+
+    const view = JSON.parse((await runTqd(["get", "doomed", "--json", ...server])).stdout);
+    expect(view).toMatchObject({ state: "failed", attempt: 3 });
+    expect(view.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["failed", "failed", "failed"]);
+
+    const dead = await runTqd(["dead", "ls", "jobs", "--json", ...server]);
+    expect(JSON.parse(dead.stdout).tasks.map((t: { id: string }) => t.id)).toEqual(["doomed"]);
+    const requeued = await runTqd(["dead", "requeue", "jobs", "doomed", ...server]);
+    expect(requeued.code, requeued.stderr).toBe(0);
+    const again = await runTqd(["wait", "doomed", "--timeout", "20s", ...server]);
+    expect(again.code).toBe(1);
+    expect(readFileSync(runLog, "utf8").trim().split("\n")).toHaveLength(6);
+    worker.kill("SIGTERM");
+    await worker.exited;
+  });
+
+  test("heartbeat details survive kill -9 of the worker into the next attempt", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const server = ["--server", daemon.url];
+    const enqueued = await runTqd(["enqueue", "jobs", "resumable", "{}", "--heartbeat", "2s", "--backoff", "100ms", ...server]);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    const id = enqueued.stdout.trim();
+    {
+      await using doomed = startTqd(["work", HANDLERS, "--queue", "jobs", ...server]);
+      await eventually(async () => {
+        const view = JSON.parse((await runTqd(["get", id, "--json", ...server])).stdout);
+        return view.heartbeatDetails?.step === 3 ? true : undefined;
+      }, "step 3 to reach the server");
+      doomed.kill("SIGKILL");
+      await doomed.exited;
+    }
+    await using rescuer = startTqd(["work", HANDLERS, "--queue", "jobs", ...server]);
+    const waited = await runTqd(["wait", id, "--timeout", "30s", ...server]);
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(JSON.parse(waited.stdout)).toEqual({ resumedFrom: 3, attempt: 2 });
+    void rescuer;
+  });
+
+  test("cancel of a running, heartbeating task ends it canceled", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const server = ["--server", daemon.url];
+    const marker = join(dir.path, "running");
+    await using worker = startTqd(["work", HANDLERS, "--queue", "jobs", ...server]);
+    const id = (await runTqd(["enqueue", "jobs", "cancellable", JSON.stringify({ marker }), ...server])).stdout.trim();
+    await eventually(() => (existsSync(marker) ? true : undefined), "the handler to start");
+    const canceled = await runTqd(["cancel", id, ...server]);
+    expect(canceled.code, canceled.stderr).toBe(0);
+    const waited = await runTqd(["wait", id, "--timeout", "20s", ...server]);
+    expect(waited.code).toBe(1);
+    const view = JSON.parse((await runTqd(["get", id, "--json", ...server])).stdout);
+    expect(view).toMatchObject({ state: "canceled", attempt: 1 });
+    void worker;
+  });
+
+  test("a delayed task does not start early, and a duplicate --id returns the same task", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const server = ["--server", daemon.url];
+    await using worker = startTqd(["work", HANDLERS, "--queue", "jobs", ...server]);
+    const before = Date.now();
+    const first = await runTqd(["enqueue", "jobs", "stamp", "{}", "--id", "later", "--delay", "1500ms", ...server]);
+    const second = await runTqd(["enqueue", "jobs", "stamp", "{}", "--id", "later", "--delay", "1500ms", ...server]);
+    expect([first.stdout.trim(), second.stdout.trim()]).toEqual(["later", "later"]);
+    expect(JSON.parse((await runTqd(["get", "later", "--json", ...server])).stdout).state).toBe("scheduled");
+    const waited = await runTqd(["wait", "later", "--timeout", "20s", ...server]);
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(JSON.parse(waited.stdout).startedAt - before).toBeGreaterThanOrEqual(1_500);
+    const { queues } = JSON.parse((await runTqd(["queues", "--json", ...server])).stdout);
+    expect(queues[0]).toMatchObject({ name: "jobs", completed: 1 });
+    void worker;
+  });
+});
