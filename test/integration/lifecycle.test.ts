@@ -117,6 +117,35 @@ describe("lifecycle through the daemon", () => {
     await daemon.stop();
   });
 
+  test("reusing a producer id: live states return the task; final states follow ifExists", async () => {
+    await using dir = await tempDir();
+    const { daemon, clock } = await setup(dir.path);
+    const once = anOptions({ retry: { maxAttempts: 1 } });
+    await daemon.enqueue("q", [
+      cmd({ id: "scheduled", delayMs: 60_000 }),
+      cmd({ id: "running" }),
+      cmd({ id: "completed" }),
+      cmd({ id: "failed", options: once }),
+    ]);
+    const leased = await daemon.poll({ ...poll, max: 3 });
+    const byId = new Map(leased.map((task) => [task.id, task]));
+    await daemon.complete("completed", byId.get("completed")!.lease!.token, undefined);
+    await daemon.fail("failed", byId.get("failed")!.lease!.token, { type: "E", message: "m" });
+    await daemon.enqueue("q", [cmd({ id: "pending" }), cmd({ id: "canceled" }), cmd({ id: "timed_out", options: anOptions({ scheduleToStartMs: 1_000 }) })]);
+    await daemon.cancel("canceled");
+    await clock.advance(1_000);
+    for (const state of ["scheduled", "pending", "running"]) {
+      const [outcome] = await daemon.enqueue("q", [cmd({ id: state })]);
+      expect(outcome).toMatchObject({ id: state, state, created: false });
+    }
+    for (const state of ["completed", "failed", "canceled", "timed_out"]) {
+      await expect(daemon.enqueue("q", [cmd({ id: state })])).rejects.toThrow(ConflictError);
+      expect((await daemon.enqueue("q", [cmd({ id: state, ifExists: "return" })]))[0]).toMatchObject({ state, created: false });
+      expect((await daemon.enqueue("q", [cmd({ id: state, ifExists: "new" })]))[0]).toMatchObject({ state: "pending", created: true });
+    }
+    await daemon.stop();
+  });
+
   test("a delayed task is not dispatched before its time", async () => {
     await using dir = await tempDir();
     const { daemon, clock } = await setup(dir.path);
