@@ -56,7 +56,15 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
     io.stderr.write(`error: cannot open the store in ${config.dataDir}: ${String(error)}\n`);
     return EXIT.failure;
   }
-  const settings = { maxBodyBytes: config.maxBodyBytes, token: config.token, version: buildVersion() };
+  const settings = {
+    maxBodyBytes: config.maxBodyBytes,
+    token: config.token,
+    version: buildVersion(),
+    processStats: () => {
+      const usage = process.memoryUsage();
+      return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
+    },
+  };
   let server;
   try {
     server = startHttpServer({ ...config.listen, maxBodyBytes: config.maxBodyBytes, fetch: createFetchHandler(daemon, settings, log) });

@@ -3,6 +3,9 @@
  * until SIGINT/SIGTERM, then stops polling, lets running handlers finish within --grace and
  * exits 0. A second signal cuts the grace period short. Opens no listening socket.
  *
+ * On shutdown the worker also tells the server it left each queue (best effort, at most 1 s),
+ * so `tqd describe` stops listing it at once.
+ *
  * Exit codes: 0 after a shutdown signal (also when the grace period ran out: the server re-queues
  * the abandoned tasks when their leases expire, so the stop itself went as designed); 2 for bad flags or an unusable handlers module; 1 when the handlers
  * module throws while loading.
@@ -19,7 +22,7 @@ import { EXIT, type CliIo } from "./io.ts";
 
 const HELP_AFTER = `
 defaults: --concurrency ${DEFAULT_WORK_CONCURRENCY} (tasks at once, across all queues), --grace ${DEFAULT_WORK_GRACE},
-  --identity HOSTNAME:PID, --server http://127.0.0.1:7070
+  --identity HOSTNAME:PID, --host HOSTNAME, no --rate, --server http://127.0.0.1:7070
 environment: TQD_SERVER, TQD_TOKEN, TQD_LOG_FORMAT, TQD_LOG_LEVEL
 
 --exec runs CMD with sh -c once per task: the input JSON arrives on stdin, TQD_TASK_ID,
@@ -27,10 +30,16 @@ TQD_TASK_TYPE, TQD_QUEUE and TQD_ATTEMPT are set, stdout is the result (JSON if 
 else text), and a non-zero exit fails the attempt with the end of stderr.
 Exit code ${NON_RETRYABLE_EXIT_CODE} fails it without retry, whatever the task's retry policy.
 
+Rates are N/s, N/m or N/h. --rate limits this worker (across its queues; bursts of up to one
+second of the rate): it asks for no more tasks than it may start, so the others stay pending
+for other workers. --queue-rate declares a limit for the whole queue to the server, which
+applies the lowest rate declared by a live worker unless 'tqd limit' set one.
+
 examples:
   tqd work examples/hello/handlers.ts --queue hello
   tqd work handlers.ts --queue emails --queue reports --concurrency 4 --grace 2m
   tqd work --exec 'jq "{sum: (.a + .b)}"' --queue math --type add
+  tqd work handlers.ts --queue emails --rate 5/s --queue-rate 50/s
 `;
 
 function workCommand(io: CliIo) {
@@ -43,6 +52,9 @@ function workCommand(io: CliIo) {
       .option("--type <type>", "with --exec: a task type it handles; repeat for more", collect)
       .option("--concurrency <n>", `most tasks running at once (default ${DEFAULT_WORK_CONCURRENCY})`)
       .option("--identity <name>", "worker name the server records on leases (default HOSTNAME:PID)")
+      .option("--host <name>", "machine name sent with every poll, shown by tqd describe (default: this host's name)")
+      .option("--rate <rate>", "most tasks this worker starts per second/minute/hour, e.g. 5/s (default: no limit)")
+      .option("--queue-rate <rate>", "declare a dispatch rate for each polled queue, e.g. 10/s (the server applies the lowest)")
       .option("--grace <duration>", `on SIGTERM, how long running tasks may finish (default ${DEFAULT_WORK_GRACE})`)
       .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT, default text)")
       .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL, default info)"),
@@ -60,6 +72,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       flags: program.opts<WorkFlags>(),
       env: io.env,
       defaultIdentity: `${hostname()}:${process.pid}`,
+      defaultHost: hostname() || "localhost",
     });
   } catch (error) {
     if (error instanceof ConfigError) return usageError(io, error);
@@ -78,6 +91,9 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     queues: config.queues,
     concurrency: config.concurrency,
     identity: config.identity,
+    host: config.host,
+    queueRate: config.queueRate,
+    ratePerSecond: config.ratePerSecond,
     graceMs: config.graceMs,
   });
   const stopped = stopOnSignals(io, worker, log);

@@ -11,15 +11,16 @@ const LIB = join(ROOT, "lib");
 
 /** module -> modules (and packages) it may import. `core*` means types and error classes only. */
 const ALLOWED: Record<string, readonly string[]> = {
-  core: [],
+  core: ["metrics"],
+  metrics: [],
   clock: [],
   log: [],
   protocol: ["zod"],
   config: ["protocol", "zod"],
   client: ["protocol"],
-  store: ["core", "kysely", "bun:sqlite", "node:fs", "node:path"],
-  daemon: ["core", "store", "clock", "log"],
-  http: ["daemon", "protocol", "core", "log"],
+  store: ["core", "metrics", "kysely", "bun:sqlite", "node:fs", "node:path"],
+  daemon: ["core", "store", "clock", "log", "metrics"],
+  http: ["daemon", "protocol", "core", "log", "metrics"],
   worker: ["client", "protocol", "clock", "log", "zod", "node:path"],
 };
 

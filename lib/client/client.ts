@@ -4,6 +4,12 @@
  * calls that could create a second task (enqueue without an id) are never retried.
  */
 import {
+  describeResponseSchema,
+  explainResponseSchema,
+  fairnessResponseSchema,
+  limitResponseSchema,
+  leaveResponseSchema,
+  pauseResponseSchema,
   cancelResponseSchema,
   deadListResponseSchema,
   deadPurgeResponseSchema,
@@ -18,6 +24,12 @@ import {
   settleResponseSchema,
   taskViewSchema,
   type CancelResponse,
+  type DescribeResponse,
+  type ExplainResponse,
+  type FairnessRequest,
+  type LimitRequest,
+  type LimitResponse,
+  type PauseResponse,
   type DeadListResponse,
   type DeadPurgeRequest,
   type DeadPurgeResponse,
@@ -176,8 +188,41 @@ export class TqdClient {
     return this.call({ method: "POST", path: paths.deadPurge(queue), body: request, schema: deadPurgeResponseSchema, idempotent: true });
   }
 
-  listQueues(): Promise<QueueListResponse> {
-    return this.call({ method: "GET", path: paths.queues(), schema: queueListResponseSchema, idempotent: true });
+  /** Queues with counts by state; `prefix` filters by name. */
+  listQueues(prefix?: string): Promise<QueueListResponse> {
+    return this.call({ method: "GET", path: paths.queues(prefix), schema: queueListResponseSchema, idempotent: true });
+  }
+
+  describe(queue: string): Promise<DescribeResponse> {
+    return this.call({ method: "GET", path: paths.describe(queue), schema: describeResponseSchema, idempotent: true });
+  }
+
+  /** Sets (or with `{clear: true}` removes) the queue's dispatch rate limit. */
+  limit(queue: string, request: LimitRequest): Promise<LimitResponse> {
+    return this.call({ method: "POST", path: paths.limit(queue), body: request, schema: limitResponseSchema, idempotent: true });
+  }
+
+  pause(queue: string): Promise<PauseResponse> {
+    return this.call({ method: "POST", path: paths.pause(queue), body: {}, schema: pauseResponseSchema, idempotent: true });
+  }
+
+  resume(queue: string): Promise<PauseResponse> {
+    return this.call({ method: "POST", path: paths.resume(queue), body: {}, schema: pauseResponseSchema, idempotent: true });
+  }
+
+  /** Sets a fairness key's weight and optional rate. */
+  fairness(queue: string, request: FairnessRequest) {
+    return this.call({ method: "POST", path: paths.fairness(queue), body: request, schema: fairnessResponseSchema, idempotent: true });
+  }
+
+  /** Tells the server this worker stopped polling `queue` (describe drops it at once). */
+  leave(queue: string, identity: string) {
+    return this.call({ method: "POST", path: paths.leave(queue), body: { identity }, schema: leaveResponseSchema, idempotent: true });
+  }
+
+  /** One line on what a task that is not running waits for. */
+  explain(id: string): Promise<ExplainResponse> {
+    return this.call({ method: "GET", path: paths.explain(id), schema: explainResponseSchema, idempotent: true });
   }
 
   private async call<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {

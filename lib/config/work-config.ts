@@ -4,7 +4,7 @@
  */
 import { resolveClientConfig, type ClientConfig } from "./client-config.ts";
 import { ConfigError } from "./config-error.ts";
-import { QUEUE_NAME_PATTERN, parseDuration } from "../protocol/index.ts";
+import { QUEUE_NAME_PATTERN, parseDuration, parseRate } from "../protocol/index.ts";
 import { parseChoice, parseInteger } from "./parse-values.ts";
 import type { LogFormat, LogLevel } from "./serve-config.ts";
 
@@ -13,13 +13,15 @@ export const DEFAULT_WORK_GRACE = "30s";
 /** The server's poll limit (LIMITS.pollMax in lib/protocol); a larger pool could never fill. */
 export const MAX_WORK_CONCURRENCY = 1000;
 
-
 export interface WorkFlags {
   queue?: string[] | undefined;
   type?: string[] | undefined;
   exec?: string | undefined;
   concurrency?: string | undefined;
   identity?: string | undefined;
+  host?: string | undefined;
+  queueRate?: string | undefined;
+  rate?: string | undefined;
   grace?: string | undefined;
   server?: string | undefined;
   token?: string | undefined;
@@ -34,6 +36,8 @@ export interface WorkConfigInput {
   env: Readonly<Record<string, string | undefined>>;
   /** `${hostname}:${pid}` of the running process, used when --identity is absent. */
   defaultIdentity: string;
+  /** The machine's host name, used when --host is absent. */
+  defaultHost: string;
 }
 
 /** Where the handlers come from: a TypeScript module, or a shell command for the listed types. */
@@ -44,6 +48,12 @@ export interface WorkConfig {
   readonly queues: readonly string[];
   readonly concurrency: number;
   readonly identity: string;
+  /** Sent with every poll; `tqd describe` shows it. */
+  readonly host: string;
+  /** `--queue-rate` as given (e.g. `10/s`), declared to the server on every poll. */
+  readonly queueRate: string | undefined;
+  /** `--rate`: the worker-local limit in tasks per second; undefined means none. */
+  readonly ratePerSecond: number | undefined;
   readonly graceMs: number;
   readonly client: ClientConfig;
   readonly logFormat: LogFormat;
@@ -51,7 +61,7 @@ export interface WorkConfig {
 }
 
 /** Resolves and validates work settings; throws ConfigError naming the flag at fault. */
-export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity }: WorkConfigInput): WorkConfig {
+export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity, defaultHost }: WorkConfigInput): WorkConfig {
   const source = resolveSource(handlersPath, flags);
   const queues = uniqueNames("--queue", flags.queue ?? []);
   if (queues.length === 0) throw new ConfigError("--queue", "missing --queue: name at least one queue to poll (repeat the flag for more)");
@@ -60,11 +70,15 @@ export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity }:
   if (identity.length < 1 || identity.length > 255) {
     throw new ConfigError("--identity", `invalid --identity "${identity}": expected 1-255 characters`);
   }
+  const host = flags.host ?? defaultHost;
+  if (host.trim().length < 1 || host.length > 255) throw new ConfigError("--host", `invalid --host "${host}": expected 1-255 characters`);
+  const queueRate = flags.queueRate === undefined ? undefined : (parseRateFlag("--queue-rate", flags.queueRate), flags.queueRate.trim());
+  const ratePerSecond = flags.rate === undefined ? undefined : parseRateFlag("--rate", flags.rate);
   const graceMs = parseGraceMs(flags.grace ?? DEFAULT_WORK_GRACE);
   const client = resolveClientConfig({ flags, env });
   const logFormat = parseChoice("--log-format", flags.logFormat ?? env.TQD_LOG_FORMAT ?? "text", ["text", "json"] as const);
   const logLevel = parseChoice("--log-level", flags.logLevel ?? env.TQD_LOG_LEVEL ?? "info", ["debug", "info", "warn", "error"] as const);
-  return Object.freeze({ source, queues, concurrency, identity, graceMs, client, logFormat, logLevel });
+  return Object.freeze({ source, queues, concurrency, identity, host, queueRate, ratePerSecond, graceMs, client, logFormat, logLevel });
 }
 
 // Exactly one of HANDLERS.ts and --exec; --type goes with --exec only.
@@ -101,4 +115,11 @@ export function parseGraceMs(text: string): number {
     throw new ConfigError("--grace", `invalid --grace "${text}": expected a duration such as 500ms, 30s or 5m (at most 1d)`);
   }
   return ms;
+}
+
+/** `--rate` and `--queue-rate`: a rate such as 5/s, 300/m or 10/h, as tasks per second. */
+export function parseRateFlag(flag: string, text: string): number {
+  const perSecond = parseRate(text);
+  if (perSecond === undefined) throw new ConfigError(flag, `invalid ${flag} "${text}": expected a rate such as 5/s, 300/m or 10/h`);
+  return perSecond;
 }

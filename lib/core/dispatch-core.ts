@@ -17,8 +17,10 @@ import {
   SCHEDULE_TO_CLOSE_FAILURE,
   SCHEDULE_TO_START_FAILURE,
 } from "./attempt-outcome.ts";
+import { Histogram, LATENCY_BOUNDS_S } from "../metrics/histogram.ts";
+import { DeadlineHeap } from "./deadline-heap.ts";
 import { ConflictError } from "./errors.ts";
-import { QueueState, type ParkedPoller, type StateCounts } from "./queue-state.ts";
+import { QueueState, type LiveCounts, type ParkedPoller, type QueueSettings } from "./queue-state.ts";
 import type { TaskOptions } from "./task-options.ts";
 import {
   isFinalState,
@@ -27,11 +29,13 @@ import {
   type AttemptRecord,
   type FinalTaskState,
   type LiveTask,
+  type LiveTaskState,
   type TaskFailure,
   type TaskRecord,
   type TaskState,
 } from "./task-state.ts";
 import { TaskTimers } from "./task-timers.ts";
+import type { RateLimit } from "./token-bucket.ts";
 
 export interface DispatchCoreOptions {
   /** Returns an unguessable lease token; injected so the core stays free of runtime APIs. */
@@ -44,6 +48,7 @@ export interface NewTask {
   type: string;
   inputJson: string | undefined;
   priority: number;
+  fairnessKey?: string | undefined;
   options: TaskOptions;
   /** Epoch ms before which the task must not be dispatched. */
   runAt?: number | undefined;
@@ -67,6 +72,11 @@ export interface PollRequestPlan {
   types: readonly string[];
   max: number;
   identity: string;
+  /** Long-poll time of this poll; a poller stays live for twice that after it. */
+  waitMs: number;
+  host?: string | undefined;
+  /** A queue rate the worker declares (tasks per second). */
+  declaredRate?: number | undefined;
 }
 
 export type SettleOutcome = { kind: "completed"; resultJson: string | undefined } | { kind: "failed"; failure: TaskFailure; errorJson: string };
@@ -77,22 +87,19 @@ export interface SettlePlan {
   attempt: AttemptRecord;
 }
 
-export interface QueueCounts extends StateCounts {
+export interface QueueCounts extends LiveCounts {
   name: string;
   pollersWaiting: number;
-}
-
-/** How many final tasks of a queue the store holds, for counts after a restart. */
-export interface FinalCount {
-  queue: string;
-  state: FinalTaskState;
-  count: number;
 }
 
 export class DispatchCore {
   private readonly tasks = new Map<string, LiveTask>();
   private readonly queues = new Map<string, QueueState>();
   private readonly timers = new TaskTimers();
+  /** Seconds from pending to dispatch, per attempt (the schedule-to-start latency). */
+  readonly scheduleToStartSeconds = new Histogram(LATENCY_BOUNDS_S);
+  /** Rate-limited queues with parked polls, by when their next token accrues. */
+  private readonly queueWakes = new DeadlineHeap<QueueState>();
   private readonly parkedQueueOf = new Map<number, QueueState>();
   private nextSeq = 1;
   private nextPollerId = 1;
@@ -100,9 +107,15 @@ export class DispatchCore {
   constructor(private readonly options: DispatchCoreOptions) {}
 
   /** Rebuilds memory from the store at boot; timers that fell due while down fire on the first tick. */
-  restore(records: readonly TaskRecord[], finalCounts: readonly FinalCount[], maxSeq: number): void {
+  restore(records: readonly TaskRecord[], settings: ReadonlyMap<string, QueueSettings>, maxSeq: number, now: number): void {
     this.nextSeq = Math.max(this.nextSeq, maxSeq + 1);
-    for (const count of finalCounts) this.queueOf(count.queue).counts[count.state] += count.count;
+    for (const [name, queueSettings] of settings) {
+      const queue = this.queueOf(name);
+      queue.paused = queueSettings.paused;
+      queue.adminLimit = queueSettings.limit;
+      for (const [key, setting] of queueSettings.fairness) queue.setFairness(key, setting, now);
+      queue.refreshLimit(now);
+    }
     for (const record of records) {
       const task = liveTaskOfRecord(record);
       if (task.state === "running" && task.lease === undefined) task.state = "pending";
@@ -126,6 +139,7 @@ export class DispatchCore {
       type: input.type,
       state: scheduled ? "scheduled" : "pending",
       priority: input.priority,
+      fairnessKey: input.fairnessKey,
       attempt: 0,
       budgetStart: 0,
       inputJson: input.inputJson,
@@ -172,18 +186,26 @@ export class DispatchCore {
   addTasks(tasks: readonly LiveTask[], now: number, previousStates?: readonly FinalTaskState[]): Assignment[] {
     const touched = new Set<QueueState>();
     tasks.forEach((task, i) => {
-      const previous = previousStates?.[i];
-      if (previous !== undefined) this.queueOf(task.queue).counts[previous]--;
-      touched.add(this.register(task));
+      const queue = this.register(task);
+      if (previousStates?.[i] === undefined) {
+        queue.added.add(now);
+        queue.totals.enqueued++;
+      }
+      touched.add(queue);
     });
     return this.matchParked(touched, now);
   }
 
-  /** Leases up to `max` ready tasks to a poll at once (no parking). */
+  /** Records the poller and leases up to `max` ready tasks to it at once (no parking). */
   takeForPoll(plan: PollRequestPlan, now: number): LiveTask[] {
-    const queue = this.queues.get(plan.queue);
-    if (!queue || queue.counts.pending === 0) return [];
-    const tasks = queue.takeReady(plan.types, plan.max);
+    const queue = this.queueOf(plan.queue);
+    const changed = queue.pollers.seen(
+      { identity: plan.identity, host: plan.host, types: plan.types, freeSlots: plan.max, waitMs: plan.waitMs, declaredRate: plan.declaredRate },
+      now,
+    );
+    if (changed) queue.refreshLimit(now);
+    if (queue.counts.pending === 0) return [];
+    const tasks = this.takeReady(queue, plan.types, plan.max, now);
     for (const task of tasks) this.lease(queue, task, plan.identity, now);
     return tasks;
   }
@@ -193,24 +215,89 @@ export class DispatchCore {
     const id = this.nextPollerId++;
     const queue = this.queueOf(plan.queue);
     queue.parked.set(id, { id, queue: plan.queue, types: [...plan.types], max: plan.max, identity: plan.identity, parkedAt: now });
+    queue.pollers.parkedChanged(plan.identity, 1, now);
     this.parkedQueueOf.set(id, queue);
+    this.armWake(queue, now);
     return id;
   }
 
   /** Removes a parked poll (timed out or disconnected). False if it was already answered. */
-  unpark(pollerId: number): boolean {
+  unpark(pollerId: number, now: number): boolean {
     const queue = this.parkedQueueOf.get(pollerId);
     if (!queue) return false;
+    const poller = queue.parked.get(pollerId);
     this.parkedQueueOf.delete(pollerId);
     queue.parked.delete(pollerId);
-    this.dropIfIdle(queue);
+    if (poller) queue.pollers.parkedChanged(poller.identity, -1, now);
     return true;
   }
 
+  /** A worker stopped polling the queue: it leaves describe at once. */
+  leave(queueName: string, identity: string, now: number): boolean {
+    const queue = this.queues.get(queueName);
+    if (!queue) return false;
+    const left = queue.pollers.leave(identity);
+    queue.refreshLimit(now);
+    this.dropIfIdle(queue, now);
+    return left;
+  }
+
+  /** Pauses or resumes dispatch; a resume answers parked polls at once. */
+  setPaused(queueName: string, paused: boolean, now: number): Assignment[] {
+    const queue = this.queueOf(queueName);
+    queue.paused = paused;
+    return paused ? [] : this.matchParked(new Set([queue]), now);
+  }
+
+  /** Sets or (undefined) clears the admin rate limit. */
+  setLimit(queueName: string, limit: RateLimit | undefined, now: number): Assignment[] {
+    const queue = this.queueOf(queueName);
+    queue.adminLimit = limit;
+    queue.refreshLimit(now);
+    return this.matchParked(new Set([queue]), now);
+  }
+
+  /** Sets a fairness key's weight and rate limit (weight 1 and no rate = the default). */
+  setFairness(queueName: string, key: string, weight: number, ratePerSecond: number | undefined, now: number): Assignment[] {
+    const queue = this.queueOf(queueName);
+    queue.setFairness(key, { weight, ratePerSecond }, now);
+    return this.matchParked(new Set([queue]), now);
+  }
+
+  /** The settings a queue would persist. */
+  settingsOf(queueName: string): QueueSettings | undefined {
+    return this.queues.get(queueName)?.settings();
+  }
+
+  /** A queue's in-memory state, for describe and explain (undefined when not in memory). */
+  peekQueue(queueName: string): QueueState | undefined {
+    return this.queues.get(queueName);
+  }
+
+  /** Drops queues nothing live refers to (dead pollers are pruned on the way). */
+  sweepIdle(now: number): number {
+    let dropped = 0;
+    for (const queue of [...this.queues.values()]) if (this.dropIfIdle(queue, now)) dropped++;
+    return dropped;
+  }
+
+  get queueCount(): number {
+    return this.queues.size;
+  }
+
+  get liveTaskCount(): number {
+    return this.tasks.size;
+  }
+
+  /** Every queue in memory (for metrics). */
+  queueStates(): readonly QueueState[] {
+    return [...this.queues.values()];
+  }
+
   /** Removes every parked poll (shutdown); returns their ids. */
-  unparkAll(): number[] {
+  unparkAll(now: number): number[] {
     const ids = [...this.parkedQueueOf.keys()];
-    for (const id of ids) this.unpark(id);
+    for (const id of ids) this.unpark(id, now);
     return ids;
   }
 
@@ -299,12 +386,12 @@ export class DispatchCore {
     for (const task of [...tasks].reverse()) {
       if (task.state !== "running" || task.settling || task.gone) continue;
       const queue = this.queueOf(task.queue);
-      queue.counts.running--;
-      queue.counts.pending++;
+      queue.count(task, "running", -1);
       task.state = "pending";
       task.lease = undefined;
       task.attempt--;
-      queue.unshiftReady(task);
+      queue.count(task, "pending", 1);
+      queue.ready.unshift(task);
       touched.add(queue);
     }
     return this.matchParked(touched, now);
@@ -329,26 +416,22 @@ export class DispatchCore {
       }
       effects.changed.push(task);
     }
+    for (let wake = this.queueWakes.popDue(now); wake; wake = this.queueWakes.popDue(now)) touched.add(wake.key);
     effects.assignments = this.matchParked(touched, now);
     return effects;
   }
 
   /** The earliest pending timer (epoch ms), if any; the daemon sleeps until then. */
   nextDeadline(): number | undefined {
-    return this.timers.nextAt();
+    const task = this.timers.nextAt();
+    const queue = this.queueWakes.peekAt();
+    return task === undefined ? queue : queue === undefined ? task : Math.min(task, queue);
   }
 
-  /** Adjusts counts after final tasks were deleted from the store (purge, retention). */
-  forgetFinal(queue: string, state: FinalTaskState, count: number): void {
-    const q = this.queues.get(queue);
-    if (!q) return;
-    q.counts[state] = Math.max(0, q.counts[state] - count);
-    this.dropIfIdle(q);
-  }
-
-  /** Counts by state for every queue in memory, sorted by name. */
-  queueCounts(): QueueCounts[] {
+  /** Live counts for every queue in memory (optionally by name prefix), sorted by name. */
+  queueCounts(prefix = ""): QueueCounts[] {
     return [...this.queues.values()]
+      .filter((q) => q.name.startsWith(prefix))
       .map((q) => ({ name: q.name, ...q.counts, pollersWaiting: q.parked.size }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -356,9 +439,9 @@ export class DispatchCore {
   private register(task: LiveTask): QueueState {
     const queue = this.queueOf(task.queue);
     this.tasks.set(task.id, task);
-    queue.counts[task.state]++;
+    queue.count(task, task.state as LiveTaskState, 1);
     if (task.state === "pending") {
-      queue.pushReady(task);
+      queue.ready.push(task);
       this.timers.armStart(task);
     } else if (task.state === "scheduled") {
       this.timers.armRun(task);
@@ -382,20 +465,25 @@ export class DispatchCore {
   /** Changes a task's state, keeping counts, rings, timers and the registry in step. */
   private moveTo(task: LiveTask, state: TaskState, fields: Partial<LiveTask> = {}): void {
     const queue = this.queueOf(task.queue);
-    queue.counts[task.state]--;
-    queue.counts[state]++;
+    queue.count(task, task.state as LiveTaskState, -1);
     Object.assign(task, fields);
     task.state = state;
     if (state !== "running") task.lease = undefined;
     if (state === "pending") {
       task.runAt = undefined;
-      queue.pushReady(task);
+      queue.count(task, "pending", 1);
+      queue.ready.push(task);
       this.timers.armStart(task);
     } else if (state === "scheduled") {
+      queue.count(task, "scheduled", 1);
       this.timers.armRun(task);
+    } else if (state === "running") {
+      queue.count(task, "running", 1);
     } else if (isFinalState(state)) {
       task.gone = true;
       this.tasks.delete(task.id);
+      if (state === "completed") queue.totals.completed++;
+      else queue.totals.failed += state === "failed" || state === "timed_out" ? 1 : 0;
     }
   }
 
@@ -404,10 +492,14 @@ export class DispatchCore {
     task.attempt++;
     task.worker = worker;
     task.startedAt = now;
+    if (task.readyAt !== undefined) this.scheduleToStartSeconds.observe(Math.max(0, now - task.readyAt) / 1000);
     task.readyAt = undefined;
     task.lease = { token: this.options.newLeaseToken(), deadline: leaseDeadline(task, now, now) };
-    queue.counts.pending--;
-    queue.counts.running++;
+    queue.count(task, "pending", -1);
+    queue.count(task, "running", 1);
+    queue.takeToken(now);
+    queue.dispatched.add(now);
+    queue.totals.dispatched++;
     this.timers.armLease(task);
   }
 
@@ -420,15 +512,30 @@ export class DispatchCore {
     for (const queue of queues) {
       for (const poller of queue.parked.values()) {
         if (queue.counts.pending === 0) break;
-        const tasks = queue.takeReady(poller.types, poller.max);
+        const tasks = this.takeReady(queue, poller.types, poller.max, now);
         if (tasks.length === 0) continue;
         for (const task of tasks) this.lease(queue, task, poller.identity, now);
         queue.parked.delete(poller.id);
+        queue.pollers.parkedChanged(poller.identity, -1, now);
         this.parkedQueueOf.delete(poller.id);
         assignments.push({ pollerId: poller.id, tasks });
       }
+      this.armWake(queue, now);
     }
     return assignments;
+  }
+
+  /** Takes ready tasks unless the queue is paused, within its and its keys' rate limits. */
+  private takeReady(queue: QueueState, types: readonly string[], max: number, now: number): LiveTask[] {
+    if (queue.paused) return [];
+    return queue.ready.take(types, max, queue.keyPolicy(now), () => queue.tokens(now) >= 1);
+  }
+
+  /** A rate-limited queue with parked polls and backlog wakes when its next token accrues. */
+  private armWake(queue: QueueState, now: number): void {
+    if (queue.paused || queue.parked.size === 0 || queue.counts.pending === 0) return;
+    const at = queue.nextTokenAt(now);
+    if (at !== undefined) this.queueWakes.push(Math.max(at, now + 1), queue);
   }
 
   private checkLease(task: LiveTask, leaseToken: string): void {
@@ -446,9 +553,10 @@ export class DispatchCore {
     return queue;
   }
 
-  private dropIfIdle(queue: QueueState): void {
-    const c = queue.counts;
-    if (queue.isIdle() && c.completed + c.failed + c.canceled + c.timed_out === 0) this.queues.delete(queue.name);
+  private dropIfIdle(queue: QueueState, now: number): boolean {
+    if (!queue.isIdle(now) || this.queues.get(queue.name) !== queue) return false;
+    this.queues.delete(queue.name);
+    return true;
   }
 }
 

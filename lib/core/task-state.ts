@@ -60,6 +60,8 @@ export interface TaskRecord {
   state: TaskState;
   /** 1 (first) to 5. */
   priority: number;
+  /** Tasks of one key share dispatches fairly with other keys' tasks; undefined = the shared key. */
+  fairnessKey: string | undefined;
   attempt: number;
   budgetStart: number;
   inputJson: string | undefined;

@@ -26,6 +26,7 @@ import { AdminLock } from "./admin-lock.ts";
 import { DaemonEvents } from "./daemon-events.ts";
 import { DeadLetters, type RetentionSettings } from "./dead-letters.ts";
 import { planEnqueue, type EnqueueCommand, type EnqueueOutcome } from "./enqueue-plan.ts";
+import { QueueAdmin } from "./queue-admin.ts";
 import { randomIds, type IdSource } from "./task-ids.ts";
 import { PollWaiters, TaskWaiters } from "./waiters.ts";
 
@@ -45,6 +46,9 @@ export interface PollCommand {
   max: number;
   waitMs: number;
   identity: string;
+  host?: string | undefined;
+  /** A queue rate the worker declares, tasks per second. */
+  queueRate?: number | undefined;
 }
 
 /** A task with its attempt history (ended attempts, then the running one). */
@@ -55,10 +59,13 @@ export interface TaskDetails {
 
 /** How long the timer loop sleeps when no deadline is pending. */
 const IDLE_TICK_MS = 60_000;
+/** How often idle queues and dead pollers are dropped from memory. */
+const SWEEP_EVERY_MS = 30_000;
 
 export class Daemon {
   readonly events = new DaemonEvents();
   readonly deadLetters: DeadLetters;
+  readonly queues: QueueAdmin;
   private readonly core: DispatchCore;
   private readonly polls: PollWaiters;
   private readonly taskWaiters: TaskWaiters;
@@ -70,6 +77,8 @@ export class Daemon {
   private timerWake = new AbortController();
   private timerSleepUntil = Infinity;
   private timerLoop: Promise<void> = Promise.resolve();
+  private sweepLoop: Promise<void> = Promise.resolve();
+  private readonly stopSweep = new AbortController();
 
   private constructor(private readonly deps: DaemonDeps) {
     this.ids = deps.ids ?? randomIds;
@@ -86,14 +95,24 @@ export class Daemon {
       isStopping: () => this.stopping,
       onRevived: (assignments) => this.deliver(assignments),
     });
+    this.queues = new QueueAdmin({
+      core: this.core,
+      store: deps.store,
+      clock: deps.clock,
+      deliver: (assignments) => this.deliver(assignments),
+      commit: (operation, ops) => this.commitOrFail(operation, ops),
+    });
   }
 
   /** Loads live tasks from the store, rebuilds the core and starts the timer loops. */
   static async start(deps: DaemonDeps): Promise<Daemon> {
     const daemon = new Daemon(deps);
     const snapshot = await deps.store.loadLive();
-    daemon.core.restore(snapshot.live, snapshot.finalCounts, snapshot.maxSeq);
+    const now = deps.clock.now();
+    daemon.core.restore(snapshot.live, new Map(snapshot.queues.map((queue) => [queue.name, queue.settings])), snapshot.maxSeq, now);
+    daemon.queues.restore(snapshot.queues, now);
     daemon.timerLoop = daemon.runTimers();
+    daemon.sweepLoop = daemon.runSweeps();
     daemon.deadLetters.startRetention();
     deps.log.info("store loaded", { liveTasks: snapshot.live.length });
     return daemon;
@@ -137,25 +156,28 @@ export class Daemon {
     } finally {
       for (const task of plan.newTasks) this.pendingInserts.delete(task.id);
     }
-    for (const old of plan.replaced) this.core.forgetFinal(old.queue, old.state as never, 1);
     this.deliver(this.core.addTasks(plan.newTasks, this.deps.clock.now()));
     this.rearmTimers();
     for (const task of plan.newTasks) this.events.emit("task.enqueued", { id: task.id, queue });
-    return plan.outcomes;
+    const warning = this.queues.warningFor(queue, now);
+    return warning === undefined ? plan.outcomes : plan.outcomes.map((outcome) => ({ ...outcome, warning }));
   }
 
   /** Leases up to `max` tasks; parks the poll up to `waitMs` when none is ready. */
   async poll(command: PollCommand, signal?: AbortSignal): Promise<LiveTask[]> {
     this.assertAccepting();
     const now = this.deps.clock.now();
-    const ready = this.core.takeForPoll(command, now);
+    const plan = { ...command, declaredRate: command.queueRate };
+    this.queues.notePoll(command.queue, now);
+    const ready = this.core.takeForPoll(plan, now);
     if (ready.length > 0 || command.waitMs === 0) {
       this.recordDispatch(ready);
       return ready;
     }
-    const pollerId = this.core.park(command, now);
+    const pollerId = this.core.park(plan, now);
+    this.rearmTimers();
     this.events.emit("poll.parked", { queue: command.queue, identity: command.identity });
-    const tasks = await this.polls.wait(pollerId, command.waitMs, () => this.core.unpark(pollerId), signal);
+    const tasks = await this.polls.wait(pollerId, command.waitMs, () => this.core.unpark(pollerId, this.deps.clock.now()), signal);
     if (signal?.aborted && tasks.length > 0) {
       // The client left while its tasks were being leased: give them back, attempt uncounted.
       this.deliver(this.core.release(tasks, this.deps.clock.now()));
@@ -220,8 +242,28 @@ export class Daemon {
     return { record, attempts };
   }
 
+  /** Live counts of the queues in memory (the full listing with final counts is `queues.list`). */
   queueCounts(): QueueCounts[] {
     return this.core.queueCounts();
+  }
+
+  /** What a task that is not running waits for. */
+  explain(id: string): { record: TaskRecord; reason: string; message: string; until?: number } {
+    const record = this.readTask(id);
+    if (!record) throw new NotFoundError(`task ${id} not found`);
+    return { record, ...this.queues.explain(record) };
+  }
+
+  /** Numbers for /metrics. */
+  metrics() {
+    return {
+      queues: this.core.queueStates(),
+      scheduleToStartSeconds: this.core.scheduleToStartSeconds,
+      store: this.deps.store.stats(),
+      pollersWaiting: this.polls.size,
+      queuesInMemory: this.core.queueCount,
+      liveTasks: this.core.liveTaskCount,
+    };
   }
 
   pollersWaiting(): number {
@@ -236,7 +278,9 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.core.unparkAll();
+    this.stopSweep.abort();
+    await this.sweepLoop;
+    this.core.unparkAll(this.deps.clock.now());
     this.polls.releaseAll();
     this.taskWaiters.notifyAll();
     this.timerWake.abort();
@@ -344,6 +388,17 @@ export class Daemon {
     }
     for (const task of effects.changed) if (isFinalState(task.state)) this.finished(task);
     this.deliver(effects.assignments);
+  }
+
+  /** Drops idle queues and dead pollers, and old typo-guard entries, now and then. */
+  private async runSweeps(): Promise<void> {
+    while (!this.stopping) {
+      await this.deps.clock.sleep(SWEEP_EVERY_MS, this.stopSweep.signal);
+      if (this.stopping) return;
+      const now = this.deps.clock.now();
+      this.core.sweepIdle(now);
+      this.queues.prune(now);
+    }
   }
 
   /** Wakes the timer loop early when a deadline now falls before its planned wake-up. */

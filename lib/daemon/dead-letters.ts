@@ -108,7 +108,6 @@ export class DeadLetters {
   private async deleteFinal(refs: readonly FinalTaskRef[]): Promise<void> {
     if (refs.length === 0) return;
     await this.deps.store.commit(refs.map((ref) => ({ op: "tasks.delete", id: ref.id }) as StoreOp));
-    for (const ref of refs) this.deps.core.forgetFinal(ref.queue, ref.state, 1);
   }
 
   private deadTask(queue: string, id: string): TaskRecord {

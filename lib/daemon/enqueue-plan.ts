@@ -23,6 +23,7 @@ export interface EnqueueCommand {
   type: string;
   inputJson: string | undefined;
   priority: number;
+  fairnessKey?: string | undefined;
   /** Timeouts and retry policy as given; defaults are filled and combinations checked here. */
   options: TaskOptionsInput;
   /** Epoch ms before which the task is not dispatched. */
@@ -38,6 +39,8 @@ export interface EnqueueOutcome {
   type: string;
   state: TaskState;
   created: boolean;
+  /** The typo guard's note, when no worker polled the queue lately. */
+  warning?: string;
 }
 
 export interface EnqueuePlan {
@@ -71,7 +74,7 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
     if (existing) plan.replaced.push(existing as TaskRecord);
     const options = resolveTaskOptions(command.options, context.defaultStartToCloseMs);
     const task = context.core.createTask(
-      { id: command.id ?? context.newTaskId(), queue, type: command.type, inputJson: command.inputJson, priority: command.priority, options, runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs) },
+      { id: command.id ?? context.newTaskId(), queue, type: command.type, inputJson: command.inputJson, priority: command.priority, fairnessKey: command.fairnessKey, options, runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs) },
       context.now,
     );
     inThisBatch.set(task.id, task);

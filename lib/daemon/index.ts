@@ -4,3 +4,4 @@ export type { EnqueueCommand, EnqueueOutcome, IfExists } from "./enqueue-plan.ts
 export { DaemonEvents, type DaemonEventMap } from "./daemon-events.ts";
 export { DEFAULT_RETENTION, type RetentionSettings } from "./dead-letters.ts";
 export { randomIds, type IdSource } from "./task-ids.ts";
+export type { QueueDescription, QueueListing } from "./queue-admin.ts";

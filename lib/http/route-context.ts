@@ -8,6 +8,8 @@ export interface HttpSettings {
   token: string | undefined;
   /** Reported by /livez and /readyz. */
   version: string;
+  /** Process memory for /metrics; the binary wires the runtime's numbers in. */
+  processStats?: () => { rssBytes: number; heapUsedBytes: number };
 }
 
 export interface RouteContext {

@@ -7,7 +7,8 @@
 import { queueRoutes } from "./queue-routes.ts";
 import type { RouteHandler } from "./route-context.ts";
 import { listDead, purgeDead, requeueDead } from "./dead-letter-routes.ts";
-import { cancelTask, completeTask, enqueueBatch, enqueueTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
+import { metrics } from "./metrics-route.ts";
+import { cancelTask, completeTask, enqueueBatch, enqueueTask, explainTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
 
 export interface Route {
   method: "GET" | "POST";
@@ -26,12 +27,21 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", pattern: /^\/v1\/queues\/(.+)\/dead$/, params: ["queue"], handler: listDead },
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/dead\/requeue$/, params: ["queue"], handler: requeueDead },
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/dead\/purge$/, params: ["queue"], handler: purgeDead },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/limit$/, params: ["queue"], handler: queueRoutes.limit },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/pause$/, params: ["queue"], handler: queueRoutes.pause },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/resume$/, params: ["queue"], handler: queueRoutes.resume },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/fairness$/, params: ["queue"], handler: queueRoutes.fairness },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/pollers\/leave$/, params: ["queue"], handler: queueRoutes.leave },
   { method: "GET", pattern: /^\/v1\/queues$/, params: [], handler: queueRoutes.list },
   { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)$/, params: ["id"], handler: getTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/complete$/, params: ["id"], handler: completeTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/fail$/, params: ["id"], handler: failTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/heartbeat$/, params: ["id"], handler: heartbeatTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/cancel$/, params: ["id"], handler: cancelTask },
+  { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)\/explain$/, params: ["id"], handler: explainTask },
+  // Last among queue routes: its greedy capture would also match the paths above.
+  { method: "GET", pattern: /^\/v1\/queues\/(.+)$/, params: ["queue"], handler: queueRoutes.describe },
+  { method: "GET", pattern: /^\/metrics$/, params: [], handler: metrics },
   { method: "GET", pattern: /^\/livez$/, params: [], handler: queueRoutes.livez, public: true },
   { method: "GET", pattern: /^\/readyz$/, params: [], handler: queueRoutes.readyz, public: true },
 ];

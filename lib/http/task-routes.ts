@@ -62,6 +62,12 @@ export async function heartbeatTask(context: RouteContext): Promise<Response> {
   return json({ leaseDeadline: isoTime(leaseDeadline), cancelRequested });
 }
 
+export function explainTask(context: RouteContext): Response {
+  const id = taskParam(context);
+  const { record, reason, message, until } = context.daemon.explain(id);
+  return json({ id, state: record.state, reason, message, ...(until === undefined ? {} : { until: isoTime(until) }) });
+}
+
 export async function cancelTask(context: RouteContext): Promise<Response> {
   const id = taskParam(context);
   await readOptionalJsonBody(context, cancelRequestSchema);
@@ -98,6 +104,7 @@ function commandOf(body: EnqueueRequestParsed): EnqueueCommand {
     type: body.type,
     inputJson: jsonText(body.input),
     priority: body.priority ?? DEFAULT_PRIORITY,
+    fairnessKey: body.fairnessKey,
     options,
     runAt: body.runAt === undefined ? undefined : Date.parse(body.runAt),
     delayMs: body.delay,

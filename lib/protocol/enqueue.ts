@@ -35,6 +35,8 @@ export const enqueueRequestSchema = z.strictObject({
   /** reject (default): 409; return: answer with the final task; new: replace it with a new run. */
   ifExists: z.enum(IF_EXISTS).optional(),
   priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional(),
+  /** Tasks of one key (a tenant, say) share dispatches fairly with other keys' tasks. */
+  fairnessKey: z.string().min(1).max(255).optional(),
   /** Not dispatched before now + delay. */
   delay: durationSchema.optional(),
   /** Not dispatched before this ISO 8601 time. */
@@ -64,6 +66,8 @@ export const enqueueResponseSchema = z.object({
   type: z.string(),
   state: z.enum(TASK_STATES),
   created: z.boolean(),
+  /** Set when no worker has polled the queue in the last hour (a typo in the queue name?). */
+  warning: z.string().optional(),
 });
 export type EnqueueResponse = z.infer<typeof enqueueResponseSchema>;
 

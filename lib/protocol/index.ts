@@ -8,5 +8,7 @@ export * from "./tasks.ts";
 export * from "./dead-letter.ts";
 export * from "./async-completion.ts";
 export * from "./queues.ts";
+export * from "./rates.ts";
+export * from "./queue-admin.ts";
 export * from "./routes.ts";
 export type * from "./schema.ts";

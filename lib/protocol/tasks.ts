@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import { identitySchema, taskTypeSchema } from "./names.ts";
+import { rateSchema } from "./rates.ts";
 import { ATTEMPT_OUTCOMES, TASK_STATES } from "./task-states.ts";
 
 /** Upper bounds that keep one request from monopolising the daemon. */
@@ -25,6 +26,10 @@ export const pollRequestSchema = z.strictObject({
   types: z.array(taskTypeSchema).min(1).max(LIMITS.pollTypes),
   max: z.number().int().min(1).max(LIMITS.pollMax).default(1),
   waitMs: z.number().int().min(0).max(LIMITS.pollWaitMs).default(DEFAULT_POLL_WAIT_MS),
+  /** The worker's host name, shown by describe. */
+  host: z.string().min(1).max(255).optional(),
+  /** A queue rate this worker declares (`tqd work --queue-rate`); the lowest live one applies unless an admin limit is set. */
+  queueRate: rateSchema.optional(),
 });
 export type PollRequest = z.input<typeof pollRequestSchema>;
 

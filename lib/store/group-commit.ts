@@ -7,6 +7,8 @@
  * Failure isolation: if a batch fails, each submission in it is retried in a transaction of
  * its own, so one bad write (or a full disk hitting one large batch) fails only its own caller.
  */
+import { BATCH_SIZE_BOUNDS, Histogram, LATENCY_BOUNDS_S } from "../metrics/histogram.ts";
+
 interface Submission<Op> {
   ops: Op[];
   resolve?: () => void;
@@ -27,6 +29,10 @@ export class GroupCommitter<Op> {
   commits = 0;
   opsCommitted = 0;
   lastBatchOps = 0;
+  /** Operations per committed transaction. */
+  readonly batchSizes = new Histogram(BATCH_SIZE_BOUNDS);
+  /** Seconds each transaction took, fsync included. */
+  readonly commitSeconds = new Histogram(LATENCY_BOUNDS_S);
 
   constructor(private readonly options: GroupCommitOptions<Op>) {}
 
@@ -52,8 +58,7 @@ export class GroupCommitter<Op> {
     if (batch.length === 0) return;
     const ops = batch.flatMap((submission) => submission.ops);
     try {
-      this.options.writeBatch(ops);
-      this.record(ops.length);
+      this.write(ops);
       for (const submission of batch) submission.resolve?.();
     } catch {
       this.retryOneByOne(batch);
@@ -69,8 +74,7 @@ export class GroupCommitter<Op> {
   private retryOneByOne(batch: Submission<Op>[]): void {
     for (const submission of batch) {
       try {
-        this.options.writeBatch(submission.ops);
-        this.record(submission.ops.length);
+        this.write(submission.ops);
         submission.resolve?.();
       } catch (error) {
         if (submission.reject) submission.reject(error);
@@ -79,10 +83,15 @@ export class GroupCommitter<Op> {
     }
   }
 
-  private record(opCount: number): void {
+  /** Writes one transaction and records its size and duration. */
+  private write(ops: readonly Op[]): void {
+    const started = performance.now();
+    this.options.writeBatch(ops);
+    this.commitSeconds.observe((performance.now() - started) / 1000);
+    this.batchSizes.observe(ops.length);
     this.commits++;
-    this.opsCommitted += opCount;
-    this.lastBatchOps = opCount;
+    this.opsCommitted += ops.length;
+    this.lastBatchOps = ops.length;
   }
 
   private schedule(): void {

@@ -31,11 +31,26 @@ export interface TasksTable {
   ready_at: number | null;
   close_deadline: number | null;
   cancel_requested: number;
+  fairness_key: string | null;
 }
 
 export interface DatabaseSchema {
   tasks: TasksTable;
   attempts: AttemptsTable;
+  queues: QueuesTable;
+}
+
+/** Settings and activity of queues that have any (most queues never get a row). */
+export interface QueuesTable {
+  name: string;
+  paused: number;
+  /** Admin rate limit, tasks per second. */
+  rate: number | null;
+  burst: number | null;
+  /** `{key: {weight, ratePerSecond?}}` as JSON. */
+  fairness: string | null;
+  /** Epoch ms of the last poll, written at most every few minutes (for the typo guard). */
+  last_polled_at: number | null;
 }
 
 /** One ended attempt of a task (the running attempt lives on the task row). */
@@ -122,6 +137,27 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn("error", "text")
         .addPrimaryKeyConstraint("attempts_pk", ["task_id", "attempt"])
         .modifyEnd(sql`without rowid`)
+        .execute();
+    },
+  },
+  "0003_queues": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("tasks").addColumn("fairness_key", "text").execute();
+      // Final counts per queue are read from the store (memory holds only live queues).
+      await db.schema
+        .createIndex("tasks_final_by_queue")
+        .on("tasks")
+        .columns(["queue", "state"])
+        .where(sql.ref("finished_at"), "is not", null)
+        .execute();
+      await db.schema
+        .createTable("queues")
+        .addColumn("name", "text", (col) => col.primaryKey())
+        .addColumn("paused", "integer", (col) => col.notNull().defaultTo(0))
+        .addColumn("rate", "real")
+        .addColumn("burst", "integer")
+        .addColumn("fairness", "text")
+        .addColumn("last_polled_at", "integer")
         .execute();
     },
   },

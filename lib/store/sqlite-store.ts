@@ -3,10 +3,10 @@
  * statements, kysely for migrations and the boot-time queries.
  */
 import { Kysely, SqliteDialect } from "kysely";
-import type { FinalCount } from "../core/index.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { migrateToLatest, type DatabaseSchema } from "./schema.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite.ts";
+import { QueueStatements } from "./queue-statements.ts";
 import { recordOfRow, TaskStatements, type TaskRow } from "./task-statements.ts";
 import type { CommitStats, LiveSnapshot, StoreOp, TaskStore } from "./task-store.ts";
 
@@ -33,6 +33,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Task
 
 class SqliteTaskStore implements TaskStore {
   private readonly statements: TaskStatements;
+  private readonly queueStatements: QueueStatements;
   private readonly committer: GroupCommitter<StoreOp>;
 
   constructor(
@@ -41,13 +42,28 @@ class SqliteTaskStore implements TaskStore {
     options: SqliteStoreOptions,
   ) {
     this.statements = new TaskStatements(connection);
+    this.queueStatements = new QueueStatements(connection);
     this.committer = new GroupCommitter<StoreOp>({
       writeBatch: (ops) =>
         connection.transaction(() => {
-          for (const op of ops) this.statements.run(op);
+          for (const op of ops) this.runOp(op);
         }),
       onStagedFailure: (error, ops) => options.onStagedFailure?.(error, ops.length),
     });
+  }
+
+  private runOp(op: StoreOp): void {
+    if (op.op === "queues.saveSettings") this.queueStatements.saveSettings(op.name, op.settings);
+    else if (op.op === "queues.touchPolled") this.queueStatements.touchPolled(op.name, op.at);
+    else this.statements.run(op);
+  }
+
+  finalCounts(prefix: string) {
+    return this.queueStatements.finalCounts(prefix);
+  }
+
+  finalCountsOf(queue: string) {
+    return this.queueStatements.finalCountsOf(queue);
   }
 
   commit(ops: StoreOp[]): Promise<void> {
@@ -81,25 +97,20 @@ class SqliteTaskStore implements TaskStore {
       .where("state", "in", ["scheduled", "pending", "running"])
       .orderBy("seq")
       .execute();
-    const counts = await this.kysely
-      .selectFrom("tasks")
-      .select(["queue", "state", (eb) => eb.fn.countAll<number>().as("count")])
-      .where("state", "in", ["completed", "failed", "canceled", "timed_out"])
-      .groupBy(["queue", "state"])
-      .execute();
     const max = await this.kysely
       .selectFrom("tasks")
       .select((eb) => eb.fn.max<number | null>("seq").as("maxSeq"))
       .executeTakeFirst();
     return {
       live: live.map((row) => recordOfRow(row as TaskRow)),
-      finalCounts: counts.map((row) => ({ queue: row.queue, state: row.state as FinalCount["state"], count: Number(row.count) })),
+      queues: this.queueStatements.loadAll(),
       maxSeq: max?.maxSeq ?? 0,
     };
   }
 
   stats(): CommitStats {
-    return { commits: this.committer.commits, opsCommitted: this.committer.opsCommitted, lastBatchOps: this.committer.lastBatchOps };
+    const c = this.committer;
+    return { commits: c.commits, opsCommitted: c.opsCommitted, lastBatchOps: c.lastBatchOps, batchSizes: c.batchSizes, commitSeconds: c.commitSeconds };
   }
 
   async close(): Promise<void> {

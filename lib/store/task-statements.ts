@@ -11,7 +11,7 @@ import type { FinalTaskRef, StoreOp } from "./task-store.ts";
 export type TaskRow = TasksTable;
 
 const TASK_COLUMNS =
-  "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at, priority, budget_start, options, run_at, ready_at, close_deadline, cancel_requested";
+  "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at, priority, budget_start, options, run_at, ready_at, close_deadline, cancel_requested, fairness_key";
 const MUTABLE_COLUMNS = [
   "state", "attempt", "result", "error", "heartbeat", "lease_token", "lease_deadline", "worker", "started_at", "finished_at",
   "budget_start", "run_at", "ready_at", "close_deadline", "cancel_requested",
@@ -57,8 +57,8 @@ export class TaskStatements {
     );
   }
 
-  /** Executes one named write; the caller holds the transaction. */
-  run(op: StoreOp): void {
+  /** Executes one named task write; the caller holds the transaction. */
+  run(op: Exclude<StoreOp, { op: `queues.${string}` }>): void {
     switch (op.op) {
       case "tasks.insert":
         this.insert.run(rowOfRecord(op.task) as never);
@@ -124,6 +124,7 @@ export function recordOfRow(row: TaskRow): TaskRecord {
     type: row.type,
     state: row.state as TaskState,
     priority: row.priority,
+    fairnessKey: row.fairness_key ?? undefined,
     attempt: row.attempt,
     budgetStart: row.budget_start,
     inputJson: row.input ?? undefined,
@@ -176,5 +177,6 @@ function rowOfRecord(task: TaskRecord): TaskRow {
     ready_at: task.readyAt ?? null,
     close_deadline: task.closeDeadline ?? null,
     cancel_requested: task.cancelRequested ? 1 : 0,
+    fairness_key: task.fairnessKey ?? null,
   };
 }

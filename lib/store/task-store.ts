@@ -2,7 +2,9 @@
  * The storage port the daemon uses: named write operations committed in groups, and the few
  * reads it needs. SQL lives only behind this interface (lib/store).
  */
-import type { AttemptRecord, FinalCount, FinalTaskState, TaskRecord } from "../core/index.ts";
+import type { AttemptRecord, FinalTaskState, QueueSettings, TaskRecord } from "../core/index.ts";
+import type { Histogram } from "../metrics/histogram.ts";
+import type { FinalCountRow, StoredQueue } from "./queue-statements.ts";
 
 /** One named write. Each maps to one prepared statement. */
 export type StoreOp =
@@ -14,14 +16,19 @@ export type StoreOp =
   | { op: "tasks.recordHeartbeat"; id: string; heartbeatJson: string | undefined; leaseDeadline: number }
   /** Deletes a task and its attempt history. */
   | { op: "tasks.delete"; id: string }
-  | { op: "attempts.insert"; attempt: AttemptRecord };
+  | { op: "attempts.insert"; attempt: AttemptRecord }
+  | { op: "queues.saveSettings"; name: string; settings: QueueSettings }
+  /** Staged at most every few minutes per queue: the typo guard's memory of recent polls. */
+  | { op: "queues.touchPolled"; name: string; at: number };
 
 /** What the daemon loads at boot to rebuild the core. */
 export interface LiveSnapshot {
   live: TaskRecord[];
-  finalCounts: FinalCount[];
+  queues: StoredQueue[];
   maxSeq: number;
 }
+
+export type { FinalCountRow, StoredQueue };
 
 /** A final task's identity, for deletions that must adjust counts. */
 export interface FinalTaskRef {
@@ -35,6 +42,8 @@ export interface CommitStats {
   commits: number;
   opsCommitted: number;
   lastBatchOps: number;
+  batchSizes: Histogram;
+  commitSeconds: Histogram;
 }
 
 export interface TaskStore {
@@ -55,6 +64,9 @@ export interface TaskStore {
    */
   listFinishedBefore(before: number, limit: number, scope?: { deadOfQueue: string }): FinalTaskRef[];
   loadLive(): Promise<LiveSnapshot>;
+  /** Final tasks counted by queue and state, for queues whose name starts with `prefix`. */
+  finalCounts(prefix: string): FinalCountRow[];
+  finalCountsOf(queue: string): FinalCountRow[];
   stats(): CommitStats;
   /** Commits what is staged, then closes. */
   close(): Promise<void>;

@@ -12,12 +12,14 @@ export {
 export { DEFAULT_HEARTBEAT_THROTTLE_MS, HEARTBEAT_THROTTLE_RATIO, heartbeatThrottleMs, MAX_HEARTBEAT_THROTTLE_MS } from "./heartbeat-throttle.ts";
 export { HandlerModuleError, handlersFromModule, loadHandlers, registerTqdModule, type HandlerModuleProblem } from "./load-handlers.ts";
 export { ExitCodeError, KILL_GRACE_MS, NON_RETRYABLE_EXIT_CODE, shellHandler, STDERR_TAIL_BYTES, type ShellHandlerOptions } from "./run-shell.ts";
+export { TaskRateLimit } from "./task-rate-limit.ts";
 export { isLeaseLost, type WorkerClient } from "./worker-client.ts";
 export {
   createWorker,
   DEFAULT_CONCURRENCY,
   DEFAULT_GRACE_MS,
   FINAL_REPORT_MS,
+  LEAVE_TIMEOUT_MS,
   type StopOptions,
   type StopReport,
   type Worker,

@@ -2,12 +2,16 @@
  * The worker runtime behind `tqd work`, with every outside dependency injected (client, clock,
  * logger, handlers) so tests drive it without a process or a server.
  *
- * Lifecycle: `start()` launches one poll loop per queue over a shared slot pool. `stop()` then
- * runs three phases, each bounded so the process always exits:
+ * Lifecycle: `start()` launches one poll loop per queue over a shared slot pool (and, under
+ * `--rate`, a shared token bucket). `stop()` then runs three phases, each bounded so the process
+ * always exits:
  *   1. stop polling: abort in-flight polls; running tasks go on. (A poll aborted while the
  *      server's answer is already on the wire loses those tasks until their leases expire; the
  *      server gives tasks back only when it sees the abort before answering. HTTP long polls
  *      cannot close that window without a protocol change, and it is milliseconds wide.)
+ *      Then tell the server this worker left each queue, so `tqd describe` drops it at once
+ *      instead of after the poller expiry; best effort, at most `LEAVE_TIMEOUT_MS`, alongside
+ *      phase 2.
  *   2. drain: wait up to `graceMs` for running handlers to finish and be reported;
  *   3. abandon: abort the signals of handlers still running and wait at most `FINAL_REPORT_MS`
  *      for them to unwind. They are not reported: a failure would be final, so the server
@@ -20,11 +24,15 @@ import type { HandlerMap } from "./handler-api.ts";
 import { runPollLoop, type PollLoopDeps } from "./poll-loop.ts";
 import { ServerHealth } from "./server-health.ts";
 import { SlotPool } from "./slot-pool.ts";
+import { describeError } from "./task-outcome.ts";
+import { TaskRateLimit } from "./task-rate-limit.ts";
 import { runTask, type TaskRunnerDeps } from "./task-runner.ts";
 import type { WorkerClient } from "./worker-client.ts";
 
 /** How long phase 3 of `stop()` waits for abandoned handlers to unwind. */
 export const FINAL_REPORT_MS = 5_000;
+/** How long `stop()` waits for the server to acknowledge that the worker left its queues. */
+export const LEAVE_TIMEOUT_MS = 1_000;
 export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_GRACE_MS = 30_000;
 
@@ -39,6 +47,12 @@ export interface WorkerOptions {
   concurrency: number;
   /** Shown by the server as the holder of each lease. */
   identity: string;
+  /** The machine's name, sent with every poll (shown by `tqd describe`). */
+  host?: string;
+  /** A queue rate this worker declares on every poll (`--queue-rate`, e.g. `10/s`). */
+  queueRate?: string;
+  /** Worker-local limit in tasks per second (`--rate`), across all queues; absent: unlimited. */
+  ratePerSecond?: number;
   /** How long `stop()` lets running handlers finish, in ms. */
   graceMs: number;
   /** How long the server may hold an empty poll, in ms; default 30 s. */
@@ -75,6 +89,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
 class PollingWorker implements Worker {
   private readonly pool: SlotPool;
+  private readonly rateLimit: TaskRateLimit | undefined;
   private readonly types: readonly string[];
   private readonly taskDeps: TaskRunnerDeps;
   /** Phase 1 of stop: ends the poll loops and aborts their in-flight polls. */
@@ -95,6 +110,7 @@ class PollingWorker implements Worker {
     if (this.types.length === 0) throw new RangeError("a worker needs at least one handler");
     this.pool = new SlotPool(options.concurrency);
     const { client, clock, log, handlers } = options;
+    this.rateLimit = options.ratePerSecond === undefined ? undefined : new TaskRateLimit(options.ratePerSecond, clock);
     const health = new ServerHealth(log, () => clock.now());
     const random = options.random ?? Math.random;
     this.taskDeps = { client, clock, log, health, random, handlers, abandon: this.abandon.signal, giveUp: this.giveUp.signal };
@@ -111,6 +127,9 @@ class PollingWorker implements Worker {
       ...this.taskDeps,
       pool: this.pool,
       identity,
+      host: this.options.host,
+      queueRate: this.options.queueRate,
+      rateLimit: this.rateLimit,
       types: this.types,
       maxPerPoll: Math.max(1, Math.ceil(concurrency / queues.length)),
       pollWaitMs: this.options.pollWaitMs ?? DEFAULT_POLL_WAIT_MS,
@@ -118,7 +137,14 @@ class PollingWorker implements Worker {
       startTask: (task) => this.startTask(task),
     };
     this.loops = queues.map((queue) => runPollLoop(queue, loopDeps));
-    log.info("worker started", { identity, queues: [...queues], types: this.types, concurrency });
+    log.info("worker started", {
+      identity,
+      queues: [...queues],
+      types: this.types,
+      concurrency,
+      ...(this.rateLimit ? { rate: this.rateLimit.ratePerSecond } : {}),
+      ...(this.options.queueRate ? { queueRate: this.options.queueRate } : {}),
+    });
   }
 
   stop(stopOptions: StopOptions = {}): Promise<StopReport> {
@@ -143,6 +169,7 @@ class PollingWorker implements Worker {
     const { clock, log } = this.options;
     this.stopPolling.abort();
     await Promise.all(this.loops ?? []);
+    const leaving = this.loops ? this.leaveQueues() : Promise.resolve();
     log.info("worker stopping", { runningTasks: this.running.size, graceMs });
     const drained = await settledWithin(clock, [...this.running], graceMs, this.graceCut.signal);
     const abandoned = drained ? 0 : this.running.size;
@@ -152,8 +179,22 @@ class PollingWorker implements Worker {
       await settledWithin(clock, [...this.running], FINAL_REPORT_MS, this.giveUp.signal);
       this.giveUp.abort();
     }
+    await leaving;
     log.info("worker stopped", { abandoned });
     return { abandoned };
+  }
+
+  /** Tells the server this worker stopped polling each queue; failures only cost a later expiry. */
+  private async leaveQueues(): Promise<void> {
+    const { client, clock, log, identity, queues } = this.options;
+    const leaves = queues.map((queue) =>
+      client.leave(queue, identity).then(
+        () => undefined,
+        (error: unknown) => log.debug("could not tell the server the worker left; it expires the poller itself", { queue, error: describeError(error) }),
+      ),
+    );
+    const left = await settledWithin(clock, leaves, LEAVE_TIMEOUT_MS, new AbortController().signal);
+    if (!left) log.debug("the server did not acknowledge the worker leaving in time; it expires the poller itself", { timeoutMs: LEAVE_TIMEOUT_MS });
   }
 }
 

@@ -102,7 +102,7 @@ describe("daemon", () => {
     const { daemon } = await setup(dir.path);
     const results = await Promise.all([daemon.enqueue("q", [cmd("t", { id: "order-1" })]), daemon.enqueue("q", [cmd("t", { id: "order-1" })])]);
     expect(results.map(([o]) => o!.created).sort()).toEqual([false, true]);
-    expect(daemon.queueCounts()[0]?.pending).toBe(1);
+    expect(daemon.queues.list("")[0]?.pending).toBe(1);
     const [task] = await daemon.poll(poll());
     await daemon.complete(task!.id, task!.lease!.token, undefined);
     await expect(daemon.enqueue("q", [cmd("t", { id: "order-1" })])).rejects.toThrow(/already ended completed/);
@@ -111,7 +111,7 @@ describe("daemon", () => {
     await expect(daemon.enqueue("q", [cmd("other", { id: "order-1", ifExists: "return" })])).rejects.toThrow(ConflictError);
     const [rerun] = await daemon.enqueue("q", [cmd("t", { id: "order-1", ifExists: "new" })]);
     expect(rerun).toMatchObject({ id: "order-1", created: true, state: "pending" });
-    expect(daemon.queueCounts()[0]).toMatchObject({ pending: 1, completed: 0 });
+    expect(daemon.queues.list("")[0]).toMatchObject({ pending: 1, completed: 0 });
     expect((await daemon.getTask("order-1")).attempts).toEqual([]);
     await daemon.stop();
   });
@@ -182,7 +182,7 @@ describe("daemon", () => {
     gone.abort();
     expect(await waiting).toEqual([]);
     await daemon.enqueue("q", [cmd()]);
-    expect(daemon.queueCounts()[0]).toMatchObject({ pending: 1, running: 0, pollersWaiting: 0 });
+    expect(daemon.queues.list("")[0]).toMatchObject({ pending: 1, running: 0, pollersWaiting: 0 });
     await daemon.stop();
   });
 });

@@ -90,15 +90,15 @@ describe("lifecycle through the daemon", () => {
     const { daemon } = await setup(dir.path);
     await daemon.enqueue("q", [cmd({ id: "a", options: anOptions({ retry: { maxAttempts: 1 } }) }), cmd({ id: "b", options: anOptions({ retry: { maxAttempts: 1 } }) })]);
     for (const task of await daemon.poll(poll)) await daemon.fail(task.id, task.lease!.token, { type: "E", message: "m" });
-    expect(daemon.queueCounts()[0]).toMatchObject({ failed: 2 });
+    expect(daemon.queues.list("")[0]).toMatchObject({ failed: 2 });
     await expect(daemon.deadLetters.requeue("q", { ids: ["nope"] })).rejects.toThrow(/not found/);
     expect(await daemon.deadLetters.requeue("q", { ids: ["a"] })).toEqual(["a"]);
-    expect(daemon.queueCounts()[0]).toMatchObject({ failed: 1, pending: 1 });
+    expect(daemon.queues.list("")[0]).toMatchObject({ failed: 1, pending: 1 });
     const [again] = await daemon.poll(poll);
     expect(again).toMatchObject({ id: "a", attempt: 2 });
     await daemon.complete("a", again!.lease!.token, "1");
     expect(await daemon.deadLetters.purge("q")).toBe(1);
-    expect(daemon.queueCounts()[0]).toMatchObject({ failed: 0, completed: 1 });
+    expect(daemon.queues.list("")[0]).toMatchObject({ failed: 0, completed: 1 });
     await daemon.stop();
   });
 
@@ -108,10 +108,10 @@ describe("lifecycle through the daemon", () => {
     await daemon.enqueue("q", [1, 2, 3, 4, 5].map((n) => cmd({ id: `t${n}` })));
     for (const task of await daemon.poll(poll)) await daemon.complete(task.id, task.lease!.token, undefined);
     await daemon.enqueue("q", [cmd({ id: "live" })]);
-    expect(daemon.queueCounts()[0]).toMatchObject({ completed: 5, pending: 1 });
+    expect(daemon.queues.list("")[0]).toMatchObject({ completed: 5, pending: 1 });
     await clock.advance(61_000);
     await clock.advance(1_000);
-    expect(daemon.queueCounts()[0]).toMatchObject({ completed: 0, pending: 1 });
+    expect(daemon.queues.list("")[0]).toMatchObject({ completed: 0, pending: 1 });
     await expect(daemon.getTask("t1")).rejects.toThrow(/not found/);
     expect((await daemon.getTask("live")).record.state).toBe("pending");
     await daemon.stop();

@@ -57,7 +57,9 @@ describe("sqlite store", () => {
     ]);
     const snapshot = await store.loadLive();
     expect(snapshot.live.map((t) => t.id)).toEqual([open.id]);
-    expect(snapshot.finalCounts).toEqual([{ queue: "a", state: "completed", count: 1 }]);
+    expect(store.finalCounts("")).toEqual([{ queue: "a", state: "completed", count: 1 }]);
+    expect(store.finalCountsOf("a")).toEqual([{ queue: "a", state: "completed", count: 1 }]);
+    expect(store.finalCounts("b")).toEqual([]);
     expect(store.readTask(done.id)).toMatchObject({ state: "completed", resultJson: "42", leaseToken: "tok", attempt: 1 });
     expect(store.readAttempts(done.id)).toEqual([{ taskId: done.id, attempt: 1, worker: "w", startedAt: 5, endedAt: 9, outcome: "completed", errorJson: undefined }]);
     await store.close();

@@ -108,6 +108,7 @@ describe("worker against a real server", () => {
       complete: (...args) => real.complete(...args),
       fail: (...args) => real.fail(...args),
       heartbeat: (...args) => (heartbeatsSent++, real.heartbeat(...args)),
+      leave: (...args) => real.leave(...args),
     };
     const { worker } = workerFor(
       server,

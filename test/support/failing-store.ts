@@ -30,6 +30,8 @@ export function failingStore(inner: TaskStore): FailingStore {
     listDead: (queue, limit) => inner.listDead(queue, limit),
     listFinishedBefore: (before, limit, scope) => inner.listFinishedBefore(before, limit, scope),
     loadLive: () => inner.loadLive(),
+    finalCounts: (prefix) => inner.finalCounts(prefix),
+    finalCountsOf: (queue) => inner.finalCountsOf(queue),
     stats: () => inner.stats(),
     close: () => inner.close(),
   };

@@ -16,6 +16,7 @@ export function aTaskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     type: "t",
     state: "pending",
     priority: 3,
+    fairnessKey: undefined,
     attempt: 0,
     budgetStart: 0,
     inputJson: `{"n":${counter}}`,

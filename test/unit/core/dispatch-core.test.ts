@@ -13,7 +13,7 @@ function setup() {
     core.addTasks([task], now);
     return task;
   };
-  const poll = (queue: string, types: string[], max = 10, now = T0) => core.takeForPoll({ queue, types, max, identity: "w1" }, now);
+  const poll = (queue: string, types: string[], max = 10, now = T0) => core.takeForPoll({ queue, types, max, identity: "w1", waitMs: 0 }, now);
   return { core, add, poll };
 }
 
@@ -47,10 +47,14 @@ describe("dispatch core: dispatch", () => {
     expect(poll("q", ["x", "y"]).map((t) => t.id)).toEqual([high.id, mid1.id, mid2.id, low.id]);
   });
 
-  test("queues are independent and exist on demand", () => {
+  test("queues are independent, exist on demand, and leave memory when idle", () => {
     const { core, add, poll } = setup();
     add("q1", "x");
     expect(poll("q2", ["x"])).toEqual([]);
+    expect(core.queueCounts().map((q) => q.name)).toEqual(["q1", "q2"]);
+    core.sweepIdle(T0 + 5_000);
+    expect(core.queueCounts().map((q) => q.name)).toEqual(["q1", "q2"]);
+    core.sweepIdle(T0 + 10_001);
     expect(core.queueCounts().map((q) => q.name)).toEqual(["q1"]);
   });
 
@@ -63,20 +67,20 @@ describe("dispatch core: dispatch", () => {
 
   test("a new task goes straight to the oldest parked poll that handles its type", () => {
     const { core, add } = setup();
-    const first = core.park({ queue: "q", types: ["a"], max: 1, identity: "p1" }, T0);
-    const second = core.park({ queue: "q", types: ["b"], max: 1, identity: "p2" }, T0);
-    const third = core.park({ queue: "q", types: ["b"], max: 1, identity: "p3" }, T0);
+    const first = core.park({ queue: "q", types: ["a"], max: 1, identity: "p1", waitMs: 30_000 }, T0);
+    const second = core.park({ queue: "q", types: ["b"], max: 1, identity: "p2", waitMs: 30_000 }, T0);
+    const third = core.park({ queue: "q", types: ["b"], max: 1, identity: "p3", waitMs: 30_000 }, T0);
     const task = core.createTask({ id: "n1", queue: "q", type: "b", inputJson: undefined, priority: 3, options: anOptions() }, T0);
     expect(core.addTasks([task], T0)).toEqual([{ pollerId: second, tasks: [task] }]);
     expect(task.worker).toBe("p2");
-    expect([core.unpark(second), core.unpark(first), core.unpark(third)]).toEqual([false, true, true]);
+    expect([core.unpark(second, T0), core.unpark(first, T0), core.unpark(third, T0)]).toEqual([false, true, true]);
     void add;
   });
 
   test("a batch fills each parked poll up to its max, first come first served", () => {
     const { core } = setup();
-    const p1 = core.park({ queue: "q", types: ["x"], max: 2, identity: "p1" }, T0);
-    const p2 = core.park({ queue: "q", types: ["x"], max: 2, identity: "p2" }, T0);
+    const p1 = core.park({ queue: "q", types: ["x"], max: 2, identity: "p1", waitMs: 30_000 }, T0);
+    const p2 = core.park({ queue: "q", types: ["x"], max: 2, identity: "p2", waitMs: 30_000 }, T0);
     const tasks = [1, 2, 3].map((n) => core.createTask({ id: `b${n}`, queue: "q", type: "x", inputJson: undefined, priority: 3, options: anOptions() }, T0));
     expect(core.addTasks(tasks, T0).map((a) => [a.pollerId, a.tasks.map((t) => t.id)])).toEqual([
       [p1, ["b1", "b2"]],
@@ -109,7 +113,7 @@ describe("dispatch core: dispatch", () => {
     core.applySettle(task, core.planSettle(task, "lease-1", { kind: "completed", resultJson: "1" }, T0));
     expect(core.tick(T0 + 10_000).changed).toEqual([]);
     expect(core.getLive(task.id)).toBeUndefined();
-    expect(core.queueCounts()[0]).toMatchObject({ pending: 0, running: 0, completed: 1 });
+    expect(core.queueCounts()[0]).toMatchObject({ pending: 0, running: 0 });
   });
 
   test("a lease being settled does not expire; after an aborted settle it does", () => {
@@ -128,7 +132,7 @@ describe("dispatch core: dispatch", () => {
     const lost = aTaskRecord({ id: "u", seq: 3, state: "running", attempt: 1 });
     const pending = aTaskRecord({ id: "p", seq: 4 });
     const delayed = aTaskRecord({ id: "d", seq: 5, state: "scheduled", runAt: T0 + 500, readyAt: undefined });
-    core.restore([running, lost, pending, delayed], [{ queue: "q", state: "completed", count: 7 }], 10);
+    core.restore([running, lost, pending, delayed], new Map(), 10, T0);
     expect(poll("q", ["t"], 10).map((t) => [t.id, t.attempt])).toEqual([
       ["u", 2],
       ["p", 1],
@@ -137,6 +141,5 @@ describe("dispatch core: dispatch", () => {
     expect(core.tick(T0 + 50).changed.map((t) => [t.id, t.state])).toEqual([["r", "scheduled"]]);
     expect(core.tick(T0 + 500).changed.map((t) => [t.id, t.state])).toEqual([["d", "pending"]]);
     expect(core.createTask({ id: "n", queue: "q", type: "t", inputJson: undefined, priority: 3, options: anOptions() }, T0).seq).toBe(11);
-    expect(core.queueCounts()[0]).toMatchObject({ completed: 7 });
   });
 });

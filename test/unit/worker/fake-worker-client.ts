@@ -1,6 +1,6 @@
 /**
  * A hand-written WorkerClient for the worker's unit tests. Polls stay pending until the test
- * answers them (like a long poll); complete, fail and heartbeat answer through replaceable
+ * answers them (like a long poll); complete, fail, heartbeat and leave answer through replaceable
  * behaviours. Every call is recorded and can be awaited, so tests wait on events, not time.
  */
 import type { HeartbeatResponse, LeasedTask, PollRequest, SettleResponse, TaskError } from "../../../lib/protocol/index.ts";
@@ -63,16 +63,23 @@ export class CallLog<Call> {
   }
 }
 
+export interface LeaveCall {
+  queue: string;
+  identity: string;
+}
+
 export class FakeWorkerClient implements WorkerClient {
   readonly polls = new CallLog<PollCall>();
   readonly completes = new CallLog<CompleteCall>();
   readonly fails = new CallLog<FailCall>();
   readonly heartbeats = new CallLog<HeartbeatCall>();
+  readonly leaves = new CallLog<LeaveCall>();
   completeBehaviour: (call: CompleteCall) => Promise<SettleResponse> = async (call) => ({ id: call.id, state: "completed" });
   failBehaviour: (call: FailCall) => Promise<SettleResponse> = async (call) => ({ id: call.id, state: "pending" });
   heartbeatBehaviour: (call: HeartbeatCall) => Promise<HeartbeatResponse> = async () => {
     throw new Error("the test set no heartbeat behaviour");
   };
+  leaveBehaviour: (call: LeaveCall) => Promise<{ queue: string; identity: string; left: boolean }> = async (call) => ({ ...call, left: true });
 
   poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
     return new Promise((resolve, reject) => {
@@ -109,6 +116,12 @@ export class FakeWorkerClient implements WorkerClient {
     const call = { id, leaseToken, details };
     this.heartbeats.record(call);
     return this.heartbeatBehaviour(call);
+  }
+
+  leave(queue: string, identity: string): Promise<{ queue: string; identity: string; left: boolean }> {
+    const call = { queue, identity };
+    this.leaves.record(call);
+    return this.leaveBehaviour(call);
   }
 
   /** Polls not yet answered or aborted. */

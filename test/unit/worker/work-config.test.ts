@@ -3,7 +3,7 @@ import { ConfigError, parseGraceMs, resolveWorkConfig, type WorkFlags } from "..
 import { parseDuration } from "../../../lib/protocol/index.ts";
 
 function resolve(handlersPath: string | undefined, flags: WorkFlags, env: Record<string, string> = {}) {
-  return resolveWorkConfig({ handlersPath, flags, env, defaultIdentity: "host-1:4242" });
+  return resolveWorkConfig({ handlersPath, flags, env, defaultIdentity: "host-1:4242", defaultHost: "host-1" });
 }
 
 function flagOf(run: () => unknown): string {
@@ -24,6 +24,9 @@ describe("resolveWorkConfig", () => {
       queues: ["emails"],
       concurrency: 10,
       identity: "host-1:4242",
+      host: "host-1",
+      queueRate: undefined,
+      ratePerSecond: undefined,
       graceMs: 30_000,
       client: { serverUrl: "http://127.0.0.1:7070", token: undefined },
     });
@@ -52,6 +55,17 @@ describe("resolveWorkConfig", () => {
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], concurrency: "1001" }))).toBe("--concurrency");
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], grace: "soon" }))).toBe("--grace");
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], server: "ftp://x" }))).toBe("--server");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], rate: "fast" }))).toBe("--rate");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], rate: "0/s" }))).toBe("--rate");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], queueRate: "10" }))).toBe("--queue-rate");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], host: "" }))).toBe("--host");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], host: "h".repeat(256) }))).toBe("--host");
+  });
+
+  it("reads --rate as tasks per second, keeps --queue-rate as given for the wire, and --host over the default", () => {
+    const config = resolve("h.ts", { queue: ["q"], rate: "300/m", queueRate: " 10/s ", host: "web-7" });
+    expect(config).toMatchObject({ ratePerSecond: 5, queueRate: "10/s", host: "web-7" });
+    expect(resolve("h.ts", { queue: ["q"], rate: "0.5/s" }).ratePerSecond).toBe(0.5);
   });
 
   it("parses --grace durations, and 0 for no grace", () => {

@@ -1,0 +1,131 @@
+/**
+ * Contracts of the queue administration and visibility routes: rate limits, pause, fairness
+ * weights, describe, explain, poller departure.
+ */
+import * as z from "zod";
+import { identitySchema } from "./names.ts";
+import { rateSchema } from "./rates.ts";
+import { TASK_STATES } from "./task-states.ts";
+
+export const fairnessKeySchema = z.string().min(1).max(255);
+
+export const limitRequestSchema = z.union([
+  z.strictObject({ rate: rateSchema, burst: z.number().int().min(1).max(1_000_000).optional() }),
+  z.strictObject({ clear: z.literal(true) }),
+]);
+export type LimitRequest = z.input<typeof limitRequestSchema>;
+
+export const rateLimitViewSchema = z.object({
+  /** Tasks per second. */
+  ratePerSecond: z.number(),
+  burst: z.number().int(),
+});
+export type RateLimitView = z.infer<typeof rateLimitViewSchema>;
+
+export const limitResponseSchema = z.object({ queue: z.string(), limit: rateLimitViewSchema.nullable() });
+export type LimitResponse = z.infer<typeof limitResponseSchema>;
+
+export const pauseResponseSchema = z.object({ queue: z.string(), paused: z.boolean() });
+export type PauseResponse = z.infer<typeof pauseResponseSchema>;
+
+export const fairnessRequestSchema = z.strictObject({
+  key: fairnessKeySchema,
+  /** Share of dispatches among keys with backlog (default 1). */
+  weight: z.number().int().min(1).max(1_000).optional(),
+  /** A per-key rate limit, or null to remove it. */
+  rate: rateSchema.nullable().optional(),
+});
+export type FairnessRequest = z.input<typeof fairnessRequestSchema>;
+
+export const fairnessKeyViewSchema = z.object({
+  key: z.string(),
+  weight: z.number().int(),
+  ratePerSecond: z.number().optional(),
+  /** Pending tasks of this key. */
+  pending: z.number().int(),
+});
+export type FairnessKeyView = z.infer<typeof fairnessKeyViewSchema>;
+
+export const fairnessResponseSchema = z.object({ queue: z.string(), key: fairnessKeyViewSchema });
+
+/** Routes whose action is in the path (pause, resume) take an empty body or `{}`. */
+export const emptyRequestSchema = z.strictObject({});
+
+export const leaveRequestSchema = z.strictObject({ identity: identitySchema });
+/** `left` is false when the server did not know the poller (already gone). */
+export const leaveResponseSchema = z.object({ queue: z.string(), identity: z.string(), left: z.boolean() });
+
+export const pollerViewSchema = z.object({
+  identity: z.string(),
+  host: z.string().optional(),
+  types: z.array(z.string()),
+  /** Free slots its last poll asked for. */
+  freeSlots: z.number().int(),
+  lastSeen: z.string(),
+  /** A poll of this worker is parked right now. */
+  waiting: z.boolean(),
+  declaredRatePerSecond: z.number().optional(),
+});
+export type PollerView = z.infer<typeof pollerViewSchema>;
+
+export const RATE_LIMIT_SOURCES = ["admin", "poller", "none"] as const;
+
+export const describeResponseSchema = z.object({
+  name: z.string(),
+  paused: z.boolean(),
+  counts: z.object({
+    scheduled: z.number().int(),
+    pending: z.number().int(),
+    running: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    canceled: z.number().int(),
+    timedOut: z.number().int(),
+  }),
+  backlog: z.object({ pending: z.number().int(), oldestPendingAgeMs: z.number().int().optional() }),
+  /** Tasks added and dispatched over the last 60 s. */
+  lastMinute: z.object({ added: z.number().int(), dispatched: z.number().int() }),
+  rateLimit: z.object({
+    effective: rateLimitViewSchema.nullable(),
+    source: z.enum(RATE_LIMIT_SOURCES),
+    /** The poller whose declared rate is in force, when source is "poller". */
+    declaredBy: z.string().optional(),
+    admin: rateLimitViewSchema.nullable(),
+  }),
+  pollers: z.array(pollerViewSchema),
+  /** Live pollers do not all handle the same task types. */
+  pollerTypesDiffer: z.boolean(),
+  /** Task types with pending tasks that no live poller handles. */
+  typesWithoutPoller: z.array(z.string()),
+  fairness: z.array(fairnessKeyViewSchema),
+});
+export type DescribeResponse = z.infer<typeof describeResponseSchema>;
+
+/** What a task that is not running is waiting for. */
+export const WAIT_REASONS = [
+  "delay",
+  "backoff",
+  "paused",
+  "rate_limit",
+  "no_poller",
+  "no_poller_for_type",
+  "priority",
+  "fairness",
+  "ready",
+  "running",
+  "final",
+] as const;
+export type WaitReason = (typeof WAIT_REASONS)[number];
+
+export const explainResponseSchema = z.object({
+  id: z.string(),
+  state: z.enum(TASK_STATES),
+  reason: z.enum(WAIT_REASONS),
+  /** One line for people. */
+  message: z.string(),
+  /** When the wait ends, if known (delay, backoff, next rate-limit slot). */
+  until: z.string().optional(),
+});
+export type ExplainResponse = z.infer<typeof explainResponseSchema>;
+
+export const queueListQuerySchema = z.object({ prefix: z.string().max(255).optional() });
