@@ -8,7 +8,9 @@ import {
   MAX_DURATION_MS,
   decodeCompletionToken,
   enqueueRequestSchema,
+  fairnessKeySchema,
   parseDuration,
+  parseRate,
   queueNameSchema,
   taskIdSchema,
   taskTypeSchema,
@@ -27,6 +29,32 @@ function nameParser(schema: typeof queueNameSchema) {
 export const parseQueueName = nameParser(queueNameSchema);
 export const parseTaskType = nameParser(taskTypeSchema);
 export const parseTaskId = nameParser(taskIdSchema);
+
+/**
+ * A rate flag (`--rate`, `--key-rate`): `50/s`, `3000/m`, `10/h`. Checked with the protocol's
+ * parser; the text itself goes on the wire, where the server parses it the same way.
+ */
+export function parseRateText(text: string): string {
+  if (parseRate(text) === undefined) throw new InvalidArgumentError("expected a rate such as 50/s, 3000/m or 10/h");
+  return text.trim();
+}
+
+/** A fairness key (`--key`, `--fairness-key`): 1-255 characters, as in the protocol. */
+export function parseFairnessKey(text: string): string {
+  const parsed = fairnessKeySchema.safeParse(text);
+  if (!parsed.success) throw new InvalidArgumentError("expected a key of 1-255 characters");
+  return parsed.data;
+}
+
+/**
+ * `tqd queues --prefix`: the start of a queue name, so it uses the queue grammar (a character
+ * no queue name has would only ever match nothing, which is most likely a typo).
+ */
+export function parseQueuePrefix(text: string): string {
+  const parsed = queueNameSchema.safeParse(text);
+  if (!parsed.success) throw new InvalidArgumentError(`not the start of a queue name: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return parsed.data;
+}
 
 /** `<QUEUE>` positional argument, validated against the queue grammar. */
 export function queueArgument(): Argument {

@@ -10,6 +10,8 @@ export interface EnqueueTaskFlags {
   id?: string;
   ifExists?: "reject" | "return" | "new";
   priority?: number;
+  /** Tasks of one key share dispatches fairly with other keys' tasks (`tqd fairness`). */
+  fairnessKey?: string;
   delay?: string;
   at?: string;
   timeoutStart?: string;
@@ -47,6 +49,7 @@ export function buildEnqueueRequest(type: string, input: { value: unknown } | un
   if (input) request.input = input.value;
   if (flags.ifExists !== undefined) request.ifExists = flags.ifExists;
   if (flags.priority !== undefined) request.priority = flags.priority;
+  if (flags.fairnessKey !== undefined) request.fairnessKey = flags.fairnessKey;
   if (flags.delay !== undefined) request.delay = flags.delay;
   if (flags.at !== undefined) request.runAt = flags.at;
   if (flags.timeoutStart !== undefined) request.scheduleToStartTimeout = flags.timeoutStart;

@@ -4,6 +4,9 @@
  * (names, JSON, durations, ranges) so a typo exits 2 naming the flag before any request is sent;
  * combinations only the server can judge come back as a 400 naming the field (exit 1).
  *
+ * When the server warns (no worker has polled the queue in the last hour: a typo in the queue
+ * name?), the warning goes to stderr as `warning: ...`; stdout and the exit code are unchanged.
+ *
  * Without --id the CLI mints a time-sortable id itself (task-id.ts): the request is then
  * idempotent, so the client retries it after a transport failure without risking a second task.
  */
@@ -16,6 +19,7 @@ import {
   parseBackoff,
   parseDurationMs,
   parseErrorType,
+  parseFairnessKey,
   parsePositiveDuration,
   parseRunAt,
   parseTaskId,
@@ -25,6 +29,7 @@ import {
 } from "./argument-parsers.ts";
 import { buildEnqueueRequest, checkEnqueueFlagCombinations, type EnqueueTaskFlags } from "./enqueue-request.ts";
 import { newTaskId } from "./task-id.ts";
+import { escapeControlCharacters } from "./text-layout.ts";
 import { waitAndReport } from "./task-wait.ts";
 
 interface EnqueueFlags extends EnqueueTaskFlags {
@@ -56,6 +61,10 @@ examples:
   tqd enqueue reports build --id report-2024-06 --timeout-run 10m --heartbeat 30s
   tqd enqueue emails send '{"to":"ada@example.com"}' --delay 10m --priority 1
   tqd enqueue billing charge --at 2026-10-01T09:00:00+02:00 --retries 5 --backoff 1s,2,1m --non-retryable CardDeclined
+  tqd enqueue exports build '{"tenant":"acme"}' --fairness-key acme
+
+A queue no worker has polled in the last hour still takes the task, but the server's warning
+(a typo in the queue name?) is printed on stderr as 'warning: ...'.
 `;
 
 function enqueueCommand(io: CliIo, parsed: EnqueueArgs) {
@@ -72,6 +81,7 @@ function enqueueCommand(io: CliIo, parsed: EnqueueArgs) {
         ),
       )
       .option("--priority <n>", `${PRIORITY_MIN} (first) to ${PRIORITY_MAX} (last); default 3`, integerOption(PRIORITY_MIN, PRIORITY_MAX))
+      .option("--fairness-key <key>", "share dispatches fairly with tasks of other keys (a tenant, say); see tqd fairness", parseFairnessKey)
       .option("--delay <duration>", "do not start before this long from now (e.g. 30s, 10m)", parsePositiveDuration)
       .option("--at <time>", "do not start before this ISO 8601 time (e.g. 2026-10-01T12:00:00Z)", parseRunAt)
       .option("--timeout-start <duration>", "schedule-to-start: give up (timed_out) if no worker starts it within this", parsePositiveDuration)
@@ -117,6 +127,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   try {
     const answer = await client.enqueue(parsed.queue, request);
     id = answer.id;
+    if (answer.warning !== undefined) io.stderr.write(`warning: ${escapeControlCharacters(answer.warning)}\n`);
     if (!flags.wait) {
       io.stdout.write((flags.json ? JSON.stringify(answer) : answer.id) + "\n");
       // A minted id answered created:false only means our own retried request got through.

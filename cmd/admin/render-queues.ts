@@ -41,9 +41,9 @@ export function renderQueuesPlain(queues: readonly QueueSummary[]): string {
   return queues.map((queue) => [queue.name, ...PLAIN_COUNT_COLUMNS.map((column) => queue[column])].join(" ") + "\n").join("");
 }
 
-/** An aligned table for a person at a terminal; says so when there are no queues yet. */
-export function renderQueuesHuman(queues: readonly QueueSummary[]): string {
-  if (queues.length === 0) return "no queues yet\n";
+/** An aligned table for a person at a terminal; says so when there are no queues (with `prefix`). */
+export function renderQueuesHuman(queues: readonly QueueSummary[], prefix?: string): string {
+  if (queues.length === 0) return prefix === undefined ? "no queues yet\n" : `no queues starting with ${prefix}\n`;
   const header = ["QUEUE", ...HUMAN_COLUMNS.map(([title]) => title)];
   const rows = queues.map((queue) => [queue.name, ...HUMAN_COLUMNS.map(([, column]) => String(queue[column]))]);
   return renderTable([header, ...rows], { align: header.map((_, index) => (index === 0 ? "left" : "right")) });

@@ -528,7 +528,9 @@ export class DispatchCore {
   /** Takes ready tasks unless the queue is paused, within its and its keys' rate limits. */
   private takeReady(queue: QueueState, types: readonly string[], max: number, now: number): LiveTask[] {
     if (queue.paused) return [];
-    return queue.ready.take(types, max, queue.keyPolicy(now), () => queue.tokens(now) >= 1);
+    // Each leased task then takes its token (see lease), so the budget is fixed up front.
+    const budget = Math.min(max, queue.tokens(now));
+    return budget < 1 ? [] : queue.ready.take(types, budget, queue.keyPolicy(now));
   }
 
   /** A rate-limited queue with parked polls and backlog wakes when its next token accrues. */

@@ -86,14 +86,11 @@ export class ReadyLines {
     line.entries++;
   }
 
-  /**
-   * Removes up to `max` pending tasks of the given types while `canTake()` holds (the queue's
-   * own rate limit), highest priority first, keys in weighted rotation.
-   */
-  take(types: readonly string[], max: number, policy: KeyPolicy, canTake: () => boolean): LiveTask[] {
+  /** Removes up to `max` pending tasks of the given types, highest priority first, keys in weighted rotation. */
+  take(types: readonly string[], max: number, policy: KeyPolicy): LiveTask[] {
     const taken: LiveTask[] = [];
     for (const level of this.levels) {
-      while (taken.length < max && canTake()) {
+      while (taken.length < max) {
         const line = this.nextLine(level, types, policy);
         if (!line) break;
         const task = line.oldest(types)!.shift()!;
@@ -103,7 +100,7 @@ export class ReadyLines {
         policy.took(line.key);
         if (--level.credit <= 0) level.cursor++;
       }
-      if (taken.length >= max || !canTake()) break;
+      if (taken.length >= max) break;
     }
     return taken;
   }

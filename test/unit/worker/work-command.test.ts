@@ -22,6 +22,9 @@ describe("tqd work", () => {
     [["handlers.ts", "--type", "t", "--queue", "q"], "--type"],
     [["handlers.ts", "--queue", "q", "--concurrency", "zero"], "--concurrency"],
     [["handlers.ts", "--queue", "q", "--grace", "later"], "--grace"],
+    [["handlers.ts", "--queue", "q", "--rate", "fast"], "--rate"],
+    [["handlers.ts", "--queue", "q", "--queue-rate", "10"], "--queue-rate"],
+    [["handlers.ts", "--queue", "q", "--host", ""], "--host"],
   ])("exits 2 naming the problem for %j", async (args, named) => {
     const cli = capturedIo();
     expect(await run(args, cli.io)).toBe(2);
@@ -38,7 +41,7 @@ describe("tqd work", () => {
   it("documents its flags and defaults in --help", async () => {
     const cli = capturedIo();
     expect(await run(["--help"], cli.io)).toBe(0);
-    for (const text of ["--queue", "--concurrency", "--grace", "--exec", "--type", "--identity", "TQD_SERVER", "default 10", "Exit code 100 fails it without retry"]) {
+    for (const text of ["--queue", "--concurrency", "--grace", "--exec", "--type", "--identity", "--host", "--rate", "--queue-rate", "TQD_SERVER", "default 10", "Exit code 100 fails it without retry"]) {
       expect(cli.stdout()).toContain(text);
     }
   });

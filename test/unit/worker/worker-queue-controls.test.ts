@@ -45,9 +45,14 @@ describe("worker rate limit (--rate)", () => {
   it("shares its tokens between the polls of all its queues", async () => {
     const b = setup({ t: async () => "done" }, { concurrency: 10, queues: ["a", "b"], ratePerSecond: 3 });
     await b.worker.start();
-    await b.client.polls.until(() => b.client.openPolls.length === 2);
-    const asked = b.client.openPolls.reduce((sum, call) => sum + call.request.max!, 0);
-    expect(asked).toBe(3);
+    const first = await b.client.polls.next();
+    expect(first.request.max).toBe(3); // the first loop took every token
+    await b.clock.untilSleeping(); // the other loop waits for one
+    expect(b.client.openPolls).toHaveLength(1);
+    await b.clock.advance(334); // one token at 3/s
+    const second = await b.client.polls.next();
+    expect(second.queue).not.toBe(first.queue);
+    expect(second.request.max).toBe(1);
     await b.worker.stop();
   });
 
