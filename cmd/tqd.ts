@@ -14,6 +14,12 @@ import * as cancel from "./admin/cancel.ts";
 import * as dead from "./admin/dead.ts";
 import * as complete from "./admin/complete.ts";
 import * as fail from "./admin/fail.ts";
+import * as describeQueue from "./admin/describe.ts";
+import * as explain from "./admin/explain.ts";
+import * as limit from "./admin/limit.ts";
+import * as pause from "./admin/pause.ts";
+import * as resume from "./admin/resume.ts";
+import * as fairness from "./admin/fairness.ts";
 
 interface Subcommand {
   summary: string;
@@ -29,7 +35,13 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   cancel: { summary: "cancel a task (at once, or ask its worker to stop if it is running)", run: cancel.run },
   complete: { summary: "complete a task handed back by ctx.completeLater(), given its token", run: complete.run },
   fail: { summary: "fail the attempt of a task handed back by ctx.completeLater()", run: fail.run },
-  queues: { summary: "list queues with counts by state", run: queues.run },
+  explain: { summary: "say in one line what a task that is not running waits for", run: explain.run },
+  queues: { summary: "list queues with counts by state (--prefix to filter)", run: queues.run },
+  describe: { summary: "show a queue: counts, backlog, rates, limit, pollers, fairness keys", run: describeQueue.run },
+  limit: { summary: "set or clear a queue's dispatch rate limit (--rate 50/s [--burst N] | --clear)", run: limit.run },
+  pause: { summary: "stop dispatching a queue's tasks (it still accepts new ones)", run: pause.run },
+  resume: { summary: "dispatch a paused queue's tasks again", run: resume.run },
+  fairness: { summary: "set a fairness key's weight and rate limit within a queue", run: fairness.run },
   dead: { summary: "dead-letter tasks of a queue: dead ls | requeue | purge", run: dead.run },
   version: { summary: "print the version and git commit", run: async (_args, io) => (io.stdout.write(versionLine() + "\n"), EXIT.ok) },
 };
@@ -70,6 +82,8 @@ function helpText(): string {
     "  tqd enqueue hello greet '{\"name\":\"Ada\"}' --wait",
     "  tqd enqueue emails send --delay 10m --retries 3 --backoff 1s,2,1m",
     "  tqd dead ls emails",
+    "  tqd describe emails",
+    "  tqd limit emails --rate 50/s",
     "",
   ].join("\n");
 }

@@ -214,7 +214,7 @@ export class DispatchCore {
   park(plan: PollRequestPlan, now: number): number {
     const id = this.nextPollerId++;
     const queue = this.queueOf(plan.queue);
-    queue.parked.set(id, { id, queue: plan.queue, types: [...plan.types], max: plan.max, identity: plan.identity, parkedAt: now });
+    queue.addParked({ id, queue: plan.queue, types: [...plan.types], max: plan.max, identity: plan.identity, parkedAt: now });
     queue.pollers.parkedChanged(plan.identity, 1, now);
     this.parkedQueueOf.set(id, queue);
     this.armWake(queue, now);
@@ -484,6 +484,8 @@ export class DispatchCore {
       this.tasks.delete(task.id);
       if (state === "completed") queue.totals.completed++;
       else queue.totals.failed += state === "failed" || state === "timed_out" ? 1 : 0;
+      // A queue whose last task ended and that nobody polls leaves memory at once.
+      if (queue.counts.pending + queue.counts.scheduled + queue.counts.running === 0) this.dropIfIdle(queue, task.finishedAt ?? 0);
     }
   }
 

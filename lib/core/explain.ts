@@ -51,10 +51,11 @@ export function explainTask(task: TaskRecord, queue: QueueState | undefined, now
     const what = limit ? `${limit.ratePerSecond}/s (${source})` : "a per-key rate limit";
     return { reason: "rate_limit", message: `rate limit ${what}: next dispatch slot at ${iso(nextToken)}`, until: nextToken };
   }
+  const census = queue.pendingCensus();
   const level = Math.min(PRIORITY_LEVELS, Math.max(1, task.priority)) - 1;
-  const ahead = queue.pendingByLevel.slice(0, level).reduce((sum, n) => sum + n, 0);
+  const ahead = census.byLevel.slice(0, level).reduce((sum, n) => sum + n, 0);
   if (ahead > 0) return { reason: "priority", message: `${ahead} task(s) of higher priority are ahead of it` };
-  const otherKeys = [...queue.pendingByKey.keys()].filter((key) => key !== (task.fairnessKey ?? ""));
+  const otherKeys = [...census.byKey.keys()].filter((key) => key !== (task.fairnessKey ?? ""));
   if (otherKeys.length > 0) {
     return { reason: "fairness", message: `waiting for its fairness turn: ${otherKeys.length + 1} keys have backlog (its key: ${task.fairnessKey ?? "(none)"})` };
   }

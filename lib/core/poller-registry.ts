@@ -24,30 +24,33 @@ export interface PollerInfo {
 const MIN_LIVENESS_MS = 10_000;
 
 export class PollerRegistry {
-  private readonly pollers = new Map<string, PollerInfo>();
+  /** Allocated on the first poll: a queue nobody polls carries no map. */
+  private pollers: Map<string, PollerInfo> | undefined;
 
   /** Records a poll; returns true when the set of live pollers (or their rates) changed. */
   seen(poll: Omit<PollerInfo, "parked" | "lastSeen">, now: number): boolean {
-    const known = this.pollers.get(poll.identity);
+    const pollers = (this.pollers ??= new Map());
+    const known = pollers.get(poll.identity);
     const changed = !known || known.declaredRate !== poll.declaredRate || known.types.join() !== poll.types.join();
-    this.pollers.set(poll.identity, { ...poll, lastSeen: now, parked: known?.parked ?? 0 });
+    pollers.set(poll.identity, { ...poll, lastSeen: now, parked: known?.parked ?? 0 });
     return changed;
   }
 
   parkedChanged(identity: string, delta: number, now: number): void {
-    const poller = this.pollers.get(identity);
+    const poller = this.pollers?.get(identity);
     if (!poller) return;
     poller.parked = Math.max(0, poller.parked + delta);
     if (delta < 0) poller.lastSeen = now;
   }
 
   leave(identity: string): boolean {
-    return this.pollers.delete(identity);
+    return this.pollers?.delete(identity) ?? false;
   }
 
   /** Live pollers, after pruning the dead ones. */
   live(now: number): PollerInfo[] {
     const live: PollerInfo[] = [];
+    if (!this.pollers) return live;
     for (const [identity, poller] of this.pollers) {
       if (poller.parked > 0 || now - poller.lastSeen <= Math.max(MIN_LIVENESS_MS, 2 * poller.waitMs)) live.push(poller);
       else this.pollers.delete(identity);
@@ -56,6 +59,6 @@ export class PollerRegistry {
   }
 
   get size(): number {
-    return this.pollers.size;
+    return this.pollers?.size ?? 0;
   }
 }

@@ -6,7 +6,7 @@
  */
 import { PollerRegistry } from "./poller-registry.ts";
 import { RecentCounter } from "./recent-counter.ts";
-import { PRIORITY_LEVELS, ReadyLines, type KeyPolicy } from "./ready-lines.ts";
+import { ReadyLines, type KeyPolicy, type PendingCensus } from "./ready-lines.ts";
 import type { LiveTask, LiveTaskState } from "./task-state.ts";
 import { defaultBurst, TokenBucket, type RateLimit } from "./token-bucket.ts";
 
@@ -44,37 +44,44 @@ export interface EffectiveLimit {
   declaredBy?: string | undefined;
 }
 
+/** Shared empty stand-ins, replaced by real maps on first write. */
+const NO_PARKED: Map<number, ParkedPoller> = new Map();
+const NO_FAIRNESS: Map<string, FairnessSetting> = new Map();
+const NO_BUCKETS: Map<string, TokenBucket> = new Map();
+
 export class QueueState {
   readonly ready = new ReadyLines();
   /** Parked polls in arrival order (Map keeps insertion order): first come, first served. */
-  readonly parked = new Map<number, ParkedPoller>();
+  parked: Map<number, ParkedPoller> = NO_PARKED;
   readonly pollers = new PollerRegistry();
   readonly counts: LiveCounts = { scheduled: 0, pending: 0, running: 0 };
-  /** Pending tasks by priority level (index 0 = priority 1), for explain. */
-  readonly pendingByLevel = new Array<number>(PRIORITY_LEVELS).fill(0);
-  /** Pending tasks by fairness key ("" = none). */
-  readonly pendingByKey = new Map<string, number>();
-  /** Pending tasks by task type, for "no live poller handles type T". */
-  readonly pendingByType = new Map<string, number>();
   readonly added = new RecentCounter();
   readonly dispatched = new RecentCounter();
   /** Totals since the process started, for metrics. */
   readonly totals = { enqueued: 0, dispatched: 0, completed: 0, failed: 0 };
   paused = false;
   adminLimit: RateLimit | undefined;
-  readonly fairness = new Map<string, FairnessSetting>();
+  /** Fairness weights and per-key limits (rarely set, so a shared empty map until then). */
+  fairness: Map<string, FairnessSetting> = NO_FAIRNESS;
   private bucket: TokenBucket | undefined;
-  private readonly keyBuckets = new Map<string, TokenBucket>();
+  private keyBuckets: Map<string, TokenBucket> = NO_BUCKETS;
 
   constructor(readonly name: string) {}
 
   /** Counts a task entering (+1) or leaving (-1) a live state. */
-  count(task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {
+  count(_task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {
     this.counts[state] += delta;
-    if (state !== "pending") return;
-    this.pendingByLevel[Math.min(PRIORITY_LEVELS, Math.max(1, task.priority)) - 1]! += delta;
-    bump(this.pendingByKey, task.fairnessKey ?? "", delta);
-    bump(this.pendingByType, task.type, delta);
+  }
+
+  /** Parks a poll (allocating the map on the first one: most queues never see a parked poll). */
+  addParked(poller: ParkedPoller): void {
+    if (this.parked === NO_PARKED) this.parked = new Map();
+    this.parked.set(poller.id, poller);
+  }
+
+  /** Pending tasks by level, key and type (computed on demand: describe and explain are rare). */
+  pendingCensus(): PendingCensus {
+    return this.ready.census();
   }
 
   /** The rate limit in force: an admin's, else the lowest one declared by a live poller. */
@@ -109,8 +116,11 @@ export class QueueState {
   nextTokenAt(now: number): number | undefined {
     let next: number | undefined;
     if (this.bucket && this.bucket.available(now) < 1) next = this.bucket.nextTokenAt(now);
-    for (const [key, bucket] of this.keyBuckets) {
-      if ((this.pendingByKey.get(key) ?? 0) > 0 && bucket.available(now) < 1) next = Math.min(next ?? Infinity, bucket.nextTokenAt(now));
+    if (this.keyBuckets.size > 0) {
+      const byKey = this.ready.census().byKey;
+      for (const [key, bucket] of this.keyBuckets) {
+        if ((byKey.get(key) ?? 0) > 0 && bucket.available(now) < 1) next = Math.min(next ?? Infinity, bucket.nextTokenAt(now));
+      }
     }
     return next;
   }
@@ -125,6 +135,8 @@ export class QueueState {
   }
 
   setFairness(key: string, setting: FairnessSetting | undefined, now: number): void {
+    if (this.fairness === NO_FAIRNESS) this.fairness = new Map();
+    if (this.keyBuckets === NO_BUCKETS) this.keyBuckets = new Map();
     if (!setting || (setting.weight === 1 && setting.ratePerSecond === undefined)) this.fairness.delete(key);
     else this.fairness.set(key, setting);
     const rate = setting?.ratePerSecond;
@@ -153,8 +165,3 @@ export class QueueState {
   }
 }
 
-function bump(map: Map<string, number>, key: string, delta: number): void {
-  const next = (map.get(key) ?? 0) + delta;
-  if (next > 0) map.set(key, next);
-  else map.delete(key);
-}

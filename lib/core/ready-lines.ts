@@ -8,9 +8,17 @@
  * common case costs one map lookup more than a plain FIFO.
  */
 import { RingQueue } from "./ring-queue.ts";
+import { SmallMap } from "./small-map.ts";
 import type { LiveTask } from "./task-state.ts";
 
 export const PRIORITY_LEVELS = 5;
+
+export interface PendingCensus {
+  /** Index 0 = priority 1. */
+  byLevel: number[];
+  byKey: Map<string, number>;
+  byType: Map<string, number>;
+}
 
 /** What the rotation asks of the queue about each key. */
 export interface KeyPolicy {
@@ -21,7 +29,7 @@ export interface KeyPolicy {
 }
 
 class KeyLine {
-  readonly byType = new Map<string, RingQueue<LiveTask>>();
+  readonly byType = new SmallMap<RingQueue<LiveTask>>();
   /** Ring entries, stale ones (canceled or timed-out tasks) included until they are dropped. */
   entries = 0;
   /** The line is in its level's rotation. */
@@ -52,7 +60,7 @@ class KeyLine {
 }
 
 class Level {
-  readonly lines = new Map<string, KeyLine>();
+  readonly lines = new SmallMap<KeyLine>();
   /** Keys with entries, in rotation order. */
   readonly active: KeyLine[] = [];
   cursor = 0;
@@ -71,7 +79,8 @@ class Level {
 }
 
 export class ReadyLines {
-  private readonly levels = Array.from({ length: PRIORITY_LEVELS }, () => new Level());
+  /** Created on first use: most queues only ever see the default priority. */
+  private readonly levels: (Level | undefined)[] = new Array(PRIORITY_LEVELS);
 
   push(task: LiveTask): void {
     const line = this.levelOf(task).line(task.fairnessKey ?? "");
@@ -90,6 +99,7 @@ export class ReadyLines {
   take(types: readonly string[], max: number, policy: KeyPolicy): LiveTask[] {
     const taken: LiveTask[] = [];
     for (const level of this.levels) {
+      if (!level) continue;
       while (taken.length < max) {
         const line = this.nextLine(level, types, policy);
         if (!line) break;
@@ -129,12 +139,32 @@ export class ReadyLines {
     return undefined;
   }
 
+  /** Pending tasks counted by level, fairness key and type: O(pending), for describe and explain. */
+  census(): PendingCensus {
+    const census: PendingCensus = { byLevel: new Array<number>(PRIORITY_LEVELS).fill(0), byKey: new Map(), byType: new Map() };
+    this.levels.forEach((level, index) => {
+      for (const line of level?.active ?? []) {
+        for (const [type, ring] of line.byType.entries()) {
+          let live = 0;
+          ring.forEach((task) => {
+            if (!task.gone && task.state === "pending") live++;
+          });
+          if (live === 0) continue;
+          census.byLevel[index]! += live;
+          census.byKey.set(line.key, (census.byKey.get(line.key) ?? 0) + live);
+          census.byType.set(type, (census.byType.get(type) ?? 0) + live);
+        }
+      }
+    });
+    return census;
+  }
+
   /** The oldest `readyAt` among ring heads: the age of the queue's oldest pending task. */
   oldestReadyAt(): number | undefined {
     let oldest: number | undefined;
     for (const level of this.levels) {
-      for (const line of level.active) {
-        for (const ring of line.byType.values()) {
+      for (const line of level?.active ?? []) {
+        for (const [, ring] of line.byType.entries()) {
           const head = ring.peek();
           if (head && !head.gone && head.state === "pending" && head.readyAt !== undefined && (oldest === undefined || head.readyAt < oldest)) oldest = head.readyAt;
         }
@@ -144,6 +174,7 @@ export class ReadyLines {
   }
 
   private levelOf(task: LiveTask): Level {
-    return this.levels[Math.min(PRIORITY_LEVELS, Math.max(1, task.priority)) - 1]!;
+    const index = Math.min(PRIORITY_LEVELS, Math.max(1, task.priority)) - 1;
+    return (this.levels[index] ??= new Level());
   }
 }

@@ -47,6 +47,8 @@ export interface TaskOptionsInput {
  * scheduleToClose allows, else the default (5 min).
  */
 export function resolveTaskOptions(input: TaskOptionsInput, defaultStartToCloseMs = DEFAULT_START_TO_CLOSE_MS): TaskOptions {
+  // Most tasks take every default: they share one frozen object instead of allocating their own.
+  if (isEmpty(input)) return defaultsFor(defaultStartToCloseMs);
   const scheduleToCloseMs = input.scheduleToCloseMs;
   const startToCloseMs = input.startToCloseMs ?? scheduleToCloseMs ?? defaultStartToCloseMs;
   if (scheduleToCloseMs !== undefined && startToCloseMs > scheduleToCloseMs) {
@@ -82,4 +84,23 @@ export function resolveTaskOptions(input: TaskOptionsInput, defaultStartToCloseM
 export function backoffMs(policy: RetryPolicy, failedAttempts: number): number {
   const raw = policy.initialIntervalMs * policy.backoffCoefficient ** Math.max(0, failedAttempts - 1);
   return Math.min(policy.maxIntervalMs, Math.round(raw));
+}
+
+const sharedDefaults = new Map<number, TaskOptions>();
+
+function defaultsFor(startToCloseMs: number): TaskOptions {
+  let options = sharedDefaults.get(startToCloseMs);
+  if (!options) {
+    options = Object.freeze(resolveTaskOptions({ startToCloseMs }, startToCloseMs));
+    if (sharedDefaults.size < 16) sharedDefaults.set(startToCloseMs, options);
+  }
+  return options;
+}
+
+function isEmpty(input: TaskOptionsInput): boolean {
+  const retry = input.retry;
+  const retryEmpty =
+    retry === undefined ||
+    (retry.initialIntervalMs === undefined && retry.backoffCoefficient === undefined && retry.maxIntervalMs === undefined && retry.maxAttempts === undefined && retry.nonRetryableErrorTypes === undefined);
+  return retryEmpty && input.scheduleToStartMs === undefined && input.startToCloseMs === undefined && input.scheduleToCloseMs === undefined && input.heartbeatMs === undefined;
 }

@@ -152,7 +152,8 @@ export class QueueAdmin {
     const pollers = state ? state.pollers.live(now) : [];
     const handled = new Set(pollers.flatMap((poller) => poller.types));
     const typeSets = new Set(pollers.map((poller) => [...poller.types].sort().join("\u0000")));
-    const keys = new Set([...(state?.pendingByKey.keys() ?? []), ...(state?.fairness.keys() ?? [])]);
+    const census = state?.pendingCensus();
+    const keys = new Set([...(census?.byKey.keys() ?? []), ...(state?.fairness.keys() ?? [])]);
     const oldest = state?.ready.oldestReadyAt();
     return {
       name: queue,
@@ -164,12 +165,12 @@ export class QueueAdmin {
       adminLimit: state?.adminLimit,
       pollers,
       pollerTypesDiffer: typeSets.size > 1,
-      typesWithoutPoller: [...(state?.pendingByType.keys() ?? [])].filter((type) => !handled.has(type)).sort(),
+      typesWithoutPoller: [...(census?.byType.keys() ?? [])].filter((type) => !handled.has(type)).sort(),
       fairness: [...keys].sort().map((key) => ({
         key,
         weight: state?.fairness.get(key)?.weight ?? 1,
         ratePerSecond: state?.fairness.get(key)?.ratePerSecond,
-        pending: state?.pendingByKey.get(key) ?? 0,
+        pending: census?.byKey.get(key) ?? 0,
       })),
     };
   }

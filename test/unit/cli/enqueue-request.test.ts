@@ -18,6 +18,7 @@ describe("buildEnqueueRequest", () => {
     const request = buildEnqueueRequest("charge", { value: { cents: 100 } }, "pay-1", {
       ifExists: "new",
       priority: 1,
+      fairnessKey: "acme",
       at: "2026-10-01T12:00:00Z",
       timeoutStart: "1m",
       timeoutRun: "30s",
@@ -33,6 +34,7 @@ describe("buildEnqueueRequest", () => {
       input: { cents: 100 },
       ifExists: "new",
       priority: 1,
+      fairnessKey: "acme",
       runAt: "2026-10-01T12:00:00Z",
       scheduleToStartTimeout: "1m",
       startToCloseTimeout: "30s",
