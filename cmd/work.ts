@@ -22,7 +22,7 @@ import { EXIT, type CliIo } from "./io.ts";
 
 const HELP_AFTER = `
 defaults: --concurrency ${DEFAULT_WORK_CONCURRENCY} (tasks at once, across all queues), --grace ${DEFAULT_WORK_GRACE},
-  --identity HOSTNAME:PID, --host HOSTNAME, no --rate, --server http://127.0.0.1:7070
+  --identity HOSTNAME:PID, --host HOSTNAME, no --rate, --poll-wait 30s, --server http://127.0.0.1:7070
 environment: TQD_SERVER, TQD_TOKEN, TQD_LOG_FORMAT, TQD_LOG_LEVEL
 
 --exec runs CMD with sh -c once per task: the input JSON arrives on stdin, TQD_TASK_ID,
@@ -55,6 +55,7 @@ function workCommand(io: CliIo) {
       .option("--host <name>", "machine name sent with every poll, shown by tqd describe (default: this host's name)")
       .option("--rate <rate>", "most tasks this worker starts per second/minute/hour, e.g. 5/s (default: no limit)")
       .option("--queue-rate <rate>", "declare a dispatch rate for each polled queue, e.g. 10/s (the server applies the lowest)")
+      .option("--poll-wait <duration>", "how long the server may hold an empty poll, 100ms-60s (default 30s); a killed worker leaves tqd describe within twice this")
       .option("--grace <duration>", `on SIGTERM, how long running tasks may finish (default ${DEFAULT_WORK_GRACE})`)
       .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT, default text)")
       .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL, default info)"),
@@ -94,6 +95,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     host: config.host,
     queueRate: config.queueRate,
     ratePerSecond: config.ratePerSecond,
+    pollWaitMs: config.pollWaitMs,
     graceMs: config.graceMs,
   });
   const stopped = stopOnSignals(io, worker, log);

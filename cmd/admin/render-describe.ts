@@ -20,7 +20,8 @@
  *     fairnessKey KEY WEIGHT RATE PENDING
  *   RATE is `50/s`-style or `-`; TYPES is comma-separated (types never contain commas); HOST is
  *   `-` when the worker sent none; IDENTITY, HOST and KEY are JSON-quoted when they contain
- *   spaces. New lines may be added in later versions; existing ones keep their columns.
+ *   spaces or are empty (tasks enqueued without a fairness key are counted under the key `""`,
+ *   shown as `(no key)` on a TTY). New lines may be added in later versions; existing ones keep their columns.
  * - human (TTY): a summary block, then the pollers and fairness keys as tables, warnings
  *   marked with `!`. Times are relative to `nowMs` (the reader's clock).
  */
@@ -130,7 +131,7 @@ function renderPollersHuman(queue: DescribeResponse, nowMs: number): string {
 const FAIRNESS_HEADERS = ["KEY", "WEIGHT", "RATE", "PENDING"];
 
 function renderFairnessHuman(keys: readonly FairnessKeyView[]): string {
-  const rows = keys.map((key) => [escapeControlCharacters(key.key), String(key.weight), rateOrDash(key.ratePerSecond), String(key.pending)]);
+  const rows = keys.map((key) => [key.key === "" ? "(no key)" : escapeControlCharacters(key.key), String(key.weight), rateOrDash(key.ratePerSecond), String(key.pending)]);
   return `fairness keys (${keys.length}):\n` + renderTable([FAIRNESS_HEADERS, ...rows], { indent: "  ", align: ["left", "right", "left", "right"] });
 }
 

@@ -4,7 +4,7 @@
  */
 import { resolveClientConfig, type ClientConfig } from "./client-config.ts";
 import { ConfigError } from "./config-error.ts";
-import { QUEUE_NAME_PATTERN, parseDuration, parseRate } from "../protocol/index.ts";
+import { DEFAULT_POLL_WAIT_MS, LIMITS, QUEUE_NAME_PATTERN, parseDuration, parseRate } from "../protocol/index.ts";
 import { parseChoice, parseInteger } from "./parse-values.ts";
 import type { LogFormat, LogLevel } from "./serve-config.ts";
 
@@ -12,6 +12,8 @@ export const DEFAULT_WORK_CONCURRENCY = 10;
 export const DEFAULT_WORK_GRACE = "30s";
 /** The server's poll limit (LIMITS.pollMax in lib/protocol); a larger pool could never fill. */
 export const MAX_WORK_CONCURRENCY = 1000;
+/** `--poll-wait` bounds: below this, empty polls would hammer the server; above, it refuses them. */
+export const MIN_POLL_WAIT_MS = 100;
 
 export interface WorkFlags {
   queue?: string[] | undefined;
@@ -22,6 +24,7 @@ export interface WorkFlags {
   host?: string | undefined;
   queueRate?: string | undefined;
   rate?: string | undefined;
+  pollWait?: string | undefined;
   grace?: string | undefined;
   server?: string | undefined;
   token?: string | undefined;
@@ -54,6 +57,11 @@ export interface WorkConfig {
   readonly queueRate: string | undefined;
   /** `--rate`: the worker-local limit in tasks per second; undefined means none. */
   readonly ratePerSecond: number | undefined;
+  /**
+   * How long the server may hold an empty poll, in ms. It also bounds how long a killed worker
+   * stays listed by `tqd describe` (two of these).
+   */
+  readonly pollWaitMs: number;
   readonly graceMs: number;
   readonly client: ClientConfig;
   readonly logFormat: LogFormat;
@@ -74,11 +82,12 @@ export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity, d
   if (host.trim().length < 1 || host.length > 255) throw new ConfigError("--host", `invalid --host "${host}": expected 1-255 characters`);
   const queueRate = flags.queueRate === undefined ? undefined : (parseRateFlag("--queue-rate", flags.queueRate), flags.queueRate.trim());
   const ratePerSecond = flags.rate === undefined ? undefined : parseRateFlag("--rate", flags.rate);
+  const pollWaitMs = flags.pollWait === undefined ? DEFAULT_POLL_WAIT_MS : parsePollWaitMs(flags.pollWait);
   const graceMs = parseGraceMs(flags.grace ?? DEFAULT_WORK_GRACE);
   const client = resolveClientConfig({ flags, env });
   const logFormat = parseChoice("--log-format", flags.logFormat ?? env.TQD_LOG_FORMAT ?? "text", ["text", "json"] as const);
   const logLevel = parseChoice("--log-level", flags.logLevel ?? env.TQD_LOG_LEVEL ?? "info", ["debug", "info", "warn", "error"] as const);
-  return Object.freeze({ source, queues, concurrency, identity, host, queueRate, ratePerSecond, graceMs, client, logFormat, logLevel });
+  return Object.freeze({ source, queues, concurrency, identity, host, queueRate, ratePerSecond, pollWaitMs, graceMs, client, logFormat, logLevel });
 }
 
 // Exactly one of HANDLERS.ts and --exec; --type goes with --exec only.
@@ -113,6 +122,15 @@ export function parseGraceMs(text: string): number {
   const ms = text.trim() === "0" ? 0 : (parseDuration(text) ?? NaN);
   if (!Number.isSafeInteger(ms) || ms > 86_400_000) {
     throw new ConfigError("--grace", `invalid --grace "${text}": expected a duration such as 500ms, 30s or 5m (at most 1d)`);
+  }
+  return ms;
+}
+
+/** `--poll-wait`: a duration from 100ms to the server's limit of 60s. */
+export function parsePollWaitMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < MIN_POLL_WAIT_MS || ms > LIMITS.pollWaitMs) {
+    throw new ConfigError("--poll-wait", `invalid --poll-wait "${text}": expected a duration from ${MIN_POLL_WAIT_MS}ms to ${LIMITS.pollWaitMs / 1000}s, such as 30s`);
   }
   return ms;
 }

@@ -21,7 +21,7 @@ export interface PollerInfo {
 }
 
 /** Shortest liveness window, so a worker polling with waitMs 0 does not flicker. */
-const MIN_LIVENESS_MS = 10_000;
+const MIN_LIVENESS_MS = 2_000;
 
 export class PollerRegistry {
   /** Allocated on the first poll: a queue nobody polls carries no map. */

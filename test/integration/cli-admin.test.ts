@@ -11,6 +11,12 @@ import * as fail from "../../cmd/admin/fail.ts";
 import * as get from "../../cmd/admin/get.ts";
 import * as queues from "../../cmd/admin/queues.ts";
 import * as wait from "../../cmd/admin/wait.ts";
+import * as describeQueue from "../../cmd/admin/describe.ts";
+import * as explain from "../../cmd/admin/explain.ts";
+import * as fairness from "../../cmd/admin/fairness.ts";
+import * as limit from "../../cmd/admin/limit.ts";
+import * as pause from "../../cmd/admin/pause.ts";
+import * as resume from "../../cmd/admin/resume.ts";
 import { EXIT } from "../../cmd/io.ts";
 import { TqdClient } from "../../lib/client/index.ts";
 import { TASK_ID_PATTERN, encodeCompletionToken, type LeasedTask } from "../../lib/protocol/index.ts";
@@ -35,6 +41,7 @@ async function leaseOne(client: TqdClient, queue: string): Promise<LeasedTask> {
 describe("tqd enqueue", () => {
   it("prints the new task's id", async () => {
     await using server = await startTestServer();
+    await server.client.poll("hello", { identity: "w", types: ["greet"], waitMs: 0 }); // no typo-guard warning
     const result = await tqd(server.url, enqueue, ["hello", "greet", '{"name":"Ada"}']);
     expect(result).toMatchObject({ code: EXIT.ok, stderr: "" });
     expect(result.stdout).toMatch(/^\S+\n$/);
@@ -366,5 +373,120 @@ describe("tqd complete and tqd fail", () => {
     const final = await tqd(server.url, fail, [secondToken, "--type", "Rejected", "--message", "no", "--non-retryable", "--json"]);
     expect(JSON.parse(final.stdout)).toEqual({ id: "t1", state: "failed" });
     expect((await server.client.getTask("t1")).error).toMatchObject({ type: "Rejected", message: "no" });
+  });
+});
+
+describe("tqd enqueue typo guard and fairness key", () => {
+  it("prints the server's warning on stderr for a queue no worker polled, leaving stdout as it was", async () => {
+    await using server = await startTestServer();
+    const typo = await tqd(server.url, enqueue, ["emials", "greet", "--id", "t1"]);
+    expect(typo).toMatchObject({ code: EXIT.ok, stdout: "t1\n" });
+    expect(typo.stderr).toMatch(/^warning: .*emials.*\n$/);
+    await server.client.poll("emails", { identity: "w", types: ["greet"], waitMs: 0 });
+    expect(await tqd(server.url, enqueue, ["emails", "greet", "--id", "t2"])).toMatchObject({ code: EXIT.ok, stdout: "t2\n", stderr: "" });
+  });
+
+  it("sends --fairness-key with the task", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["exports", "build", "--fairness-key", "acme"]);
+    expect((await server.client.describe("exports")).fairness).toEqual([expect.objectContaining({ key: "acme", pending: 1 })]);
+  });
+});
+
+describe("tqd limit", () => {
+  it("sets a limit, with the burst defaulting to one second of the rate, and clears it", async () => {
+    await using server = await startTestServer();
+    expect(await tqd(server.url, limit, ["emails", "--rate", "50/s"])).toEqual({ code: EXIT.ok, stdout: "50/s burst 50\n", stderr: "" });
+    expect((await tqd(server.url, limit, ["emails", "--rate", "10/m", "--burst", "3"])).stdout).toBe("10/m burst 3\n");
+    expect((await server.client.describe("emails")).rateLimit).toMatchObject({ source: "admin", admin: { burst: 3 } });
+    expect((await tqd(server.url, limit, ["emails", "--clear"])).stdout).toBe("no limit\n");
+    const json = await tqd(server.url, limit, ["emails", "--clear", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({ queue: "emails", limit: null });
+  });
+});
+
+describe("tqd pause and resume", () => {
+  it("stops and restarts dispatch; the paused queue still accepts tasks", async () => {
+    await using server = await startTestServer();
+    expect(await tqd(server.url, pause, ["q"])).toEqual({ code: EXIT.ok, stdout: "paused\n", stderr: "" });
+    await tqd(server.url, enqueue, ["q", "greet", "--id", "held"]);
+    expect(await server.client.poll("q", { identity: "w", types: ["greet"], waitMs: 0 })).toEqual([]);
+    expect((await tqd(server.url, explain, ["held", "--json"])).stdout).toMatch(/"reason":"paused"/);
+    expect((await tqd(server.url, describeQueue, ["q"])).stdout).toContain("\npaused true\n");
+    expect(await tqd(server.url, resume, ["q"])).toEqual({ code: EXIT.ok, stdout: "resumed\n", stderr: "" });
+    expect(await server.client.poll("q", { identity: "w", types: ["greet"], waitMs: 0 })).toHaveLength(1);
+  });
+});
+
+describe("tqd fairness", () => {
+  it("sets a key's weight and rate, prints KEY WEIGHT RATE PENDING, and clears the rate", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["exports", "build", "--fairness-key", "acme"]);
+    expect(await tqd(server.url, fairness, ["exports", "--key", "acme", "--weight", "3", "--key-rate", "5/s"])).toEqual({
+      code: EXIT.ok,
+      stdout: "acme 3 5/s 1\n",
+      stderr: "",
+    });
+    expect((await tqd(server.url, fairness, ["exports", "--key", "acme", "--clear-rate"])).stdout).toBe("acme 3 - 1\n");
+  });
+});
+
+describe("tqd describe", () => {
+  it("prints stable plain lines with the pollers, their types and what no poller handles", async () => {
+    await using server = await startTestServer();
+    await server.client.enqueueBatch("q", [{ type: "greet" }, { type: "resize" }]);
+    await server.client.poll("q", { identity: "w1", types: ["greet"], waitMs: 0, max: 1, host: "web-1", queueRate: "5/s" });
+    await server.client.poll("q", { identity: "w2", types: ["greet", "crop"], waitMs: 0, max: 1 });
+    const result = await tqd(server.url, describeQueue, ["q"]);
+    expect(result.code).toBe(EXIT.ok);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines.slice(0, 4)).toEqual(["queue q", "paused false", "scheduled 0", "pending 1"]);
+    expect(lines).toContain("backlog 1");
+    expect(lines).toContain("addedLastMinute 2");
+    expect(lines).toContain("dispatchedLastMinute 1");
+    expect(lines).toContain("rateLimit 5/s 5 poller w1");
+    expect(lines).toContain("pollerTypesDiffer true");
+    expect(lines).toContain("typeWithoutPoller resize");
+    expect(lines.find((line) => line.startsWith("poller w1 "))).toMatch(/^poller w1 web-1 \d+ false \S+Z 5\/s greet$/);
+    expect(lines.find((line) => line.startsWith("poller w2 "))).toMatch(/^poller w2 - \d+ false \S+Z - greet,crop$/);
+  });
+
+  it("prints the server's answer with --json and sections on a terminal", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, pause, ["q"]);
+    const json = JSON.parse((await tqd(server.url, describeQueue, ["q", "--json"])).stdout);
+    expect(json).toMatchObject({ name: "q", paused: true, pollers: [] });
+    const human = (await tqd(server.url, describeQueue, ["q"], { isTTY: true })).stdout;
+    expect(human).toMatch(/^queue: +q {2}PAUSED/);
+    expect(human).toContain("pollers: none\n");
+  });
+});
+
+describe("tqd explain", () => {
+  it("prints one line naming what the task waits for, with the end of the wait", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["q", "greet", "--id", "later", "--delay", "1h"]);
+    const result = await tqd(server.url, explain, ["later"]);
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(/^[^\n]+ \(until \d{4}-\d\d-\d\dT[^)]+\)\n$/);
+    expect(JSON.parse((await tqd(server.url, explain, ["later", "--json"])).stdout)).toMatchObject({ id: "later", state: "scheduled", reason: "delay" });
+  });
+
+  it("exits 1 with not_found for an unknown id", async () => {
+    await using server = await startTestServer();
+    const result = await tqd(server.url, explain, ["nope"]);
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.stderr).toMatch(/^error: not_found: /);
+  });
+});
+
+describe("tqd queues --prefix", () => {
+  it("lists only the queues whose name starts with the prefix", async () => {
+    await using server = await startTestServer();
+    await server.client.enqueue("team-a/jobs", { type: "t" });
+    await server.client.enqueue("team-b/jobs", { type: "t" });
+    const result = await tqd(server.url, queues, ["--prefix", "team-a"]);
+    expect(result.stdout).toBe("team-a/jobs 1 0 0 0 0 0 0 0\n");
+    expect((await tqd(server.url, queues, ["--prefix", "nothing"], { isTTY: true })).stdout).toBe("no queues starting with nothing\n");
   });
 });

@@ -252,3 +252,41 @@ describe("worker against a real server", () => {
     await worker.stop();
   });
 });
+
+/** Re-checks `check` (a server call) until it holds, failing after `deadlineMs` of real time. */
+async function eventually(check: () => Promise<boolean>, deadlineMs = 5_000): Promise<void> {
+  const giveUpAt = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > giveUpAt) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("worker queue presence and rates against a real server", () => {
+  it("shows in describe with its host, types and declared rate while it polls, and disappears as soon as it stops", async () => {
+    await using server = await startTestServer();
+    const { worker } = workerFor(server, { a: async () => "a", b: async () => "b" }, { identity: "w-7", host: "test-host", queueRate: "7/s" });
+    await worker.start();
+    await eventually(async () => (await server.client.describe("q")).pollers.length === 1);
+    const described = await server.client.describe("q");
+    expect(described.pollers[0]).toMatchObject({ identity: "w-7", host: "test-host", types: ["a", "b"], declaredRatePerSecond: 7 });
+    expect(described.rateLimit).toMatchObject({ source: "poller", declaredBy: "w-7", effective: { ratePerSecond: 7 } });
+    await worker.stop();
+    expect((await server.client.describe("q")).pollers).toEqual([]); // left at once, no expiry wait
+  });
+
+  it("takes no more tasks than its --rate allows, leaving the rest to other workers", async () => {
+    await using server = await startTestServer();
+    let ran = 0;
+    // One task an hour (a burst of 1): the first task runs, then the worker waits for a token.
+    const { worker } = workerFor(server, { t: async () => void ran++ }, { ratePerSecond: 1 / 3600, concurrency: 4 });
+    const enqueued = await server.client.enqueueBatch("q", [{ type: "t" }, { type: "t" }, { type: "t" }]);
+    await worker.start();
+    await eventually(async () => (await server.client.describe("q")).counts.completed === 1);
+    const other = await server.client.poll("q", { identity: "other-worker", types: ["t"], max: 10, waitMs: 0 });
+    expect(other).toHaveLength(2);
+    expect(ran).toBe(1);
+    expect(enqueued.tasks.map((task) => task.id)).toEqual(expect.arrayContaining(other.map((task) => task.id)));
+    await worker.stop();
+  });
+});

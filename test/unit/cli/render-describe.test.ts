@@ -122,6 +122,12 @@ describe("renderDescribeHuman", () => {
     expect(text).not.toContain("fairness keys");
   });
 
+  it("lists tasks without a fairness key under (no key)", () => {
+    const text = renderDescribeHuman(aQueue({ fairness: [{ key: "", weight: 1, pending: 4 }] }), NOW);
+    expect(text).toContain("  (no key)       1  -           4\n");
+    expect(renderDescribePlain(aQueue({ fairness: [{ key: "", weight: 1, pending: 4 }] }))).toContain('\nfairnessKey "" 1 - 4\n');
+  });
+
   it("names the worker that declared the rate in force", () => {
     const queue = aQueue({
       rateLimit: { effective: { ratePerSecond: 10, burst: 10 }, source: "poller", declaredBy: "web-2:17", admin: null },

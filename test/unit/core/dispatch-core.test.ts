@@ -52,9 +52,9 @@ describe("dispatch core: dispatch", () => {
     add("q1", "x");
     expect(poll("q2", ["x"])).toEqual([]);
     expect(core.queueCounts().map((q) => q.name)).toEqual(["q1", "q2"]);
-    core.sweepIdle(T0 + 5_000);
+    core.sweepIdle(T0 + 1_000);
     expect(core.queueCounts().map((q) => q.name)).toEqual(["q1", "q2"]);
-    core.sweepIdle(T0 + 10_001);
+    core.sweepIdle(T0 + 2_001);
     expect(core.queueCounts().map((q) => q.name)).toEqual(["q1"]);
   });
 

@@ -27,6 +27,7 @@ describe("resolveWorkConfig", () => {
       host: "host-1",
       queueRate: undefined,
       ratePerSecond: undefined,
+      pollWaitMs: 30_000,
       graceMs: 30_000,
       client: { serverUrl: "http://127.0.0.1:7070", token: undefined },
     });
@@ -59,6 +60,8 @@ describe("resolveWorkConfig", () => {
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], rate: "0/s" }))).toBe("--rate");
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], queueRate: "10" }))).toBe("--queue-rate");
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], host: "" }))).toBe("--host");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], pollWait: "50ms" }))).toBe("--poll-wait");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], pollWait: "2m" }))).toBe("--poll-wait");
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], host: "h".repeat(256) }))).toBe("--host");
   });
 
@@ -66,6 +69,7 @@ describe("resolveWorkConfig", () => {
     const config = resolve("h.ts", { queue: ["q"], rate: "300/m", queueRate: " 10/s ", host: "web-7" });
     expect(config).toMatchObject({ ratePerSecond: 5, queueRate: "10/s", host: "web-7" });
     expect(resolve("h.ts", { queue: ["q"], rate: "0.5/s" }).ratePerSecond).toBe(0.5);
+    expect(resolve("h.ts", { queue: ["q"], pollWait: "1s" }).pollWaitMs).toBe(1_000);
   });
 
   it("parses --grace durations, and 0 for no grace", () => {
