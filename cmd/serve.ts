@@ -47,7 +47,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
       pid: process.pid,
       onStagedFailure: (error, opCount) => log.warn("staged writes not committed", { opCount, error: String(error) }),
     });
-    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs } });
+    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs }, collectGarbage: () => Bun.gc(true) });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       io.stderr.write(`error: ${error.message}\n`);

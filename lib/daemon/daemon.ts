@@ -38,6 +38,8 @@ export interface DaemonDeps {
   retention?: Partial<RetentionSettings>;
   /** Lease length of an attempt when the producer names no timeout (default 5 min). */
   defaultStartToCloseMs?: number;
+  /** Asks the runtime for a garbage collection; called after many queues left memory at once. */
+  collectGarbage?: () => void;
 }
 
 export interface PollCommand {
@@ -60,7 +62,9 @@ export interface TaskDetails {
 /** How long the timer loop sleeps when no deadline is pending. */
 const IDLE_TICK_MS = 60_000;
 /** How often idle queues and dead pollers are dropped from memory. */
-const SWEEP_EVERY_MS = 30_000;
+const SWEEP_EVERY_MS = 5_000;
+/** Queues that must leave memory between two sweeps before the daemon asks for a GC. */
+const GC_AFTER_DROPPED_QUEUES = 10_000;
 
 export class Daemon {
   readonly events = new DaemonEvents();
@@ -392,12 +396,16 @@ export class Daemon {
 
   /** Drops idle queues and dead pollers, and old typo-guard entries, now and then. */
   private async runSweeps(): Promise<void> {
+    let queuesBefore = this.core.queueCount;
     while (!this.stopping) {
       await this.deps.clock.sleep(SWEEP_EVERY_MS, this.stopSweep.signal);
       if (this.stopping) return;
       const now = this.deps.clock.now();
       this.core.sweepIdle(now);
       this.queues.prune(now);
+      // Queues leave memory as their last task ends; after a mass exodus, give the memory back.
+      if (queuesBefore - this.core.queueCount >= GC_AFTER_DROPPED_QUEUES) this.deps.collectGarbage?.();
+      queuesBefore = this.core.queueCount;
     }
   }
 

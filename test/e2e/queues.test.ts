@@ -130,15 +130,24 @@ describe("queues at scale (binary)", () => {
       }
     };
     await Promise.all(Array.from({ length: 64 }, cancelWorker));
-    const idle = await metrics(daemon.url);
-    expect(idle.tqd_queues_in_memory).toBe(0);
-    expect(idle.tqd_live_tasks).toBe(0);
-    // The documented bounds (README, "Queues at scale"): RSS under 400 MB with 100,000 live
-    // queues; the JS heap back under 64 MB once idle.
-    expect(busy.process_resident_memory_bytes).toBeLessThan(400 * 2 ** 20);
-    expect(idle.tqd_heap_used_bytes).toBeLessThan(64 * 2 ** 20);
+    const drained = await metrics(daemon.url);
+    expect(drained.tqd_queues_in_memory).toBe(0);
+    expect(drained.tqd_live_tasks).toBe(0);
+    // The documented bounds (README, "Queues at scale"): RSS under 640 MB while 100,000 queues
+    // each hold a task; once idle, the next sweep (every 5 s) collects and the JS heap is back
+    // under 96 MB.
+    expect(busy.process_resident_memory_bytes).toBeLessThan(640 * 2 ** 20);
+    const idle = await eventually(async () => {
+      const now = await metrics(daemon.url);
+      return now.tqd_heap_used_bytes! < 96 * 2 ** 20 ? now : undefined;
+    }, "the heap to shrink after the queues went idle", 20_000);
+    console.log(JSON.stringify({ w5: { busyRssMiB: mib(busy.process_resident_memory_bytes), busyHeapMiB: mib(busy.tqd_heap_used_bytes), idleRssMiB: mib(idle.process_resident_memory_bytes), idleHeapMiB: mib(idle.tqd_heap_used_bytes) } }));
   }, 120_000);
 });
+
+function mib(bytes: number | undefined): number {
+  return Math.round((bytes ?? 0) / 2 ** 20);
+}
 
 function readLines(path: string): string[] {
   try {
