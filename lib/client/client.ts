@@ -216,8 +216,8 @@ export class TqdClient {
   }
 
   /** Tells the server this worker stopped polling `queue` (describe drops it at once). */
-  leave(queue: string, identity: string) {
-    return this.call({ method: "POST", path: paths.leave(queue), body: { identity }, schema: leaveResponseSchema, idempotent: true });
+  leave(queue: string, identity: string, signal?: AbortSignal) {
+    return this.call({ method: "POST", path: paths.leave(queue), body: { identity }, schema: leaveResponseSchema, idempotent: true, signal });
   }
 
   /** One line on what a task that is not running waits for. */

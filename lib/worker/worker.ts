@@ -187,13 +187,16 @@ class PollingWorker implements Worker {
   /** Tells the server this worker stopped polling each queue; failures only cost a later expiry. */
   private async leaveQueues(): Promise<void> {
     const { client, clock, log, identity, queues } = this.options;
+    // Aborted after the time limit, so a hung server cannot keep the process alive.
+    const giveUp = new AbortController();
     const leaves = queues.map((queue) =>
-      client.leave(queue, identity).then(
+      client.leave(queue, identity, giveUp.signal).then(
         () => undefined,
         (error: unknown) => log.debug("could not tell the server the worker left; it expires the poller itself", { queue, error: describeError(error) }),
       ),
     );
     const left = await settledWithin(clock, leaves, LEAVE_TIMEOUT_MS, new AbortController().signal);
+    giveUp.abort();
     if (!left) log.debug("the server did not acknowledge the worker leaving in time; it expires the poller itself", { timeoutMs: LEAVE_TIMEOUT_MS });
   }
 }
