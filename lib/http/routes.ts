@@ -39,8 +39,9 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/heartbeat$/, params: ["id"], handler: heartbeatTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/cancel$/, params: ["id"], handler: cancelTask },
   { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)\/explain$/, params: ["id"], handler: explainTask },
-  // Last among queue routes: its greedy capture would also match the paths above.
-  { method: "GET", pattern: /^\/v1\/queues\/(.+)$/, params: ["queue"], handler: queueRoutes.describe },
+  // One path segment: a queue name with `/` must be percent-encoded here, or `GET .../q/tasks`
+  // would describe a queue "q/tasks" instead of answering 405.
+  { method: "GET", pattern: /^\/v1\/queues\/([^/]+)$/, params: ["queue"], handler: queueRoutes.describe },
   { method: "GET", pattern: /^\/metrics$/, params: [], handler: metrics },
   { method: "GET", pattern: /^\/livez$/, params: [], handler: queueRoutes.livez, public: true },
   { method: "GET", pattern: /^\/readyz$/, params: [], handler: queueRoutes.readyz, public: true },
