@@ -4,6 +4,9 @@
  * calls that could create a second task (enqueue without an id) are never retried.
  */
 import {
+  routeHistoryResponseSchema,
+  routeTableSchema,
+  routeTestResponseSchema,
   describeResponseSchema,
   explainResponseSchema,
   fairnessResponseSchema,
@@ -24,6 +27,10 @@ import {
   settleResponseSchema,
   taskViewSchema,
   type CancelResponse,
+  type RouteAddRequest,
+  type RouteHistoryResponse,
+  type RouteTable,
+  type RouteTestResponse,
   type DescribeResponse,
   type ExplainResponse,
   type FairnessRequest,
@@ -218,6 +225,35 @@ export class TqdClient {
   /** Tells the server this worker stopped polling `queue` (describe drops it at once). */
   leave(queue: string, identity: string, signal?: AbortSignal) {
     return this.call({ method: "POST", path: paths.leave(queue), body: { identity }, schema: leaveResponseSchema, idempotent: true, signal });
+  }
+
+  /** The queue's traffic-routing rules (with per-rule stats) and their version. */
+  routes(queue: string): Promise<RouteTable> {
+    return this.call({ method: "GET", path: paths.routes(queue), schema: routeTableSchema, idempotent: true });
+  }
+
+  /** Appends a rule; refused (409) when the target has no live poller unless `force`. */
+  routeAdd(queue: string, request: RouteAddRequest): Promise<RouteTable> {
+    return this.call({ method: "POST", path: paths.routes(queue), body: request, schema: routeTableSchema, idempotent: false });
+  }
+
+  routeRemove(queue: string, ruleId: string, expectedVersion?: number): Promise<RouteTable> {
+    const body = expectedVersion === undefined ? {} : { expectedVersion };
+    return this.call({ method: "POST", path: paths.routeRemove(queue, ruleId), body, schema: routeTableSchema, idempotent: false });
+  }
+
+  /** Dry run: where would a task of this type and these headers go, and by which rule. */
+  routeTest(queue: string, request: { type: string; headers?: Record<string, string>; id?: string }): Promise<RouteTestResponse> {
+    return this.call({ method: "POST", path: paths.routeTest(queue), body: request, schema: routeTestResponseSchema, idempotent: true });
+  }
+
+  routeHistory(queue: string): Promise<RouteHistoryResponse> {
+    return this.call({ method: "GET", path: paths.routeHistory(queue), schema: routeHistoryResponseSchema, idempotent: true });
+  }
+
+  /** Makes a new version with the rules of `version`. */
+  routeRollback(queue: string, request: { version: number; expectedVersion?: number; force?: boolean }): Promise<RouteTable> {
+    return this.call({ method: "POST", path: paths.routeRollback(queue), body: request, schema: routeTableSchema, idempotent: false });
   }
 
   /** One line on what a task that is not running waits for. */

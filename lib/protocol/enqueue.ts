@@ -4,7 +4,8 @@
  */
 import * as z from "zod";
 import { durationSchema } from "./duration.ts";
-import { taskIdSchema, taskTypeSchema } from "./names.ts";
+import { queueNameSchema, taskIdSchema, taskTypeSchema } from "./names.ts";
+import { headersSchema } from "./routing.ts";
 import { TASK_STATES } from "./task-states.ts";
 
 export const PRIORITY_MIN = 1;
@@ -35,6 +36,11 @@ export const enqueueRequestSchema = z.strictObject({
   /** reject (default): 409; return: answer with the final task; new: replace it with a new run. */
   ifExists: z.enum(IF_EXISTS).optional(),
   priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional(),
+  /** Producer-set headers that traffic-routing rules match on. */
+  headers: headersSchema.optional(),
+  /** A task not started within this moves to `fallbackQueue` (default: the base queue of a host or worker queue). */
+  fallbackAfter: durationSchema.optional(),
+  fallbackQueue: queueNameSchema.optional(),
   /** Tasks of one key (a tenant, say) share dispatches fairly with other keys' tasks. */
   fairnessKey: z.string().min(1).max(255).optional(),
   /** Not dispatched before now + delay. */
@@ -66,6 +72,8 @@ export const enqueueResponseSchema = z.object({
   type: z.string(),
   state: z.enum(TASK_STATES),
   created: z.boolean(),
+  /** The queue the task was routed to by a traffic rule, if any. */
+  routedTo: z.string().optional(),
   /** Set when no worker has polled the queue in the last hour (a typo in the queue name?). */
   warning: z.string().optional(),
 });

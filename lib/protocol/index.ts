@@ -10,5 +10,6 @@ export * from "./async-completion.ts";
 export * from "./queues.ts";
 export * from "./rates.ts";
 export * from "./queue-admin.ts";
+export * from "./routing.ts";
 export * from "./routes.ts";
 export type * from "./schema.ts";

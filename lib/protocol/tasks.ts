@@ -47,6 +47,7 @@ export const leasedTaskSchema = z.object({
   heartbeatTimeoutMs: z.number().int().optional(),
   /** Details of the last heartbeat of an earlier attempt, to resume from. */
   lastHeartbeat: z.unknown().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
 });
 export type LeasedTask = z.infer<typeof leasedTaskSchema>;
 
@@ -144,6 +145,13 @@ export const taskViewSchema = z.object({
   heartbeatTimeoutMs: z.number().int().optional(),
   retryPolicy: retryPolicyViewSchema,
   attempts: z.array(attemptViewSchema).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  fairnessKey: z.string().optional(),
+  /** Routing: the queue it was first sent to, the rule that routed it, and its fallback. */
+  routedFrom: z.string().optional(),
+  routeRuleId: z.string().optional(),
+  fallbackQueue: z.string().optional(),
+  fallbackAt: z.string().optional(),
 });
 export type TaskView = z.infer<typeof taskViewSchema>;
 
