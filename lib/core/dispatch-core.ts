@@ -49,6 +49,13 @@ export interface NewTask {
   inputJson: string | undefined;
   priority: number;
   fairnessKey?: string | undefined;
+  headers?: Readonly<Record<string, string>> | undefined;
+  /** Routing: the queue the producer named, when a rule sent the task to `queue`. */
+  routedFrom?: string | undefined;
+  routeRuleId?: string | undefined;
+  fallbackQueue?: string | undefined;
+  /** Epoch ms; a task not started by then moves to `fallbackQueue`. */
+  fallbackAt?: number | undefined;
   options: TaskOptions;
   /** Epoch ms before which the task must not be dispatched. */
   runAt?: number | undefined;
@@ -65,6 +72,8 @@ export interface Effects {
   changed: LiveTask[];
   ended: AttemptRecord[];
   assignments: Assignment[];
+  /** Tasks that moved to their fallback queue, with the queue they left. */
+  fellBack: { task: LiveTask; from: string }[];
 }
 
 export interface PollRequestPlan {
@@ -140,6 +149,11 @@ export class DispatchCore {
       state: scheduled ? "scheduled" : "pending",
       priority: input.priority,
       fairnessKey: input.fairnessKey,
+      headers: input.headers,
+      routedFrom: input.routedFrom,
+      routeRuleId: input.routeRuleId,
+      fallbackQueue: input.fallbackQueue,
+      fallbackAt: input.fallbackAt,
       attempt: 0,
       budgetStart: 0,
       inputJson: input.inputJson,
@@ -175,6 +189,7 @@ export class DispatchCore {
       closeDeadline: record.options.scheduleToCloseMs === undefined ? undefined : now + record.options.scheduleToCloseMs,
       cancelRequested: false,
       finishedAt: undefined,
+      fallbackAt: undefined,
       lease: undefined,
     });
   }
@@ -289,6 +304,11 @@ export class DispatchCore {
     return this.tasks.size;
   }
 
+  /** Live tasks (for routing stats: which routed tasks still wait). */
+  liveTasks(): IterableIterator<LiveTask> {
+    return this.tasks.values();
+  }
+
   /** Every queue in memory (for metrics). */
   queueStates(): readonly QueueState[] {
     return [...this.queues.values()];
@@ -399,7 +419,7 @@ export class DispatchCore {
 
   /** Applies every timer due at `now`. */
   tick(now: number): Effects {
-    const effects: Effects = { changed: [], ended: [], assignments: [] };
+    const effects: Effects = { changed: [], ended: [], assignments: [], fellBack: [] };
     const touched = new Set<QueueState>();
     for (let due = this.timers.popDue(now); due; due = this.timers.popDue(now)) {
       const { task } = due;
@@ -408,6 +428,11 @@ export class DispatchCore {
         touched.add(this.queueOf(task.queue));
       } else if (due.kind === "lease") {
         this.expireLease(task, now, effects);
+        touched.add(this.queueOf(task.queue));
+      } else if (due.kind === "fallback") {
+        const from = task.queue;
+        this.moveToQueue(task, task.fallbackQueue!, now);
+        effects.fellBack.push({ task, from });
         touched.add(this.queueOf(task.queue));
       } else {
         const failure = due.kind === "startDeadline" ? SCHEDULE_TO_START_FAILURE : SCHEDULE_TO_CLOSE_FAILURE;
@@ -449,7 +474,23 @@ export class DispatchCore {
       this.timers.armLease(task);
     }
     this.timers.armClose(task);
+    this.timers.armFallback(task);
     return queue;
+  }
+
+  /** Moves a task that has not started to another queue (its entry in the old ring goes stale). */
+  private moveToQueue(task: LiveTask, queueName: string, now: number): void {
+    const state = task.state as LiveTaskState;
+    this.queueOf(task.queue).count(task, state, -1);
+    task.queue = queueName;
+    task.fallbackAt = undefined;
+    const queue = this.queueOf(queueName);
+    queue.count(task, state, 1);
+    if (state === "pending") {
+      task.readyAt = now;
+      queue.ready.push(task);
+      this.timers.armStart(task);
+    }
   }
 
   private expireLease(task: LiveTask, now: number, effects: Effects): void {

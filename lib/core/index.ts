@@ -8,3 +8,4 @@ export { PRIORITY_LEVELS } from "./ready-lines.ts";
 export { defaultBurst, type RateLimit } from "./token-bucket.ts";
 export type { PollerInfo } from "./poller-registry.ts";
 export { explainTask, type Explanation } from "./explain.ts";
+export * from "./route-rules.ts";

@@ -50,7 +50,7 @@ const NO_FAIRNESS: Map<string, FairnessSetting> = new Map();
 const NO_BUCKETS: Map<string, TokenBucket> = new Map();
 
 export class QueueState {
-  readonly ready = new ReadyLines();
+  readonly ready: ReadyLines;
   /** Parked polls in arrival order (Map keeps insertion order): first come, first served. */
   parked: Map<number, ParkedPoller> = NO_PARKED;
   readonly pollers = new PollerRegistry();
@@ -66,7 +66,9 @@ export class QueueState {
   private bucket: TokenBucket | undefined;
   private keyBuckets: Map<string, TokenBucket> = NO_BUCKETS;
 
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    this.ready = new ReadyLines(name);
+  }
 
   /** Counts a task entering (+1) or leaving (-1) a live state. */
   count(_task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {

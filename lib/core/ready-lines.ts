@@ -79,6 +79,9 @@ class Level {
 }
 
 export class ReadyLines {
+  /** Entries of tasks that moved to another queue (fallback) are stale here and skipped. */
+  constructor(private readonly queueName: string) {}
+
   /** Created on first use: most queues only ever see the default priority. */
   private readonly levels: (Level | undefined)[] = new Array(PRIORITY_LEVELS);
 
@@ -105,7 +108,7 @@ export class ReadyLines {
         if (!line) break;
         const task = line.oldest(types)!.shift()!;
         line.entries--;
-        if (task.gone || task.state !== "pending") continue;
+        if (task.gone || task.state !== "pending" || task.queue !== this.queueName) continue;
         taken.push(task);
         policy.took(line.key);
         if (--level.credit <= 0) level.cursor++;
@@ -147,7 +150,7 @@ export class ReadyLines {
         for (const [type, ring] of line.byType.entries()) {
           let live = 0;
           ring.forEach((task) => {
-            if (!task.gone && task.state === "pending") live++;
+            if (!task.gone && task.state === "pending" && task.queue === this.queueName) live++;
           });
           if (live === 0) continue;
           census.byLevel[index]! += live;
@@ -166,7 +169,7 @@ export class ReadyLines {
       for (const line of level?.active ?? []) {
         for (const [, ring] of line.byType.entries()) {
           const head = ring.peek();
-          if (head && !head.gone && head.state === "pending" && head.readyAt !== undefined && (oldest === undefined || head.readyAt < oldest)) oldest = head.readyAt;
+          if (head && !head.gone && head.state === "pending" && head.queue === this.queueName && head.readyAt !== undefined && (oldest === undefined || head.readyAt < oldest)) oldest = head.readyAt;
         }
       }
     }

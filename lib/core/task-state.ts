@@ -62,6 +62,14 @@ export interface TaskRecord {
   priority: number;
   /** Tasks of one key share dispatches fairly with other keys' tasks; undefined = the shared key. */
   fairnessKey: string | undefined;
+  /** Producer-set headers that traffic rules match on. */
+  headers: Readonly<Record<string, string>> | undefined;
+  /** Routing: the queue the producer named, when a traffic rule sent the task elsewhere. */
+  routedFrom: string | undefined;
+  routeRuleId: string | undefined;
+  /** Where the task moves if it has not started by `fallbackAt` (epoch ms). */
+  fallbackQueue: string | undefined;
+  fallbackAt: number | undefined;
   attempt: number;
   budgetStart: number;
   inputJson: string | undefined;

@@ -7,7 +7,7 @@
 import { DeadlineHeap } from "./deadline-heap.ts";
 import type { LiveTask } from "./task-state.ts";
 
-export type TimerKind = "run" | "lease" | "startDeadline" | "closeDeadline";
+export type TimerKind = "run" | "lease" | "startDeadline" | "closeDeadline" | "fallback";
 
 interface TimerEntry {
   task: LiveTask;
@@ -37,12 +37,18 @@ export class TaskTimers {
     if (task.closeDeadline !== undefined) this.heap.push(task.closeDeadline, { task, kind: "closeDeadline" });
   }
 
+  /** A task that has not started by its fallback time moves to its fallback queue. */
+  armFallback(task: LiveTask): void {
+    if (task.fallbackAt !== undefined && task.fallbackQueue !== undefined) this.heap.push(task.fallbackAt, { task, kind: "fallback" });
+  }
+
   /** Re-arms every timer that applies to the task (after a commit held them back). */
   armAll(task: LiveTask): void {
     if (task.state === "scheduled") this.armRun(task);
     if (task.state === "pending") this.armStart(task);
     if (task.state === "running") this.armLease(task);
     this.armClose(task);
+    this.armFallback(task);
   }
 
   /** Pops the next timer due at `now` that still applies to its task. */
@@ -70,5 +76,7 @@ function isCurrent({ task, kind, token }: TimerEntry, at: number, now: number): 
       return task.state === "pending" && task.readyAt !== undefined && task.readyAt + (task.options.scheduleToStartMs ?? Infinity) === at;
     case "closeDeadline":
       return task.closeDeadline === at;
+    case "fallback":
+      return task.fallbackAt === at && task.attempt === 0 && (task.state === "pending" || task.state === "scheduled");
   }
 }

@@ -27,6 +27,7 @@ import { DaemonEvents } from "./daemon-events.ts";
 import { DeadLetters, type RetentionSettings } from "./dead-letters.ts";
 import { planEnqueue, type EnqueueCommand, type EnqueueOutcome } from "./enqueue-plan.ts";
 import { QueueAdmin } from "./queue-admin.ts";
+import { TrafficRouter } from "./traffic-router.ts";
 import { randomIds, type IdSource } from "./task-ids.ts";
 import { PollWaiters, TaskWaiters } from "./waiters.ts";
 
@@ -70,6 +71,7 @@ export class Daemon {
   readonly events = new DaemonEvents();
   readonly deadLetters: DeadLetters;
   readonly queues: QueueAdmin;
+  readonly router: TrafficRouter;
   private readonly core: DispatchCore;
   private readonly polls: PollWaiters;
   private readonly taskWaiters: TaskWaiters;
@@ -106,6 +108,13 @@ export class Daemon {
       deliver: (assignments) => this.deliver(assignments),
       commit: (operation, ops) => this.commitOrFail(operation, ops),
     });
+    this.router = new TrafficRouter({
+      core: this.core,
+      store: deps.store,
+      clock: deps.clock,
+      lastPolled: (queue) => this.queues.lastPolledAt(queue),
+      commit: (operation, ops) => this.commitOrFail(operation, ops),
+    });
   }
 
   /** Loads live tasks from the store, rebuilds the core and starts the timer loops. */
@@ -115,6 +124,7 @@ export class Daemon {
     const now = deps.clock.now();
     daemon.core.restore(snapshot.live, new Map(snapshot.queues.map((queue) => [queue.name, queue.settings])), snapshot.maxSeq, now);
     daemon.queues.restore(snapshot.queues, now);
+    daemon.router.restore(snapshot.routes);
     daemon.timerLoop = daemon.runTimers();
     daemon.sweepLoop = daemon.runSweeps();
     daemon.deadLetters.startRetention();
@@ -147,6 +157,7 @@ export class Daemon {
       readFinal: (id) => this.deps.store.readTask(id),
       newTaskId: () => this.ids.taskId(now),
       defaultStartToCloseMs: this.deps.defaultStartToCloseMs ?? DEFAULT_START_TO_CLOSE_MS,
+      route: (source, task) => this.router.route(source, task),
     });
     if (plan.newTasks.length === 0) return plan.outcomes;
     const ops: StoreOp[] = plan.replaced.map((old) => ({ op: "tasks.delete", id: old.id }));
@@ -361,6 +372,9 @@ export class Daemon {
     for (const task of tasks) {
       const lease = task.lease!;
       ops.push({ op: "tasks.markDispatched", id: task.id, attempt: task.attempt, leaseToken: lease.token, leaseDeadline: lease.deadline, worker: task.worker!, startedAt: task.startedAt! });
+      if (task.attempt === 1 && task.routeRuleId !== undefined && task.routedFrom !== undefined && task.queue !== task.routedFrom) {
+        this.router.noteStarted(task.routedFrom, task.routeRuleId);
+      }
       this.events.emit("task.dispatched", { id: task.id, queue: task.queue, attempt: task.attempt, worker: task.worker! });
     }
     this.deps.store.stage(ops);
@@ -389,6 +403,9 @@ export class Daemon {
     for (const attempt of effects.ended) {
       const task = effects.changed.find((t) => t.id === attempt.taskId);
       if (task && attempt.outcome !== "canceled") this.events.emit("lease.expired", { id: task.id, queue: task.queue, attempt: attempt.attempt });
+    }
+    for (const { task } of effects.fellBack) {
+      if (task.routeRuleId !== undefined && task.routedFrom !== undefined) this.router.noteFellBack(task.routedFrom, task.routeRuleId);
     }
     for (const task of effects.changed) if (isFinalState(task.state)) this.finished(task);
     this.deliver(effects.assignments);

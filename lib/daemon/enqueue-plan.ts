@@ -10,6 +10,8 @@ import {
   resolveTaskOptions,
   type DispatchCore,
   type LiveTask,
+  type RoutableTask,
+  type RouteRule,
   type TaskOptionsInput,
   type TaskRecord,
   type TaskState,
@@ -24,6 +26,10 @@ export interface EnqueueCommand {
   inputJson: string | undefined;
   priority: number;
   fairnessKey?: string | undefined;
+  headers?: Readonly<Record<string, string>> | undefined;
+  /** A task not started within this (ms) moves to `fallbackQueue`. */
+  fallbackAfterMs?: number | undefined;
+  fallbackQueue?: string | undefined;
   /** Timeouts and retry policy as given; defaults are filled and combinations checked here. */
   options: TaskOptionsInput;
   /** Epoch ms before which the task is not dispatched. */
@@ -39,6 +45,8 @@ export interface EnqueueOutcome {
   type: string;
   state: TaskState;
   created: boolean;
+  /** The queue a traffic rule sent the task to. */
+  routedTo?: string;
   /** The typo guard's note, when no worker polled the queue lately. */
   warning?: string;
 }
@@ -58,9 +66,11 @@ interface PlanContext {
   newTaskId(): string;
   /** Lease length of an attempt when the producer names neither startToClose nor scheduleToClose. */
   defaultStartToCloseMs: number;
+  /** The traffic rule that routes a new task, if any. */
+  route(queue: string, task: RoutableTask): RouteRule | undefined;
 }
 
-type Existing = { id: string; queue: string; type: string; state: TaskState };
+type Existing = { id: string; queue: string; type: string; state: TaskState; routedFrom: string | undefined };
 
 export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], context: PlanContext): EnqueuePlan {
   const plan: EnqueuePlan = { newTasks: [], replaced: [], outcomes: [] };
@@ -73,13 +83,33 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
     }
     if (existing) plan.replaced.push(existing as TaskRecord);
     const options = resolveTaskOptions(command.options, context.defaultStartToCloseMs);
+    const id = command.id ?? context.newTaskId();
+    const rule = context.route(queue, { id, type: command.type, headers: command.headers });
+    // A routed task falls back to its source queue; an unrouted one to the producer's choice.
+    const fallback = rule
+      ? { fallbackQueue: queue, fallbackAfterMs: rule.fallbackAfterMs > 0 ? rule.fallbackAfterMs : undefined }
+      : { fallbackQueue: command.fallbackQueue, fallbackAfterMs: command.fallbackAfterMs };
     const task = context.core.createTask(
-      { id: command.id ?? context.newTaskId(), queue, type: command.type, inputJson: command.inputJson, priority: command.priority, fairnessKey: command.fairnessKey, options, runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs) },
+      {
+        id,
+        queue: rule?.to ?? queue,
+        type: command.type,
+        inputJson: command.inputJson,
+        priority: command.priority,
+        fairnessKey: command.fairnessKey,
+        headers: command.headers,
+        routedFrom: rule ? queue : undefined,
+        routeRuleId: rule?.id,
+        fallbackQueue: fallback.fallbackAfterMs === undefined ? undefined : fallback.fallbackQueue,
+        fallbackAt: fallback.fallbackAfterMs === undefined ? undefined : context.now + fallback.fallbackAfterMs,
+        options,
+        runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs),
+      },
       context.now,
     );
     inThisBatch.set(task.id, task);
     plan.newTasks.push(task);
-    plan.outcomes.push({ id: task.id, queue, type: task.type, state: task.state, created: true });
+    plan.outcomes.push({ id: task.id, queue, type: task.type, state: task.state, created: true, ...(rule ? { routedTo: rule.to } : {}) });
   }
   return plan;
 }
@@ -90,7 +120,7 @@ function replaces(existing: Existing, command: EnqueueCommand): boolean {
 }
 
 function outcomeOfExisting(existing: Existing, queue: string, command: EnqueueCommand): EnqueueOutcome {
-  if (existing.queue !== queue || existing.type !== command.type) {
+  if ((existing.routedFrom ?? existing.queue) !== queue || existing.type !== command.type) {
     throw new ConflictError(`task id ${existing.id} is already used by a ${existing.type} task on queue ${existing.queue}`);
   }
   if (isFinalState(existing.state) && (command.ifExists ?? "reject") === "reject") {

@@ -5,3 +5,4 @@ export { DaemonEvents, type DaemonEventMap } from "./daemon-events.ts";
 export { DEFAULT_RETENTION, type RetentionSettings } from "./dead-letters.ts";
 export { randomIds, type IdSource } from "./task-ids.ts";
 export type { QueueDescription, QueueListing } from "./queue-admin.ts";
+export type { RouteTableView, RuleStats } from "./traffic-router.ts";

@@ -91,6 +91,11 @@ export class QueueAdmin {
     return `no worker has polled queue "${queue}" in the last hour; the task waits there (is the queue name right?)`;
   }
 
+  /** Epoch ms of the queue's last poll within the typo-guard window. */
+  lastPolledAt(queue: string): number | undefined {
+    return this.lastPolled.get(queue);
+  }
+
   /** Forgets last-poll times older than the typo-guard window. */
   prune(now: number): void {
     for (const [queue, at] of this.lastPolled) {

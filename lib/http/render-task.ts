@@ -19,6 +19,7 @@ export function renderLeasedTasks(tasks: readonly LiveTask[]): string {
     text += `,"attempt":${task.attempt},"priority":${task.priority},"leaseToken":"${lease.token}","leaseDeadline":"${iso(lease.deadline)}"`;
     if (task.options.heartbeatMs !== undefined) text += `,"heartbeatTimeoutMs":${task.options.heartbeatMs}`;
     if (task.heartbeatJson !== undefined) text += `,"lastHeartbeat":${task.heartbeatJson}`;
+    if (task.headers !== undefined) text += `,"headers":${JSON.stringify(task.headers)}`;
     parts.push(text + "}");
   }
   return `{"tasks":[${parts.join(",")}]}`;
@@ -46,6 +47,13 @@ export function renderTaskView({ record, attempts }: TaskDetails): string {
   if (record.finishedAt !== undefined) fields.push(`"finishedAt":"${iso(record.finishedAt)}"`);
   if (record.leaseDeadline !== undefined && record.state === "running") fields.push(`"leaseDeadline":"${iso(record.leaseDeadline)}"`);
   fields.push(...renderOptions(record.options));
+  if (record.headers !== undefined) fields.push(`"headers":${JSON.stringify(record.headers)}`);
+  if (record.fairnessKey !== undefined) fields.push(`"fairnessKey":${str(record.fairnessKey)}`);
+  if (record.routedFrom !== undefined) fields.push(`"routedFrom":${str(record.routedFrom)}`);
+  if (record.routeRuleId !== undefined) fields.push(`"routeRuleId":${str(record.routeRuleId)}`);
+  if (record.fallbackQueue !== undefined && record.fallbackAt !== undefined) {
+    fields.push(`"fallbackQueue":${str(record.fallbackQueue)}`, `"fallbackAt":"${iso(record.fallbackAt)}"`);
+  }
   fields.push(`"attempts":[${attempts.map(renderAttempt).join(",")}]`);
   return `{${fields.join(",")}}`;
 }

@@ -8,6 +8,7 @@ import { queueRoutes } from "./queue-routes.ts";
 import type { RouteHandler } from "./route-context.ts";
 import { listDead, purgeDead, requeueDead } from "./dead-letter-routes.ts";
 import { metrics } from "./metrics-route.ts";
+import { routingRoutes } from "./routing-routes.ts";
 import { cancelTask, completeTask, enqueueBatch, enqueueTask, explainTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
 
 export interface Route {
@@ -32,6 +33,12 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/resume$/, params: ["queue"], handler: queueRoutes.resume },
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/fairness$/, params: ["queue"], handler: queueRoutes.fairness },
   { method: "POST", pattern: /^\/v1\/queues\/(.+)\/pollers\/leave$/, params: ["queue"], handler: queueRoutes.leave },
+  { method: "GET", pattern: /^\/v1\/queues\/(.+)\/routes\/history$/, params: ["queue"], handler: routingRoutes.history },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/routes\/test$/, params: ["queue"], handler: routingRoutes.test },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/routes\/rollback$/, params: ["queue"], handler: routingRoutes.rollback },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/routes\/([^/]+)\/delete$/, params: ["queue", "rule"], handler: routingRoutes.remove },
+  { method: "GET", pattern: /^\/v1\/queues\/(.+)\/routes$/, params: ["queue"], handler: routingRoutes.list },
+  { method: "POST", pattern: /^\/v1\/queues\/(.+)\/routes$/, params: ["queue"], handler: routingRoutes.add },
   { method: "GET", pattern: /^\/v1\/queues$/, params: [], handler: queueRoutes.list },
   { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)$/, params: ["id"], handler: getTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/complete$/, params: ["id"], handler: completeTask },

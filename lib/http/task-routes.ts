@@ -12,6 +12,7 @@ import {
   taskIdSchema,
   taskWaitQuerySchema,
   type EnqueueRequestParsed,
+  baseQueueOf,
 } from "../protocol/index.ts";
 import type { EnqueueCommand } from "../daemon/index.ts";
 import { HttpError, invalidRequest } from "./errors.ts";
@@ -23,14 +24,14 @@ import { json, rawJson, type RouteContext } from "./route-context.ts";
 export async function enqueueTask(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueRequestSchema, context.settings.maxBodyBytes);
-  const [outcome] = await context.daemon.enqueue(queue, [commandOf(body)]);
+  const [outcome] = await context.daemon.enqueue(queue, [commandOf(body, queue)]);
   return json(outcome, outcome!.created ? 201 : 200);
 }
 
 export async function enqueueBatch(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueBatchRequestSchema, context.settings.maxBodyBytes);
-  const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => commandOf(task)));
+  const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => commandOf(task, queue)));
   return json({ tasks: outcomes }, outcomes.some((outcome) => outcome.created) ? 201 : 200);
 }
 
@@ -84,7 +85,7 @@ export async function getTask(context: RouteContext): Promise<Response> {
 }
 
 /** Maps the wire request to the daemon's command (which checks timeout combinations: 400). */
-function commandOf(body: EnqueueRequestParsed): EnqueueCommand {
+function commandOf(body: EnqueueRequestParsed, queue: string): EnqueueCommand {
   const retry = body.retryPolicy;
   const options = {
     scheduleToStartMs: body.scheduleToStartTimeout,
@@ -105,11 +106,24 @@ function commandOf(body: EnqueueRequestParsed): EnqueueCommand {
     inputJson: jsonText(body.input),
     priority: body.priority ?? DEFAULT_PRIORITY,
     fairnessKey: body.fairnessKey,
+    headers: body.headers,
+    fallbackAfterMs: body.fallbackAfter,
+    fallbackQueue: fallbackQueueOf(body, queue),
     options,
     runAt: body.runAt === undefined ? undefined : Date.parse(body.runAt),
     delayMs: body.delay,
     ifExists: body.ifExists,
   };
+}
+
+/** A fallback goes to the named queue, else to the base queue of a host or worker queue. */
+function fallbackQueueOf(body: EnqueueRequestParsed, queue: string): string | undefined {
+  if (body.fallbackAfter === undefined) return body.fallbackQueue;
+  const target = body.fallbackQueue ?? baseQueueOf(queue);
+  if (target === queue) {
+    throw new HttpError("invalid_argument", `fallbackAfter needs fallbackQueue: ${queue} is not a host or worker queue, so it has no base queue to fall back to`);
+  }
+  return target;
 }
 
 function queueParam(context: RouteContext): string {

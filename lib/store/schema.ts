@@ -32,12 +32,30 @@ export interface TasksTable {
   close_deadline: number | null;
   cancel_requested: number;
   fairness_key: string | null;
+  /** Headers as JSON. */
+  headers: string | null;
+  routed_from: string | null;
+  route_rule_id: string | null;
+  fallback_queue: string | null;
+  fallback_at: number | null;
 }
 
 export interface DatabaseSchema {
   tasks: TasksTable;
   attempts: AttemptsTable;
   queues: QueuesTable;
+  routes: RoutesTable;
+}
+
+/** Every version of every queue's traffic-routing rules; the highest version is in force. */
+export interface RoutesTable {
+  queue: string;
+  version: number;
+  /** The rules as JSON. */
+  rules: string;
+  /** What changed, for `tqd route history`. */
+  change: string;
+  created_at: number;
 }
 
 /** Settings and activity of queues that have any (most queues never get a row). */
@@ -158,6 +176,28 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn("burst", "integer")
         .addColumn("fairness", "text")
         .addColumn("last_polled_at", "integer")
+        .execute();
+    },
+  },
+  "0004_routing": {
+    async up(db: Kysely<unknown>) {
+      for (const [name, type] of [
+        ["headers", "text"],
+        ["routed_from", "text"],
+        ["route_rule_id", "text"],
+        ["fallback_queue", "text"],
+        ["fallback_at", "integer"],
+      ] as const) {
+        await db.schema.alterTable("tasks").addColumn(name, type).execute();
+      }
+      await db.schema
+        .createTable("routes")
+        .addColumn("queue", "text", (col) => col.notNull())
+        .addColumn("version", "integer", (col) => col.notNull())
+        .addColumn("rules", "text", (col) => col.notNull())
+        .addColumn("change", "text", (col) => col.notNull())
+        .addColumn("created_at", "integer", (col) => col.notNull())
+        .addPrimaryKeyConstraint("routes_pk", ["queue", "version"])
         .execute();
     },
   },

@@ -7,6 +7,7 @@ import { GroupCommitter } from "./group-commit.ts";
 import { migrateToLatest, type DatabaseSchema } from "./schema.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite.ts";
 import { QueueStatements } from "./queue-statements.ts";
+import { RouteStatements } from "./route-statements.ts";
 import { recordOfRow, TaskStatements, type TaskRow } from "./task-statements.ts";
 import type { CommitStats, LiveSnapshot, StoreOp, TaskStore } from "./task-store.ts";
 
@@ -34,6 +35,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Task
 class SqliteTaskStore implements TaskStore {
   private readonly statements: TaskStatements;
   private readonly queueStatements: QueueStatements;
+  private readonly routeStatements: RouteStatements;
   private readonly committer: GroupCommitter<StoreOp>;
 
   constructor(
@@ -43,6 +45,7 @@ class SqliteTaskStore implements TaskStore {
   ) {
     this.statements = new TaskStatements(connection);
     this.queueStatements = new QueueStatements(connection);
+    this.routeStatements = new RouteStatements(connection);
     this.committer = new GroupCommitter<StoreOp>({
       writeBatch: (ops) =>
         connection.transaction(() => {
@@ -55,6 +58,7 @@ class SqliteTaskStore implements TaskStore {
   private runOp(op: StoreOp): void {
     if (op.op === "queues.saveSettings") this.queueStatements.saveSettings(op.name, op.settings);
     else if (op.op === "queues.touchPolled") this.queueStatements.touchPolled(op.name, op.at);
+    else if (op.op === "routes.saveVersion") this.routeStatements.save(op.version);
     else this.statements.run(op);
   }
 
@@ -64,6 +68,10 @@ class SqliteTaskStore implements TaskStore {
 
   finalCountsOf(queue: string) {
     return this.queueStatements.finalCountsOf(queue);
+  }
+
+  routeHistory(queue: string) {
+    return this.routeStatements.history(queue);
   }
 
   commit(ops: StoreOp[]): Promise<void> {
@@ -104,6 +112,7 @@ class SqliteTaskStore implements TaskStore {
     return {
       live: live.map((row) => recordOfRow(row as TaskRow)),
       queues: this.queueStatements.loadAll(),
+      routes: this.routeStatements.latest(),
       maxSeq: max?.maxSeq ?? 0,
     };
   }

@@ -11,10 +11,10 @@ import type { FinalTaskRef, StoreOp } from "./task-store.ts";
 export type TaskRow = TasksTable;
 
 const TASK_COLUMNS =
-  "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at, priority, budget_start, options, run_at, ready_at, close_deadline, cancel_requested, fairness_key";
+  "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at, priority, budget_start, options, run_at, ready_at, close_deadline, cancel_requested, fairness_key, headers, routed_from, route_rule_id, fallback_queue, fallback_at";
 const MUTABLE_COLUMNS = [
   "state", "attempt", "result", "error", "heartbeat", "lease_token", "lease_deadline", "worker", "started_at", "finished_at",
-  "budget_start", "run_at", "ready_at", "close_deadline", "cancel_requested",
+  "budget_start", "run_at", "ready_at", "close_deadline", "cancel_requested", "queue", "fallback_at",
 ] as const;
 
 export class TaskStatements {
@@ -58,7 +58,7 @@ export class TaskStatements {
   }
 
   /** Executes one named task write; the caller holds the transaction. */
-  run(op: Exclude<StoreOp, { op: `queues.${string}` }>): void {
+  run(op: Exclude<StoreOp, { op: `queues.${string}` | `routes.${string}` }>): void {
     switch (op.op) {
       case "tasks.insert":
         this.insert.run(rowOfRecord(op.task) as never);
@@ -125,6 +125,11 @@ export function recordOfRow(row: TaskRow): TaskRecord {
     state: row.state as TaskState,
     priority: row.priority,
     fairnessKey: row.fairness_key ?? undefined,
+    headers: row.headers === null ? undefined : (JSON.parse(row.headers) as Record<string, string>),
+    routedFrom: row.routed_from ?? undefined,
+    routeRuleId: row.route_rule_id ?? undefined,
+    fallbackQueue: row.fallback_queue ?? undefined,
+    fallbackAt: row.fallback_at ?? undefined,
     attempt: row.attempt,
     budgetStart: row.budget_start,
     inputJson: row.input ?? undefined,
@@ -178,5 +183,10 @@ function rowOfRecord(task: TaskRecord): TaskRow {
     close_deadline: task.closeDeadline ?? null,
     cancel_requested: task.cancelRequested ? 1 : 0,
     fairness_key: task.fairnessKey ?? null,
+    headers: task.headers === undefined ? null : JSON.stringify(task.headers),
+    routed_from: task.routedFrom ?? null,
+    route_rule_id: task.routeRuleId ?? null,
+    fallback_queue: task.fallbackQueue ?? null,
+    fallback_at: task.fallbackAt ?? null,
   };
 }

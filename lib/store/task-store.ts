@@ -5,6 +5,7 @@
 import type { AttemptRecord, FinalTaskState, QueueSettings, TaskRecord } from "../core/index.ts";
 import type { Histogram } from "../metrics/histogram.ts";
 import type { FinalCountRow, StoredQueue } from "./queue-statements.ts";
+import type { RouteVersion } from "./route-statements.ts";
 
 /** One named write. Each maps to one prepared statement. */
 export type StoreOp =
@@ -19,16 +20,19 @@ export type StoreOp =
   | { op: "attempts.insert"; attempt: AttemptRecord }
   | { op: "queues.saveSettings"; name: string; settings: QueueSettings }
   /** Staged at most every few minutes per queue: the typo guard's memory of recent polls. */
-  | { op: "queues.touchPolled"; name: string; at: number };
+  | { op: "queues.touchPolled"; name: string; at: number }
+  | { op: "routes.saveVersion"; version: RouteVersion };
 
 /** What the daemon loads at boot to rebuild the core. */
 export interface LiveSnapshot {
   live: TaskRecord[];
   queues: StoredQueue[];
+  /** The rules in force for each queue that has any. */
+  routes: RouteVersion[];
   maxSeq: number;
 }
 
-export type { FinalCountRow, StoredQueue };
+export type { FinalCountRow, RouteVersion, StoredQueue };
 
 /** A final task's identity, for deletions that must adjust counts. */
 export interface FinalTaskRef {
@@ -67,6 +71,7 @@ export interface TaskStore {
   /** Final tasks counted by queue and state, for queues whose name starts with `prefix`. */
   finalCounts(prefix: string): FinalCountRow[];
   finalCountsOf(queue: string): FinalCountRow[];
+  routeHistory(queue: string): RouteVersion[];
   stats(): CommitStats;
   /** Commits what is staged, then closes. */
   close(): Promise<void>;

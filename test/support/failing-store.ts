@@ -32,6 +32,7 @@ export function failingStore(inner: TaskStore): FailingStore {
     loadLive: () => inner.loadLive(),
     finalCounts: (prefix) => inner.finalCounts(prefix),
     finalCountsOf: (queue) => inner.finalCountsOf(queue),
+    routeHistory: (queue) => inner.routeHistory(queue),
     stats: () => inner.stats(),
     close: () => inner.close(),
   };
