@@ -20,6 +20,7 @@ import * as limit from "./admin/limit.ts";
 import * as pause from "./admin/pause.ts";
 import * as resume from "./admin/resume.ts";
 import * as fairness from "./admin/fairness.ts";
+import * as route from "./admin/route.ts";
 
 interface Subcommand {
   summary: string;
@@ -43,6 +44,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   resume: { summary: "dispatch a paused queue's tasks again", run: resume.run },
   fairness: { summary: "set a fairness key's weight and rate limit within a queue", run: fairness.run },
   dead: { summary: "dead-letter tasks of a queue: dead ls | requeue | purge", run: dead.run },
+  route: { summary: "traffic-routing rules of a queue: route add | ls | rm | test | history | rollback", run: route.run },
   version: { summary: "print the version and git commit", run: async (_args, io) => (io.stdout.write(versionLine() + "\n"), EXIT.ok) },
 };
 
@@ -84,6 +86,7 @@ function helpText(): string {
     "  tqd dead ls emails",
     "  tqd describe emails",
     "  tqd limit emails --rate 50/s",
+    "  tqd route add images --to images-canary --percent 5",
     "",
   ].join("\n");
 }

@@ -25,9 +25,14 @@ defaults: --concurrency ${DEFAULT_WORK_CONCURRENCY} (tasks at once, across all q
   --identity HOSTNAME:PID, --host HOSTNAME, no --rate, --poll-wait 30s, --server http://127.0.0.1:7070
 environment: TQD_SERVER, TQD_TOKEN, TQD_LOG_FORMAT, TQD_LOG_LEVEL
 
+Besides each --queue Q, the worker polls Q@host:HOST (shared by every worker serving Q on this
+host) and Q@worker:IDENTITY (this process only); handlers read them as ctx.hostQueue and
+ctx.workerQueue and send follow-up steps there to keep them on this host or process.
+
 --exec runs CMD with sh -c once per task: the input JSON arrives on stdin, TQD_TASK_ID,
-TQD_TASK_TYPE, TQD_QUEUE and TQD_ATTEMPT are set, stdout is the result (JSON if it parses,
-else text), and a non-zero exit fails the attempt with the end of stderr.
+TQD_TASK_TYPE, TQD_QUEUE, TQD_ATTEMPT, TQD_HOST_QUEUE and TQD_WORKER_QUEUE are set, stdout is
+the result (JSON if it parses, else text), and a non-zero exit fails the attempt with the end
+of stderr.
 Exit code ${NON_RETRYABLE_EXIT_CODE} fails it without retry, whatever the task's retry policy.
 
 Rates are N/s, N/m or N/h. --rate limits this worker (across its queues; bursts of up to one
@@ -40,6 +45,7 @@ examples:
   tqd work handlers.ts --queue emails --queue reports --concurrency 4 --grace 2m
   tqd work --exec 'jq "{sum: (.a + .b)}"' --queue math --type add
   tqd work handlers.ts --queue emails --rate 5/s --queue-rate 50/s
+  tqd work examples/fileprocessing/handlers.ts --queue files --host web-1
 `;
 
 function workCommand(io: CliIo) {
@@ -47,14 +53,14 @@ function workCommand(io: CliIo) {
     newCommand("work", io)
       .description("run a worker: poll queues and run tasks with a handlers module or a shell command")
       .argument("[HANDLERS]", "TypeScript module exporting handlers (default export object or named functions)")
-      .option("--queue <name>", "queue to poll; repeat for more (required)", collect)
+      .option("--queue <name>", "queue to poll, with its host and worker queues; repeat for more (required)", collect)
       .option("--exec <command>", "run this shell command per task instead of a handlers module")
       .option("--type <type>", "with --exec: a task type it handles; repeat for more", collect)
       .option("--concurrency <n>", `most tasks running at once (default ${DEFAULT_WORK_CONCURRENCY})`)
-      .option("--identity <name>", "worker name the server records on leases (default HOSTNAME:PID)")
-      .option("--host <name>", "machine name sent with every poll, shown by tqd describe (default: this host's name)")
+      .option("--identity <name>", "worker name the server records on leases; names the worker queues Q@worker:NAME (default HOSTNAME:PID)")
+      .option("--host <name>", "host name: names the host queues Q@host:NAME, shown by tqd describe (default: this host's name)")
       .option("--rate <rate>", "most tasks this worker starts per second/minute/hour, e.g. 5/s (default: no limit)")
-      .option("--queue-rate <rate>", "declare a dispatch rate for each polled queue, e.g. 10/s (the server applies the lowest)")
+      .option("--queue-rate <rate>", "declare a dispatch rate for each --queue, e.g. 10/s (the server applies the lowest)")
       .option("--poll-wait <duration>", "how long the server may hold an empty poll, 100ms-60s (default 30s); a killed worker leaves tqd describe within twice this")
       .option("--grace <duration>", `on SIGTERM, how long running tasks may finish (default ${DEFAULT_WORK_GRACE})`)
       .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT, default text)")

@@ -2,8 +2,9 @@
  * How `tqd enqueue`'s flags become the protocol's EnqueueRequest. Kept apart from the command so
  * the mapping (in particular `--retries N` = N + 1 attempts) is tested as a pure function.
  */
-import type { EnqueueRequest, RetryPolicyRequest } from "../../lib/protocol/index.ts";
+import { baseQueueOf, type EnqueueRequest, type RetryPolicyRequest } from "../../lib/protocol/index.ts";
 import type { Backoff } from "./argument-parsers.ts";
+import { headersFrom } from "./routing-arguments.ts";
 
 /** The task-shaping flags of `tqd enqueue`, already parsed and checked one by one. */
 export interface EnqueueTaskFlags {
@@ -22,6 +23,11 @@ export interface EnqueueTaskFlags {
   retries?: number;
   backoff?: Backoff;
   nonRetryable?: string[];
+  /** `--header NAME=VALUE` pairs in the order given (traffic rules match on them). */
+  header?: [string, string][];
+  /** Not started within this, the task moves to `fallbackQueue` (or the base queue). */
+  fallbackAfter?: string;
+  fallbackQueue?: string;
 }
 
 /** Most `--non-retryable` types one task may list, as in the protocol's retry policy. */
@@ -32,10 +38,17 @@ export const MAX_NON_RETRYABLE_TYPES = 100;
  * returns the usage message, or undefined. Combinations of timeouts (e.g. --heartbeat longer than
  * --timeout-run) are the server's to judge: it answers 400 naming the field.
  */
-export function checkEnqueueFlagCombinations(flags: EnqueueTaskFlags): string | undefined {
+export function checkEnqueueFlagCombinations(flags: EnqueueTaskFlags, queue: string): string | undefined {
   if (flags.delay !== undefined && flags.at !== undefined) return "--delay and --at both say when the task may start: give one of them";
   if (flags.ifExists !== undefined && flags.id === undefined) return "--if-exists needs --id (a new id never exists)";
   if ((flags.nonRetryable?.length ?? 0) > MAX_NON_RETRYABLE_TYPES) return `--non-retryable may be given at most ${MAX_NON_RETRYABLE_TYPES} times`;
+  const headers = headersFrom(flags.header);
+  if (typeof headers === "string") return headers;
+  if (flags.fallbackQueue !== undefined && flags.fallbackAfter === undefined) return "--fallback-queue needs --fallback-after (it says when the task moves there)";
+  if (flags.fallbackQueue === queue) return `--fallback-queue ${queue} is the queue the task is sent to: name another one`;
+  if (flags.fallbackAfter !== undefined && flags.fallbackQueue === undefined && baseQueueOf(queue) === queue) {
+    return `--fallback-after needs --fallback-queue here: ${queue} is not a host or worker queue (Q@host:H, Q@worker:ID), so it has no base queue to fall back to`;
+  }
   return undefined;
 }
 
@@ -56,6 +69,10 @@ export function buildEnqueueRequest(type: string, input: { value: unknown } | un
   if (flags.timeoutRun !== undefined) request.startToCloseTimeout = flags.timeoutRun;
   if (flags.timeoutTotal !== undefined) request.scheduleToCloseTimeout = flags.timeoutTotal;
   if (flags.heartbeat !== undefined) request.heartbeatTimeout = flags.heartbeat;
+  const headers = headersFrom(flags.header);
+  if (typeof headers === "object") request.headers = headers;
+  if (flags.fallbackAfter !== undefined) request.fallbackAfter = flags.fallbackAfter;
+  if (flags.fallbackQueue !== undefined) request.fallbackQueue = flags.fallbackQueue;
   const retryPolicy = buildRetryPolicy(flags);
   if (retryPolicy) request.retryPolicy = retryPolicy;
   return request;

@@ -6,6 +6,8 @@
  *
  * When the server warns (no worker has polled the queue in the last hour: a typo in the queue
  * name?), the warning goes to stderr as `warning: ...`; stdout and the exit code are unchanged.
+ * When a traffic rule sent the task to another queue, a terminal gets `note: routed to Q` on
+ * stderr (pipes do not: the id on stdout is all a script needs).
  *
  * Without --id the CLI mints a time-sortable id itself (task-id.ts): the request is then
  * idempotent, so the client retries it after a transport failure without risking a second task.
@@ -21,6 +23,7 @@ import {
   parseErrorType,
   parseFairnessKey,
   parsePositiveDuration,
+  parseQueueName,
   parseRunAt,
   parseTaskId,
   parseTaskType,
@@ -28,6 +31,7 @@ import {
   readJsonInput,
 } from "./argument-parsers.ts";
 import { buildEnqueueRequest, checkEnqueueFlagCombinations, type EnqueueTaskFlags } from "./enqueue-request.ts";
+import { collectHeader } from "./routing-arguments.ts";
 import { newTaskId } from "./task-id.ts";
 import { escapeControlCharacters } from "./text-layout.ts";
 import { waitAndReport } from "./task-wait.ts";
@@ -62,6 +66,13 @@ examples:
   tqd enqueue emails send '{"to":"ada@example.com"}' --delay 10m --priority 1
   tqd enqueue billing charge --at 2026-10-01T09:00:00+02:00 --retries 5 --backoff 1s,2,1m --non-retryable CardDeclined
   tqd enqueue exports build '{"tenant":"acme"}' --fairness-key acme
+  tqd enqueue images resize --header tenant=acme --header tier=gold
+  tqd enqueue files@host:web-1 process '{"path":"/tmp/a"}' --fallback-after 30s --wait
+
+--header NAME=VALUE (repeatable) sets the task's headers, which traffic rules (tqd route) match on.
+--fallback-after DUR: a task not started within DUR moves to --fallback-queue, by default to the
+  base queue Q of a host or worker queue (Q@host:H, Q@worker:ID), so it does not wait for a
+  host that is gone. Without it, only --timeout-start ends such a wait.
 
 A queue no worker has polled in the last hour still takes the task, but the server's warning
 (a typo in the queue name?) is printed on stderr as 'warning: ...'.
@@ -93,6 +104,9 @@ function enqueueCommand(io: CliIo, parsed: EnqueueArgs) {
       .option("--non-retryable <type>", "an error type that is never retried; repeat for more", (value: string, previous: string[] | undefined) =>
         collect(parseErrorType(value), previous),
       )
+      .option("--header <name=value>", "a header traffic rules match on (e.g. tenant=acme); repeat for more", collectHeader)
+      .option("--fallback-after <duration>", "not started within this, the task moves to --fallback-queue (default: the base queue of a host or worker queue)", parsePositiveDuration)
+      .option("--fallback-queue <queue>", "with --fallback-after: where the task moves", parseQueueName)
       .option("--wait", "wait for the task to finish and print its result (exit 1 if it does not complete)")
       .option("--timeout <duration>", "with --wait: give up after this long with exit 4 (default: no limit)", parseDurationMs)
       .option("--json", "print the protocol object as one JSON line (the enqueue answer, or the final task with --wait)")
@@ -109,7 +123,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (parseExit !== undefined) return parseExit;
   const flags = program.opts<EnqueueFlags>();
   if (flags.timeout !== undefined && !flags.wait) return usageError(io, "--timeout needs --wait (it limits the wait)");
-  const combinationError = checkEnqueueFlagCombinations(flags);
+  const combinationError = checkEnqueueFlagCombinations(flags, parsed.queue);
   if (combinationError) return usageError(io, combinationError);
   const input = await readJsonInput(parsed.input, () => io.readStdin());
   if (input && !input.ok) return usageError(io, input.message);
@@ -128,6 +142,9 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     const answer = await client.enqueue(parsed.queue, request);
     id = answer.id;
     if (answer.warning !== undefined) io.stderr.write(`warning: ${escapeControlCharacters(answer.warning)}\n`);
+    if (answer.routedTo !== undefined && answer.routedTo !== parsed.queue && io.stderr.isTTY) {
+      io.stderr.write(`note: a routing rule of ${parsed.queue} sent task ${answer.id} to ${answer.routedTo} (tqd route ls ${parsed.queue})\n`);
+    }
     if (!flags.wait) {
       io.stdout.write((flags.json ? JSON.stringify(answer) : answer.id) + "\n");
       // A minted id answered created:false only means our own retried request got through.

@@ -4,7 +4,7 @@
  */
 import { resolveClientConfig, type ClientConfig } from "./client-config.ts";
 import { ConfigError } from "./config-error.ts";
-import { DEFAULT_POLL_WAIT_MS, LIMITS, QUEUE_NAME_PATTERN, parseDuration, parseRate } from "../protocol/index.ts";
+import { baseQueueOf, DEFAULT_POLL_WAIT_MS, LIMITS, QUEUE_NAME_PATTERN, parseDuration, parseRate } from "../protocol/index.ts";
 import { parseChoice, parseInteger } from "./parse-values.ts";
 import type { LogFormat, LogLevel } from "./serve-config.ts";
 
@@ -50,8 +50,9 @@ export interface WorkConfig {
   readonly source: WorkSource;
   readonly queues: readonly string[];
   readonly concurrency: number;
+  /** Holder of leases; names the worker queues (`Q@worker:IDENTITY`). */
   readonly identity: string;
-  /** Sent with every poll; `tqd describe` shows it. */
+  /** Names the host queues (`Q@host:HOST`) and is sent with every poll; `tqd describe` shows it. */
   readonly host: string;
   /** `--queue-rate` as given (e.g. `10/s`), declared to the server on every poll. */
   readonly queueRate: string | undefined;
@@ -73,6 +74,11 @@ export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity, d
   const source = resolveSource(handlersPath, flags);
   const queues = uniqueNames("--queue", flags.queue ?? []);
   if (queues.length === 0) throw new ConfigError("--queue", "missing --queue: name at least one queue to poll (repeat the flag for more)");
+  for (const queue of queues) {
+    if (baseQueueOf(queue) !== queue) {
+      throw new ConfigError("--queue", `invalid --queue "${queue}": name the base queue ("${baseQueueOf(queue)}"); the worker polls its host and worker queues itself`);
+    }
+  }
   const concurrency = parseInteger("--concurrency", flags.concurrency ?? String(DEFAULT_WORK_CONCURRENCY), 1, MAX_WORK_CONCURRENCY);
   const identity = flags.identity ?? defaultIdentity;
   if (identity.length < 1 || identity.length > 255) {

@@ -17,6 +17,16 @@ export interface TaskContext {
    * undefined on a first attempt or when no earlier attempt sent details.
    */
   readonly lastHeartbeat: unknown;
+  /** The producer's headers (`tqd enqueue --header k=v`); empty when it set none. */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The queue every worker on this host polls for the base queue this task came from
+   * (`Q@host:HOST`). Enqueue a follow-up step there to run it on this host, e.g. next to a file
+   * this handler wrote to local disk; for a task taken from `Q@host:web-1` it is `Q@host:web-1`.
+   */
+  readonly hostQueue: string;
+  /** The queue only this worker process polls for that base queue (`Q@worker:IDENTITY`). */
+  readonly workerQueue: string;
   /**
    * Aborted when the lease is lost (the server answered 404/409, or the deadline passed without
    * a heartbeat extending it), when the server asks for cancellation, or when the worker stops

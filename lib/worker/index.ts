@@ -12,6 +12,7 @@ export {
 export { DEFAULT_HEARTBEAT_THROTTLE_MS, HEARTBEAT_THROTTLE_RATIO, heartbeatThrottleMs, MAX_HEARTBEAT_THROTTLE_MS } from "./heartbeat-throttle.ts";
 export { HandlerModuleError, handlersFromModule, loadHandlers, registerTqdModule, type HandlerModuleProblem } from "./load-handlers.ts";
 export { ExitCodeError, KILL_GRACE_MS, NON_RETRYABLE_EXIT_CODE, shellHandler, STDERR_TAIL_BYTES, type ShellHandlerOptions } from "./run-shell.ts";
+export { IDLE_TURN_MS, SHARED_POLL_WAIT_MS } from "./slot-pool.ts";
 export { TaskRateLimit } from "./task-rate-limit.ts";
 export { isLeaseLost, type WorkerClient } from "./worker-client.ts";
 export {

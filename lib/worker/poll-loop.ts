@@ -1,10 +1,10 @@
 /**
- * One long-poll loop per queue. Each turn reserves free slots from the shared pool (at most
- * `maxPerPoll`, so one queue's idle long poll cannot hold every slot while another queue has
- * work), then, under `--rate`, as many tokens of the worker's rate limit as it can get for them
- * (waiting for one if there is none), asks the server for that many tasks of the types this
- * worker handles, starts what it got and returns the slots and tokens it did not fill. Errors
- * never end the loop; only `stop` does.
+ * One long-poll loop per polled queue (each of the worker's queues, its host queue and its
+ * worker queue). Each turn reserves slots through the loop's account in the shared pool (see
+ * slot-pool.ts for how many, and when the poll is a short one), then, under `--rate`, as many
+ * tokens of the worker's rate limit as it can get for them (waiting for one if there is none),
+ * asks the server for that many tasks of the types this worker handles, starts what it got and
+ * returns the slots and tokens it did not fill. Errors never end the loop; only `stop` does.
  */
 import { TqdApiError, TqdUnreachableError } from "../client/index.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -12,7 +12,7 @@ import type { Logger } from "../log/logger.ts";
 import type { LeasedTask, PollRequest } from "../protocol/index.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import type { ServerHealth } from "./server-health.ts";
-import type { SlotPool } from "./slot-pool.ts";
+import { SHARED_POLL_WAIT_MS, type SlotAccount } from "./slot-pool.ts";
 import type { TaskRateLimit } from "./task-rate-limit.ts";
 import { describeError } from "./task-outcome.ts";
 import type { WorkerClient } from "./worker-client.ts";
@@ -22,79 +22,91 @@ export interface PollLoopDeps {
   clock: Clock;
   log: Logger;
   health: ServerHealth;
-  pool: SlotPool;
   identity: string;
   /** The machine's name, sent with every poll (shown by `tqd describe`). */
   host: string | undefined;
-  /** A queue rate this worker declares (`--queue-rate`, e.g. `10/s`), sent with every poll. */
+  /** A queue rate this worker declares (`--queue-rate`, e.g. `10/s`), sent with base-queue polls. */
   queueRate: string | undefined;
   /** The worker-local limit (`--rate`), shared by all loops; undefined: unlimited. */
   rateLimit: TaskRateLimit | undefined;
   types: readonly string[];
-  /** Most slots one poll of this loop may reserve. */
-  maxPerPoll: number;
-  /** How long the server may hold an empty poll, in ms. */
+  /** How long the server may hold an empty poll that holds only the loop's own slot, in ms. */
   pollWaitMs: number;
   random: () => number;
   /** Aborted when the worker stops polling; also aborts an in-flight poll. */
   stop: AbortSignal;
-  /** Starts a leased task; the task must release its slot to `pool` when it has been reported. */
-  startTask(task: LeasedTask): void;
+  /** Starts a leased task; the task must release its slot to `loop.slots` when it has been reported. */
+  startTask(task: LeasedTask, loop: PollLoop): void;
 }
 
-/** Polls `queue` until `deps.stop` aborts. */
-export async function runPollLoop(queue: string, deps: PollLoopDeps): Promise<void> {
+/** One polled queue and what its tasks see. */
+export interface PollLoop {
+  queue: string;
+  /** This loop's share of the worker's slot pool. */
+  slots: SlotAccount;
+  /** The host and worker queues of the base queue this loop serves (`ctx.hostQueue`, `ctx.workerQueue`). */
+  hostQueue: string;
+  workerQueue: string;
+  /** Base queues declare `--queue-rate`; host and worker queues do not (it limits the base queue). */
+  declaresQueueRate: boolean;
+}
+
+/** Polls `loop.queue` until `deps.stop` aborts. */
+export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<void> {
   const { stop } = deps;
-  const errors = new PollErrorLog(queue, deps);
-  const request = pollRequestFor(deps);
+  const errors = new PollErrorLog(loop.queue, deps);
+  const request = pollRequestFor(loop, deps);
   while (!stop.aborted) {
-    const reserved = await reserveCapacity(deps);
+    const { count: reserved, ownOnly } = await reserveCapacity(loop.slots, deps);
     if (reserved === 0) break;
+    const waitMs = ownOnly ? deps.pollWaitMs : Math.min(deps.pollWaitMs, SHARED_POLL_WAIT_MS);
     let tasks: LeasedTask[];
     try {
-      tasks = await deps.client.poll(queue, { ...request, max: reserved }, stop);
+      tasks = await deps.client.poll(loop.queue, { ...request, max: reserved, waitMs }, stop);
     } catch (error) {
-      returnCapacity(deps, reserved);
+      returnCapacity(loop.slots, deps, reserved);
+      loop.slots.notePollResult(0);
       if (stop.aborted) break;
       await errors.failed(error);
       continue;
     }
     errors.succeeded();
-    if (tasks.length < reserved) returnCapacity(deps, reserved - tasks.length);
-    else adoptExtra(deps, tasks.length - reserved);
-    for (const task of tasks) deps.startTask(task);
+    loop.slots.notePollResult(tasks.length);
+    if (tasks.length < reserved) returnCapacity(loop.slots, deps, reserved - tasks.length);
+    else adoptExtra(loop.slots, deps, tasks.length - reserved);
+    for (const task of tasks) deps.startTask(task, loop);
   }
 }
 
-/** The fields every poll of this loop sends; `max` is set per poll. */
-function pollRequestFor(deps: PollLoopDeps): PollRequest {
-  const request: PollRequest = { identity: deps.identity, types: [...deps.types], waitMs: deps.pollWaitMs };
+/** The fields every poll of this loop sends; `max` and `waitMs` are set per poll. */
+function pollRequestFor(loop: PollLoop, deps: PollLoopDeps): PollRequest {
+  const request: PollRequest = { identity: deps.identity, types: [...deps.types] };
   if (deps.host !== undefined) request.host = deps.host;
-  if (deps.queueRate !== undefined) request.queueRate = deps.queueRate;
+  if (deps.queueRate !== undefined && loop.declaresQueueRate) request.queueRate = deps.queueRate;
   return request;
 }
 
 /**
- * Reserves free slots (waiting for one), then as many rate tokens as it can get for them
- * (waiting for one); returns how many tasks the next poll may ask for, 0 once stopped.
+ * Reserves slots (waiting for one), then as many rate tokens as it can get for them (waiting
+ * for one); returns how many tasks the next poll may ask for, 0 once stopped.
  */
-async function reserveCapacity(deps: PollLoopDeps): Promise<number> {
-  const slots = await deps.pool.reserve(deps.maxPerPoll, deps.stop);
-  if (slots === 0 || !deps.rateLimit) return slots;
-  const tokens = await deps.rateLimit.take(slots, deps.stop);
-  if (tokens < slots) deps.pool.release(slots - tokens);
-  return tokens;
+async function reserveCapacity(slots: SlotAccount, deps: PollLoopDeps): Promise<{ count: number; ownOnly: boolean }> {
+  const grant = await slots.reserve(deps.stop);
+  if (grant.count === 0 || !deps.rateLimit) return grant;
+  const tokens = await deps.rateLimit.take(grant.count, deps.stop);
+  if (tokens < grant.count) slots.release(grant.count - tokens);
+  return { count: tokens, ownOnly: grant.ownOnly };
 }
 
 /** Gives back slots and tokens that no task is using. */
-function returnCapacity(deps: PollLoopDeps, count: number): void {
-  deps.pool.release(count);
+function returnCapacity(slots: SlotAccount, deps: PollLoopDeps, count: number): void {
+  slots.release(count);
   deps.rateLimit?.refund(count);
 }
 
 /** Counts tasks a server handed out beyond what was asked (they are leased, so they run). */
-function adoptExtra(deps: PollLoopDeps, count: number): void {
-  deps.pool.adopt(count);
+function adoptExtra(slots: SlotAccount, deps: PollLoopDeps, count: number): void {
+  slots.adopt(count);
   deps.rateLimit?.spend(count);
 }
 

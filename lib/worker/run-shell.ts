@@ -1,6 +1,7 @@
 /**
  * `tqd work --exec CMD`: a handler that runs CMD through `sh -c` once per task. The task input
- * goes to stdin as JSON; `TQD_TASK_ID`, `TQD_TASK_TYPE`, `TQD_QUEUE` and `TQD_ATTEMPT` are set;
+ * goes to stdin as JSON; `TQD_TASK_ID`, `TQD_TASK_TYPE`, `TQD_QUEUE`, `TQD_ATTEMPT`,
+ * `TQD_HOST_QUEUE` and `TQD_WORKER_QUEUE` are set;
  * stdout becomes the result (parsed when it is JSON, else the text without its final newline;
  * empty means no result); a non-zero exit fails the attempt with the tail of stderr, for good
  * (no retry) when the code is NON_RETRYABLE_EXIT_CODE.
@@ -83,7 +84,15 @@ export function shellHandler(options: ShellHandlerOptions): Handler<unknown, unk
 function childEnv(base: ShellHandlerOptions["env"], ctx: TaskContext): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
-  return { ...env, TQD_TASK_ID: ctx.taskId, TQD_TASK_TYPE: ctx.type, TQD_QUEUE: ctx.queue, TQD_ATTEMPT: String(ctx.attempt) };
+  return {
+    ...env,
+    TQD_TASK_ID: ctx.taskId,
+    TQD_TASK_TYPE: ctx.type,
+    TQD_QUEUE: ctx.queue,
+    TQD_ATTEMPT: String(ctx.attempt),
+    TQD_HOST_QUEUE: ctx.hostQueue,
+    TQD_WORKER_QUEUE: ctx.workerQueue,
+  };
 }
 
 // A command that never reads stdin may exit before the write lands; that is not an error.

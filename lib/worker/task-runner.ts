@@ -18,8 +18,14 @@ export interface TaskRunnerDeps extends ReportDeps {
 /** What the handler did with its attempt. */
 type HandlerEnd = TaskOutcome & { handedOff: boolean };
 
+/** The worker's own queues for the base queue a task came from (`ctx.hostQueue`, `ctx.workerQueue`). */
+export interface OwnQueues {
+  hostQueue: string;
+  workerQueue: string;
+}
+
 /** Runs `task` to a reported outcome; never rejects. */
-export async function runTask(task: LeasedTask, deps: TaskRunnerDeps): Promise<void> {
+export async function runTask(task: LeasedTask, own: OwnQueues, deps: TaskRunnerDeps): Promise<void> {
   const { log } = deps;
   const lease = new TaskLease(task, deps);
   const fields = { taskId: task.id, queue: task.queue, type: task.type, attempt: task.attempt };
@@ -32,7 +38,7 @@ export async function runTask(task: LeasedTask, deps: TaskRunnerDeps): Promise<v
   if (deps.abandon.aborted) onAbandon();
   else deps.abandon.addEventListener("abort", onAbandon, { once: true });
   try {
-    const end = await Promise.race([invokeHandler(handlerFor(deps.handlers, task.type), task, lease), abandonedOutcome]);
+    const end = await Promise.race([invokeHandler(handlerFor(deps.handlers, task.type), task, own, lease), abandonedOutcome]);
     // Heartbeat details still held by the throttle go out first: a retry resumes from them.
     await lease.flushHeartbeats();
     if (end === "abandoned") {
@@ -62,7 +68,7 @@ function handlerFor(handlers: HandlerMap, type: string): Handler | undefined {
   return Object.hasOwn(handlers, type) ? handlers[type] : undefined;
 }
 
-async function invokeHandler(handler: Handler | undefined, task: LeasedTask, lease: TaskLease): Promise<HandlerEnd> {
+async function invokeHandler(handler: Handler | undefined, task: LeasedTask, own: OwnQueues, lease: TaskLease): Promise<HandlerEnd> {
   if (handler === undefined) {
     const error = taskError("UnknownTaskType", `this worker has no handler for task type "${task.type}"`);
     return { ok: false, error, handedOff: false };
@@ -74,6 +80,9 @@ async function invokeHandler(handler: Handler | undefined, task: LeasedTask, lea
     type: task.type,
     attempt: task.attempt,
     lastHeartbeat: task.lastHeartbeat,
+    headers: Object.freeze({ ...task.headers }),
+    hostQueue: own.hostQueue,
+    workerQueue: own.workerQueue,
     signal: lease.signal,
     get leaseDeadline() {
       return new Date(lease.leaseDeadlineMs);

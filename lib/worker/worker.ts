@@ -2,7 +2,8 @@
  * The worker runtime behind `tqd work`, with every outside dependency injected (client, clock,
  * logger, handlers) so tests drive it without a process or a server.
  *
- * Lifecycle: `start()` launches one poll loop per queue over a shared slot pool (and, under
+ * Lifecycle: `start()` launches three poll loops per queue Q (Q itself, its host queue
+ * `Q@host:HOST` and its worker queue `Q@worker:IDENTITY`) over a shared slot pool (and, under
  * `--rate`, a shared token bucket). `stop()` then runs three phases, each bounded so the process
  * always exits:
  *   1. stop polling: abort in-flight polls; running tasks go on. (A poll aborted while the
@@ -19,9 +20,9 @@
  */
 import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
-import { DEFAULT_POLL_WAIT_MS, type LeasedTask } from "../protocol/index.ts";
+import { DEFAULT_POLL_WAIT_MS, hostQueueName, workerQueueName, type LeasedTask } from "../protocol/index.ts";
 import type { HandlerMap } from "./handler-api.ts";
-import { runPollLoop, type PollLoopDeps } from "./poll-loop.ts";
+import { runPollLoop, type PollLoop, type PollLoopDeps } from "./poll-loop.ts";
 import { ServerHealth } from "./server-health.ts";
 import { SlotPool } from "./slot-pool.ts";
 import { describeError } from "./task-outcome.ts";
@@ -42,13 +43,14 @@ export interface WorkerOptions {
   log: Logger;
   /** Task type -> handler; the keys are the types every poll names. */
   handlers: HandlerMap;
+  /** Base queues; the worker also polls each one's host queue and worker queue. */
   queues: readonly string[];
   /** Most tasks running at once, across all queues. */
   concurrency: number;
-  /** Shown by the server as the holder of each lease. */
+  /** Shown by the server as the holder of each lease; also names the worker queues. */
   identity: string;
-  /** The machine's name, sent with every poll (shown by `tqd describe`). */
-  host?: string;
+  /** The machine's name: names the host queues, and is sent with every poll (shown by `tqd describe`). */
+  host: string;
   /** A queue rate this worker declares on every poll (`--queue-rate`, e.g. `10/s`). */
   queueRate?: string;
   /** Worker-local limit in tasks per second (`--rate`), across all queues; absent: unlimited. */
@@ -108,7 +110,7 @@ class PollingWorker implements Worker {
     this.types = Object.keys(options.handlers);
     if (options.queues.length === 0) throw new RangeError("a worker needs at least one queue");
     if (this.types.length === 0) throw new RangeError("a worker needs at least one handler");
-    this.pool = new SlotPool(options.concurrency);
+    this.pool = new SlotPool(options.concurrency, () => options.clock.now());
     const { client, clock, log, handlers } = options;
     this.rateLimit = options.ratePerSecond === undefined ? undefined : new TaskRateLimit(options.ratePerSecond, clock);
     const health = new ServerHealth(log, () => clock.now());
@@ -125,20 +127,19 @@ class PollingWorker implements Worker {
     const { queues, concurrency, identity, log } = this.options;
     const loopDeps: PollLoopDeps = {
       ...this.taskDeps,
-      pool: this.pool,
       identity,
       host: this.options.host,
       queueRate: this.options.queueRate,
       rateLimit: this.rateLimit,
       types: this.types,
-      maxPerPoll: Math.max(1, Math.ceil(concurrency / queues.length)),
       pollWaitMs: this.options.pollWaitMs ?? DEFAULT_POLL_WAIT_MS,
       stop: this.stopPolling.signal,
-      startTask: (task) => this.startTask(task),
+      startTask: (task, loop) => this.startTask(task, loop),
     };
-    this.loops = queues.map((queue) => runPollLoop(queue, loopDeps));
+    this.loops = this.pollLoops().map((loop) => runPollLoop(loop, loopDeps));
     log.info("worker started", {
       identity,
+      host: this.options.host,
       queues: [...queues],
       types: this.types,
       concurrency,
@@ -157,10 +158,30 @@ class PollingWorker implements Worker {
     await this.stop();
   }
 
-  private startTask(task: LeasedTask): void {
-    const run = runTask(task, this.taskDeps).finally(() => {
+  /**
+   * Every queue polled: for each base queue, itself, its host queue and its worker queue. Base
+   * queues come first, so with fewer slots than loops they are the first to poll.
+   */
+  private pollLoops(): PollLoop[] {
+    const { queues, host, identity } = this.options;
+    const own = queues.map((base) => ({ hostQueue: hostQueueName(base, host), workerQueue: workerQueueName(base, identity) }));
+    const loop = (queue: string, index: number): PollLoop => ({ queue, slots: this.pool.open(), ...own[index]!, declaresQueueRate: queue === queues[index] });
+    return [
+      ...queues.map((base, index) => loop(base, index)),
+      ...own.flatMap((names, index) => [loop(names.hostQueue, index), loop(names.workerQueue, index)]),
+    ];
+  }
+
+  /** The names of every queue polled, for leaving them at shutdown. */
+  private polledQueues(): string[] {
+    const { queues, host, identity } = this.options;
+    return queues.flatMap((base) => [base, hostQueueName(base, host), workerQueueName(base, identity)]);
+  }
+
+  private startTask(task: LeasedTask, loop: PollLoop): void {
+    const run = runTask(task, { hostQueue: loop.hostQueue, workerQueue: loop.workerQueue }, this.taskDeps).finally(() => {
       this.running.delete(run);
-      this.pool.release(1);
+      loop.slots.release(1);
     });
     this.running.add(run);
   }
@@ -186,10 +207,10 @@ class PollingWorker implements Worker {
 
   /** Tells the server this worker stopped polling each queue; failures only cost a later expiry. */
   private async leaveQueues(): Promise<void> {
-    const { client, clock, log, identity, queues } = this.options;
+    const { client, clock, log, identity } = this.options;
     // Aborted after the time limit, so a hung server cannot keep the process alive.
     const giveUp = new AbortController();
-    const leaves = queues.map((queue) =>
+    const leaves = this.polledQueues().map((queue) =>
       client.leave(queue, identity, giveUp.signal).then(
         () => undefined,
         (error: unknown) => log.debug("could not tell the server the worker left; it expires the poller itself", { queue, error: describeError(error) }),

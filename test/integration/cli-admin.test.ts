@@ -17,6 +17,7 @@ import * as fairness from "../../cmd/admin/fairness.ts";
 import * as limit from "../../cmd/admin/limit.ts";
 import * as pause from "../../cmd/admin/pause.ts";
 import * as resume from "../../cmd/admin/resume.ts";
+import * as route from "../../cmd/admin/route.ts";
 import { EXIT } from "../../cmd/io.ts";
 import { TqdClient } from "../../lib/client/index.ts";
 import { TASK_ID_PATTERN, encodeCompletionToken, type LeasedTask } from "../../lib/protocol/index.ts";
@@ -488,5 +489,119 @@ describe("tqd queues --prefix", () => {
     const result = await tqd(server.url, queues, ["--prefix", "team-a"]);
     expect(result.stdout).toBe("team-a/jobs 1 0 0 0 0 0 0 0\n");
     expect((await tqd(server.url, queues, ["--prefix", "nothing"], { isTTY: true })).stdout).toBe("no queues starting with nothing\n");
+  });
+});
+
+/** Makes `queue` look served: a live poller, as the route guard wants of a rule's target. */
+async function pollOnce(client: TqdClient, queue: string): Promise<void> {
+  await client.poll(queue, { identity: "test-worker", types: ["greet"], waitMs: 0 });
+}
+
+/** Re-reads the task until `check` holds, failing after `deadlineMs` of real time. */
+async function taskUntil(client: TqdClient, id: string, check: (queue: string) => boolean, deadlineMs = 10_000) {
+  const giveUpAt = Date.now() + deadlineMs;
+  for (;;) {
+    const task = await client.getTask(id);
+    if (check(task.queue)) return task;
+    if (Date.now() > giveUpAt) throw new Error(`task ${id} is still on ${task.queue}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("tqd enqueue routing flags", () => {
+  it("sends --header as the task's headers", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["images", "greet", "--id", "h1", "--header", "tenant=acme", "--header", "expr=a=b"]);
+    expect(JSON.parse((await tqd(server.url, get, ["h1", "--json"])).stdout)).toMatchObject({ headers: { tenant: "acme", expr: "a=b" } });
+  });
+
+  it("moves a task no worker starts on a host queue to the base queue after --fallback-after", async () => {
+    await using server = await startTestServer();
+    const result = await tqd(server.url, enqueue, ["files@host:gone", "greet", "--id", "f1", "--fallback-after", "200ms"]);
+    expect(result.code).toBe(EXIT.ok);
+    await taskUntil(server.client, "f1", (queue) => queue === "files");
+    expect((await leaseOne(server.client, "files")).id).toBe("f1");
+  });
+
+  it("moves it to --fallback-queue when given", async () => {
+    await using server = await startTestServer();
+    await tqd(server.url, enqueue, ["files@worker:w-1", "greet", "--id", "f2", "--fallback-after", "200ms", "--fallback-queue", "elsewhere"]);
+    await taskUntil(server.client, "f2", (queue) => queue === "elsewhere");
+  });
+
+  it("notes on a terminal where a traffic rule sent the task, and keeps stdout to the id in pipes", async () => {
+    await using server = await startTestServer();
+    await pollOnce(server.client, "images-acme");
+    await pollOnce(server.client, "images");
+    await tqd(server.url, route, ["add", "images", "--to", "images-acme", "--header", "tenant=acme"]);
+    const piped = await tqd(server.url, enqueue, ["images", "greet", "--id", "p1", "--header", "tenant=acme"]);
+    expect(piped).toEqual({ code: EXIT.ok, stdout: "p1\n", stderr: "" });
+    const shown = await tqd(server.url, enqueue, ["images", "greet", "--id", "p2", "--header", "tenant=acme"], { isTTY: true });
+    expect(shown.stdout).toBe("p2\n");
+    expect(shown.stderr).toContain("sent task p2 to images-acme");
+    expect((await server.client.getTask("p1")).queue).toBe("images-acme");
+  });
+});
+
+describe("tqd route", () => {
+  it("adds rules in order, lists them with stats, and dry-runs where a task would go", async () => {
+    await using server = await startTestServer();
+    await pollOnce(server.client, "images-acme");
+    await pollOnce(server.client, "images-canary");
+    const first = await tqd(server.url, route, ["add", "images", "--to", "images-acme", "--header", "tenant=acme"]);
+    expect(first).toMatchObject({ code: EXIT.ok, stderr: "" });
+    const firstId = first.stdout.trim();
+    const second = await tqd(server.url, route, ["add", "images", "--to", "images-canary", "--type", "resize*", "--percent", "100", "--fallback-after", "1m"]);
+    const secondId = second.stdout.trim();
+    expect(secondId).not.toBe(firstId);
+    await server.client.enqueue("images", { type: "greet", headers: { tenant: "acme" } });
+    const listed = (await tqd(server.url, route, ["ls", "images"])).stdout.split("\n");
+    expect(listed[0]).toBe("version 2");
+    expect(listed[1]).toBe(`rule ${firstId} images-acme - tenant=acme 100 - 30s 1 0 0 1`);
+    expect(listed[2]).toBe(`rule ${secondId} images-canary resize* - 100 - 1m 0 0 0 0`);
+    const human = (await tqd(server.url, route, ["ls", "images"], { isTTY: true })).stdout;
+    expect(human).toContain("images: 2 routing rules (version 2)");
+    expect(JSON.parse((await tqd(server.url, route, ["ls", "images", "--json"])).stdout)).toMatchObject({ queue: "images", version: 2 });
+    expect((await tqd(server.url, route, ["test", "images", "--type", "resize.small"])).stdout).toBe(`images-canary ${secondId} 1m\n`);
+    expect((await tqd(server.url, route, ["test", "images", "--type", "crop", "--header", "tenant=acme"])).stdout).toBe(`images-acme ${firstId} 30s\n`);
+    expect((await tqd(server.url, route, ["test", "images", "--type", "crop"])).stdout).toBe("images - -\n");
+  });
+
+  it("refuses a target nobody polls unless --force", async () => {
+    await using server = await startTestServer();
+    const refused = await tqd(server.url, route, ["add", "images", "--to", "nobody-home"]);
+    expect(refused.code).toBe(EXIT.failure);
+    expect(refused.stderr).toMatch(/^error: conflict: .*no live poller/);
+    const forced = await tqd(server.url, route, ["add", "images", "--to", "nobody-home", "--force"]);
+    expect(forced.code).toBe(EXIT.ok);
+  });
+
+  it("refuses a change based on a stale --expect-version with a 409", async () => {
+    await using server = await startTestServer();
+    expect((await tqd(server.url, route, ["add", "q", "--to", "a", "--force", "--expect-version", "0"])).code).toBe(EXIT.ok);
+    const stale = await tqd(server.url, route, ["add", "q", "--to", "b", "--force", "--expect-version", "0"]);
+    expect(stale.code).toBe(EXIT.failure);
+    expect(stale.stderr).toMatch(/^error: conflict: /);
+    const ruleId = JSON.parse((await tqd(server.url, route, ["ls", "q", "--json"])).stdout).rules[0].id as string;
+    expect((await tqd(server.url, route, ["rm", "q", ruleId, "--expect-version", "0"])).code).toBe(EXIT.failure);
+    expect((await tqd(server.url, route, ["rollback", "q", "0", "--expect-version", "7"])).code).toBe(EXIT.failure);
+    expect((await tqd(server.url, route, ["ls", "q"])).stdout).toMatch(/^version 1\n/);
+  });
+
+  it("removes a rule, lists the history, and rolls back to an earlier version as a new one", async () => {
+    await using server = await startTestServer();
+    const ruleId = (await tqd(server.url, route, ["add", "q", "--to", "a", "--force"])).stdout.trim();
+    expect(await tqd(server.url, route, ["rm", "q", ruleId])).toEqual({ code: EXIT.ok, stdout: "2\n", stderr: "" });
+    const missing = await tqd(server.url, route, ["rm", "q", ruleId]);
+    expect(missing.code).toBe(EXIT.failure);
+    expect(missing.stderr).toMatch(/^error: not_found: /);
+    const history = (await tqd(server.url, route, ["history", "q"])).stdout.trim().split("\n");
+    expect(history).toHaveLength(2);
+    expect(history[0]).toMatch(new RegExp(`^1 \\d{4}-\\d\\d-\\d\\dT\\S+ 1 add ${ruleId}`));
+    expect(history[1]).toMatch(/^2 \S+ 0 remove /);
+    expect(await tqd(server.url, route, ["rollback", "q", "1", "--force"])).toEqual({ code: EXIT.ok, stdout: "3\n", stderr: "" });
+    expect((await tqd(server.url, route, ["ls", "q"])).stdout).toMatch(new RegExp(`^version 3\nrule ${ruleId} a `));
+    const human = await tqd(server.url, route, ["rollback", "q", "0"], { isTTY: true });
+    expect(human.stdout).toBe("rolled back to the rules of version 0; q is now at routing version 4 with 0 rules\n");
   });
 });

@@ -34,6 +34,7 @@ function workerFor(server: TestServer, handlers: HandlerMap, options: Partial<Wo
     queues: ["q"],
     concurrency: 4,
     identity: "integration-worker",
+    host: "integration-host",
     graceMs: 5_000,
     pollWaitMs: 1_000,
     ...options,

@@ -58,21 +58,42 @@ describe("buildEnqueueRequest", () => {
   it("sends --delay as delay", () => {
     expect(buildEnqueueRequest("t", undefined, "i", { delay: "10m" })).toMatchObject({ delay: "10m" });
   });
+
+  it("sends --header pairs as headers, and the fallback flags as they are", () => {
+    const flags = { header: [["tenant", "acme"], ["tier", "a=b"]] as [string, string][], fallbackAfter: "30s", fallbackQueue: "files" };
+    expect(buildEnqueueRequest("t", undefined, "i", flags)).toMatchObject({ headers: { tenant: "acme", tier: "a=b" }, fallbackAfter: "30s", fallbackQueue: "files" });
+    expect("headers" in buildEnqueueRequest("t", undefined, "i", {})).toBe(false);
+  });
 });
 
 describe("checkEnqueueFlagCombinations", () => {
   it("refuses --delay with --at, naming both", () => {
-    expect(checkEnqueueFlagCombinations({ delay: "1s", at: "2026-10-01T12:00:00Z" })).toMatch(/--delay and --at/);
+    expect(checkEnqueueFlagCombinations({ delay: "1s", at: "2026-10-01T12:00:00Z" }, "q")).toMatch(/--delay and --at/);
   });
 
   it("refuses --if-exists without --id", () => {
-    expect(checkEnqueueFlagCombinations({ ifExists: "return" })).toMatch(/--if-exists needs --id/);
-    expect(checkEnqueueFlagCombinations({ ifExists: "return", id: "x" })).toBeUndefined();
+    expect(checkEnqueueFlagCombinations({ ifExists: "return" }, "q")).toMatch(/--if-exists needs --id/);
+    expect(checkEnqueueFlagCombinations({ ifExists: "return", id: "x" }, "q")).toBeUndefined();
+  });
+
+  it("refuses a --header name given twice, and more than 32 headers", () => {
+    expect(checkEnqueueFlagCombinations({ header: [["a", "1"], ["a", "2"]] }, "q")).toMatch(/--header a is given twice/);
+    const many = Array.from({ length: 33 }, (_, index): [string, string] => [`h${index}`, "v"]);
+    expect(checkEnqueueFlagCombinations({ header: many }, "q")).toMatch(/at most 32/);
+  });
+
+  it("refuses --fallback-queue without --fallback-after, and --fallback-after on a base queue without --fallback-queue", () => {
+    expect(checkEnqueueFlagCombinations({ fallbackQueue: "files" }, "files@host:h1")).toMatch(/--fallback-queue needs --fallback-after/);
+    expect(checkEnqueueFlagCombinations({ fallbackAfter: "30s" }, "files")).toMatch(/--fallback-after needs --fallback-queue/);
+    expect(checkEnqueueFlagCombinations({ fallbackAfter: "30s", fallbackQueue: "files" }, "files")).toMatch(/name another one/);
+    expect(checkEnqueueFlagCombinations({ fallbackAfter: "30s" }, "files@host:h1")).toBeUndefined();
+    expect(checkEnqueueFlagCombinations({ fallbackAfter: "30s" }, "files@worker:h1:42")).toBeUndefined();
+    expect(checkEnqueueFlagCombinations({ fallbackAfter: "30s", fallbackQueue: "other" }, "files")).toBeUndefined();
   });
 
   it("refuses more than 100 --non-retryable types", () => {
     const types = Array.from({ length: 101 }, (_, index) => `E${index}`);
-    expect(checkEnqueueFlagCombinations({ nonRetryable: types })).toMatch(/--non-retryable/);
+    expect(checkEnqueueFlagCombinations({ nonRetryable: types }, "q")).toMatch(/--non-retryable/);
   });
 });
 

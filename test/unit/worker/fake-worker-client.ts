@@ -2,8 +2,11 @@
  * A hand-written WorkerClient for the worker's unit tests. Polls stay pending until the test
  * answers them (like a long poll); complete, fail, heartbeat and leave answer through replaceable
  * behaviours. Every call is recorded and can be awaited, so tests wait on events, not time.
+ *
+ * Polls of base queues go to `polls`; polls of the worker's own host and worker queues
+ * (`Q@host:H`, `Q@worker:ID`) go to `ownPolls`, so tests about one queue read like before.
  */
-import type { HeartbeatResponse, LeasedTask, PollRequest, SettleResponse, TaskError } from "../../../lib/protocol/index.ts";
+import { baseQueueOf, type HeartbeatResponse, type LeasedTask, type PollRequest, type SettleResponse, type TaskError } from "../../../lib/protocol/index.ts";
 import type { WorkerClient } from "../../../lib/worker/index.ts";
 
 export interface PollCall {
@@ -70,6 +73,9 @@ export interface LeaveCall {
 
 export class FakeWorkerClient implements WorkerClient {
   readonly polls = new CallLog<PollCall>();
+  readonly ownPolls = new CallLog<PollCall>();
+  /** Every poll, base and own, in the order they were sent. */
+  readonly allPolls = new CallLog<PollCall>();
   readonly completes = new CallLog<CompleteCall>();
   readonly fails = new CallLog<FailCall>();
   readonly heartbeats = new CallLog<HeartbeatCall>();
@@ -96,7 +102,8 @@ export class FakeWorkerClient implements WorkerClient {
         },
       };
       signal?.addEventListener("abort", () => call.refuse(new DOMException("The operation was aborted.", "AbortError")), { once: true });
-      this.polls.record(call);
+      (baseQueueOf(queue) === queue ? this.polls : this.ownPolls).record(call);
+      this.allPolls.record(call);
     });
   }
 
@@ -124,8 +131,13 @@ export class FakeWorkerClient implements WorkerClient {
     return this.leaveBehaviour(call);
   }
 
-  /** Polls not yet answered or aborted. */
+  /** Polls of base queues not yet answered or aborted. */
   get openPolls(): PollCall[] {
     return this.polls.calls.filter((call) => !call.settled);
+  }
+
+  /** Polls of host and worker queues not yet answered or aborted. */
+  get openOwnPolls(): PollCall[] {
+    return this.ownPolls.calls.filter((call) => !call.settled);
   }
 }

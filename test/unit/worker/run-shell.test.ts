@@ -15,6 +15,9 @@ function context(signal = new AbortController().signal): TaskContext {
     type: "resize",
     attempt: 2,
     lastHeartbeat: undefined,
+    headers: {},
+    hostQueue: "media@host:web-1",
+    workerQueue: "media@worker:web-1:42",
     signal,
     leaseDeadline: new Date(),
     heartbeat: async () => {},
@@ -48,9 +51,9 @@ describe("shellHandler (--exec)", () => {
     expect(await run("true", null)).toBeUndefined();
   });
 
-  it("sets TQD_TASK_ID, TQD_TASK_TYPE, TQD_QUEUE and TQD_ATTEMPT on top of the worker's environment", async () => {
-    const command = `printf '%s|%s|%s|%s|%s' "$TQD_TASK_ID" "$TQD_TASK_TYPE" "$TQD_QUEUE" "$TQD_ATTEMPT" "$BASE_VAR"`;
-    expect(await run(command, null)).toBe("t-1|resize|media|2|kept");
+  it("sets TQD_TASK_ID, TQD_TASK_TYPE, TQD_QUEUE, TQD_ATTEMPT and the own queues on top of the worker's environment", async () => {
+    const command = `printf '%s|%s|%s|%s|%s|%s|%s' "$TQD_TASK_ID" "$TQD_TASK_TYPE" "$TQD_QUEUE" "$TQD_ATTEMPT" "$TQD_HOST_QUEUE" "$TQD_WORKER_QUEUE" "$BASE_VAR"`;
+    expect(await run(command, null)).toBe("t-1|resize|media|2|media@host:web-1|media@worker:web-1:42|kept");
   });
 
   it("fails a non-zero exit with the exit code and the tail of stderr", async () => {

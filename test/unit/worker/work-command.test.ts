@@ -26,6 +26,7 @@ describe("tqd work", () => {
     [["handlers.ts", "--queue", "q", "--queue-rate", "10"], "--queue-rate"],
     [["handlers.ts", "--queue", "q", "--host", ""], "--host"],
     [["handlers.ts", "--queue", "q", "--poll-wait", "forever"], "--poll-wait"],
+    [["handlers.ts", "--queue", "files@host:web-1"], "--queue"],
   ])("exits 2 naming the problem for %j", async (args, named) => {
     const cli = capturedIo();
     expect(await run(args, cli.io)).toBe(2);
@@ -42,7 +43,7 @@ describe("tqd work", () => {
   it("documents its flags and defaults in --help", async () => {
     const cli = capturedIo();
     expect(await run(["--help"], cli.io)).toBe(0);
-    for (const text of ["--queue", "--concurrency", "--grace", "--exec", "--type", "--identity", "--host", "--rate", "--queue-rate", "--poll-wait", "TQD_SERVER", "default 10", "Exit code 100 fails it without retry"]) {
+    for (const text of ["--queue", "--concurrency", "--grace", "--exec", "--type", "--identity", "--host", "--rate", "--queue-rate", "--poll-wait", "TQD_SERVER", "default 10", "Exit code 100 fails it without retry", "Q@host:HOST", "TQD_HOST_QUEUE", "TQD_WORKER_QUEUE"]) {
       expect(cli.stdout()).toContain(text);
     }
   });

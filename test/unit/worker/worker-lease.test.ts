@@ -27,7 +27,7 @@ describe("worker leases", () => {
     await b.worker.start();
     const task = b.aLeasedTask();
     (await b.client.polls.next()).answer([task]);
-    await b.client.polls.next(); // concurrency 1: the slot came back, so the task is done
+    await b.client.allPolls.until(() => b.client.allPolls.calls.length === 2); // concurrency 1: the slot came back, so the task is done
     expect(b.client.heartbeats.calls).toEqual([{ id: task.id, leaseToken: task.leaseToken, details: { progress: 0.5 } }]);
     expect(abortKind(seen)).toBe("lease-lost");
     expect(b.client.completes.calls).toEqual([]);
@@ -75,7 +75,7 @@ describe("worker leases", () => {
     };
     await b.worker.start();
     (await b.client.polls.next()).answer([b.aLeasedTask()]);
-    await b.client.polls.next();
+    await b.client.allPolls.until(() => b.client.allPolls.calls.length === 2); // concurrency 1: the slot came back
     expect(b.client.completes.calls).toHaveLength(1);
     expect(b.logged("warn", "lease lost")).toHaveLength(1);
     expect(b.logged("error", "")).toEqual([]);

@@ -1,23 +1,32 @@
 import { describe, expect, it } from "vitest";
-import { TaskAbortedError, type TaskContext } from "../../../lib/worker/index.ts";
-import { deferred, setup } from "./worker-test-bundle.ts";
+import { IDLE_TURN_MS, SHARED_POLL_WAIT_MS, TaskAbortedError, type TaskContext } from "../../../lib/worker/index.ts";
+import type { PollCall } from "./fake-worker-client.ts";
+import { deferred, setup, type WorkerTestBundle } from "./worker-test-bundle.ts";
 
 // One macrotask turn: lets every pending promise job run, to show that nothing further happens.
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** The next poll of `queue` sent after this call (polls already sent do not count). */
+async function nextPollOf(b: WorkerTestBundle, queue: string): Promise<PollCall> {
+  const sent = b.client.allPolls.calls.length;
+  await b.client.allPolls.until(() => b.client.allPolls.calls.slice(sent).some((call) => call.queue === queue));
+  return b.client.allPolls.calls.slice(sent).find((call) => call.queue === queue)!;
+}
+
 describe("worker polling", () => {
-  it("asks only for as many tasks as there are free slots, naming its types", async () => {
+  it("asks for one task while idle, and for the free slots once a poll brought tasks, naming its types", async () => {
     const gates = [deferred(), deferred(), deferred()];
     let started = 0;
-    const b = setup({ resize: () => gates[started++]!.promise, crop: async () => {} }, { concurrency: 3 });
+    const b = setup({ resize: () => gates[started++]!.promise, crop: async () => {} }, { concurrency: 5 });
     await b.worker.start();
     const first = await b.client.polls.next();
     expect(first.queue).toBe("q");
-    expect(first.request).toEqual({ identity: "test-worker", types: ["resize", "crop"], max: 3, waitMs: 30_000 });
-    first.answer([b.aLeasedTask({ type: "resize" }), b.aLeasedTask({ type: "resize" })]);
+    expect(first.request).toEqual({ identity: "test-worker", host: "test-host", types: ["resize", "crop"], max: 1, waitMs: 30_000 });
+    first.answer([b.aLeasedTask({ type: "resize" })]);
+    // 5 slots: one runs the task, the parked polls of the host and worker queues hold one each.
     const second = await b.client.polls.next();
-    expect(second.request.max).toBe(1);
-    second.answer([b.aLeasedTask({ type: "resize" })]);
+    expect(second.request).toMatchObject({ max: 2, waitMs: SHARED_POLL_WAIT_MS });
+    second.answer([b.aLeasedTask({ type: "resize" }), b.aLeasedTask({ type: "resize" })]);
     await settle();
     expect(b.client.polls.calls).toHaveLength(2); // every slot is busy: no poll
     gates[0]!.resolve();
@@ -28,29 +37,119 @@ describe("worker polling", () => {
     expect(await b.worker.stop()).toEqual({ abandoned: 0 });
   });
 
-  it("shares one slot pool between queues, each poll reserving at most its share", async () => {
-    const gate = deferred();
-    const b = setup({ t: () => gate.promise }, { concurrency: 4, queues: ["a", "b", "c"] });
-    let running = 0;
-    const reserved = () => b.client.openPolls.reduce((sum, call) => sum + call.request.max!, 0);
+  it("polls each queue's host queue and worker queue too, and names them in ctx", async () => {
+    const seen: TaskContext[] = [];
+    const b = setup({ t: async (_input, ctx) => void seen.push(ctx) }, { queues: ["files", "mail"], host: "web-1", identity: "web-1:42" });
     await b.worker.start();
-    await b.client.polls.until(() => b.client.openPolls.length === 3 || reserved() === 4);
-    // ceil(4 / 3) = 2 per poll, and never more in total than the pool holds.
-    expect(b.client.openPolls.every((call) => call.request.max! <= 2)).toBe(true);
-    expect(reserved()).toBe(4);
-    // Queue "a" gets work; the idle long polls of b and c still leave it its share.
-    const pollA = b.client.openPolls.find((call) => call.queue === "a")!;
-    const tasks = Array.from({ length: pollA.request.max! }, () => b.aLeasedTask({ queue: "a" }));
-    running += tasks.length;
-    pollA.answer(tasks);
+    await b.client.ownPolls.until(() => b.client.openOwnPolls.length === 4);
+    expect(b.client.openPolls.map((call) => call.queue).sort()).toEqual(["files", "mail"]);
+    expect(b.client.openOwnPolls.map((call) => call.queue).sort()).toEqual(["files@host:web-1", "files@worker:web-1:42", "mail@host:web-1", "mail@worker:web-1:42"]);
+    for (const call of b.client.openOwnPolls) expect(call.request).toMatchObject({ identity: "web-1:42", host: "web-1", max: 1, waitMs: 30_000 });
+    b.client.openOwnPolls.find((call) => call.queue === "files@host:web-1")!.answer([b.aLeasedTask({ queue: "files@host:web-1", headers: { tenant: "acme" } })]);
+    b.client.openPolls.find((call) => call.queue === "mail")!.answer([b.aLeasedTask({ queue: "mail" })]);
+    await b.client.completes.until(() => b.client.completes.calls.length === 2);
+    const byQueue = Object.fromEntries(seen.map((ctx) => [ctx.queue, ctx]));
+    expect(byQueue["files@host:web-1"]).toMatchObject({ hostQueue: "files@host:web-1", workerQueue: "files@worker:web-1:42", headers: { tenant: "acme" } });
+    expect(byQueue["mail"]).toMatchObject({ hostQueue: "mail@host:web-1", workerQueue: "mail@worker:web-1:42", headers: {} });
+    await b.worker.stop();
+  });
+
+  it("keeps an idle host queue's parked poll to one slot, so the base queue gets the rest", async () => {
+    const gate = deferred();
+    const b = setup({ t: () => gate.promise }, { concurrency: 10 });
+    await b.worker.start();
+    await b.client.ownPolls.until(() => b.client.openOwnPolls.length === 2);
+    (await b.client.polls.next()).answer([b.aLeasedTask()]);
+    const burst = await b.client.polls.next();
+    expect(burst.request).toMatchObject({ max: 7, waitMs: SHARED_POLL_WAIT_MS }); // 10 - 1 running - 2 parked
+    burst.answer(Array.from({ length: 7 }, () => b.aLeasedTask()));
     await settle();
-    expect(running + reserved()).toBeLessThanOrEqual(4);
-    // An idle poll ending empty returns its slots; the next polls never exceed what is free.
-    for (const call of b.client.openPolls) call.answer([]);
-    await settle();
-    expect(running + reserved()).toBeLessThanOrEqual(4);
-    expect(b.client.openPolls.length).toBeGreaterThan(0);
+    expect(b.worker.runningTasks).toBe(8);
+    expect(b.client.openPolls).toHaveLength(0); // all slots busy
+    expect(b.client.openOwnPolls.map((call) => call.request.max)).toEqual([1, 1]);
     gate.resolve();
+    await b.worker.stop();
+  });
+
+  it("still serves the host queue when the base queue has taken every shared slot", async () => {
+    const gate = deferred();
+    const b = setup({ t: () => gate.promise, step: async () => "ran here" }, { concurrency: 4 });
+    await b.worker.start();
+    await b.client.ownPolls.until(() => b.client.openOwnPolls.length === 2);
+    (await b.client.polls.next()).answer([b.aLeasedTask()]);
+    (await b.client.polls.next()).answer([b.aLeasedTask()]); // the one shared slot
+    await settle();
+    expect(b.client.openPolls).toHaveLength(0);
+    const hostPoll = b.client.openOwnPolls.find((call) => call.queue === "q@host:test-host")!;
+    hostPoll.answer([b.aLeasedTask({ queue: "q@host:test-host", type: "step" })]);
+    await b.client.completes.until(() => b.client.completes.calls.length === 1);
+    // Its slot came back to it, not to the waiting base queue: the host queue polls again.
+    await b.client.ownPolls.until(() => b.client.openOwnPolls.length === 2);
+    expect(b.client.openPolls).toHaveLength(0);
+    gate.resolve();
+    await b.worker.stop();
+  });
+
+  it("gives a slot back from a busy queue's poll within a second when the queue has gone quiet", async () => {
+    const b = setup({ t: async () => "done" }, { concurrency: 10, queues: ["a", "b"] });
+    await b.worker.start();
+    await b.client.polls.until(() => b.client.openPolls.length === 2);
+    const answered = nextPollOf(b, "a");
+    b.client.openPolls.find((call) => call.queue === "a")!.answer([b.aLeasedTask({ queue: "a" })]);
+    const busy = await answered;
+    expect(busy.request.waitMs).toBe(SHARED_POLL_WAIT_MS); // holds shared slots
+    await b.client.completes.next(); // the task gave its slot back
+    const quiet = nextPollOf(b, "a");
+    busy.answer([]);
+    const idle = await quiet;
+    expect(idle.request).toMatchObject({ max: 1, waitMs: 30_000 }); // back to its own slot
+    await b.worker.stop();
+  });
+
+  it("lets a busy queue take at most its share of the slots while another queue is busy too", async () => {
+    const gate = deferred();
+    const b = setup({ t: () => gate.promise }, { concurrency: 20, queues: ["a", "b"] });
+    await b.worker.start();
+    await b.client.allPolls.until(() => b.client.openPolls.length + b.client.openOwnPolls.length === 6);
+    const pollsOf = (queue: string) => b.client.openPolls.find((call) => call.queue === queue)!;
+    let next = nextPollOf(b, "a");
+    pollsOf("a").answer([b.aLeasedTask({ queue: "a" })]);
+    const burstA = await next;
+    expect(burstA.request.max).toBe(14); // alone busy: every shared slot (20 - 1 running - 5 parked)
+    next = nextPollOf(b, "b");
+    pollsOf("b").answer([b.aLeasedTask({ queue: "b" })]);
+    await settle();
+    burstA.answer([]); // a went quiet; b, busy too, was waiting for its share
+    const burstB = await next;
+    expect(burstB.request.max).toBe(10); // ceil(20 / 2 busy queues)
+    gate.resolve();
+    await b.worker.stop();
+  });
+
+  it("with fewer slots than poll loops, serves a busy queue first but polls an idle one within IDLE_TURN_MS", async () => {
+    const b = setup({ t: async () => "done" }, { concurrency: 1 });
+    await b.worker.start();
+    (await b.client.allPolls.next()).answer([b.aLeasedTask()]);
+    const busy = await b.client.allPolls.next();
+    expect(busy.queue).toBe("q"); // busy: ahead of the idle host and worker queues
+    await b.clock.advance(IDLE_TURN_MS);
+    busy.answer([b.aLeasedTask()]);
+    expect((await b.client.allPolls.next()).queue).toBe("q@host:test-host"); // waited long enough
+    await b.worker.stop();
+  });
+
+  it("with fewer slots than poll loops, lets the loops take turns with short polls", async () => {
+    const b = setup({ t: async () => "done" }, { concurrency: 1 });
+    await b.worker.start();
+    const order: string[] = [];
+    for (let turn = 0; turn < 4; turn++) {
+      const call = await b.client.allPolls.next();
+      expect(call.request).toMatchObject({ max: 1, waitMs: SHARED_POLL_WAIT_MS });
+      expect(b.client.openPolls.length + b.client.openOwnPolls.length).toBe(1);
+      order.push(call.queue);
+      call.answer([]);
+    }
+    expect(order).toEqual(["q", "q@host:test-host", "q@worker:test-worker", "q"]);
     await b.worker.stop();
   });
 

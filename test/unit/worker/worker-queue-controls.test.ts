@@ -10,56 +10,51 @@ import { setup } from "./worker-test-bundle.ts";
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("worker rate limit (--rate)", () => {
-  it("never asks a poll for more tasks than it has tokens, and waits for a token before polling", async () => {
+  // Every open poll, of the base queue and of the worker's own host and worker queues.
+  const openPolls = (b: ReturnType<typeof setup>) => [...b.client.openPolls, ...b.client.openOwnPolls];
+  const asked = (b: ReturnType<typeof setup>) => openPolls(b).reduce((sum, call) => sum + call.request.max!, 0);
+
+  it("never asks its polls for more tasks than it has tokens, and waits for a token before polling", async () => {
     const b = setup({ t: async () => "done" }, { concurrency: 10, ratePerSecond: 2 });
     await b.worker.start();
-    const first = await b.client.polls.next();
-    expect(first.request.max).toBe(2); // a burst of one second of the rate, below the free slots
-    first.answer([b.aLeasedTask(), b.aLeasedTask()]);
-    await b.client.completes.until(() => b.client.completes.calls.length === 2);
-    await settle();
-    expect(b.client.polls.calls).toHaveLength(1); // no token: no poll, though every slot is free
+    await b.clock.untilSleeping(); // a burst of 2 tokens for 3 loops: the third waits for one
+    await b.client.allPolls.until(() => openPolls(b).length === 2);
+    expect(asked(b)).toBe(2);
+    (await b.client.polls.next()).answer([b.aLeasedTask()]);
+    await b.client.completes.next();
+    await b.clock.untilSleeping(2); // the base queue waits for a token too, though every slot is free
+    const sent = b.client.allPolls.calls.length;
     await b.clock.advance(499);
-    expect(b.client.polls.calls).toHaveLength(1);
+    expect(b.client.allPolls.calls).toHaveLength(sent);
     await b.clock.advance(1);
-    const second = await b.client.polls.next();
-    expect(second.request.max).toBe(1);
-    second.answer([]);
+    await b.client.allPolls.until(() => b.client.allPolls.calls.length === sent + 1);
+    expect(b.client.allPolls.calls.at(-1)!.request.max).toBe(1);
+    await settle();
+    expect(b.client.allPolls.calls).toHaveLength(sent + 1); // one token, one poll
     await b.worker.stop();
   });
 
   it("gives back the tokens of a poll that came back short", async () => {
     const b = setup({ t: async () => "done" }, { concurrency: 10, ratePerSecond: 3 });
     await b.worker.start();
-    const first = await b.client.polls.next();
-    expect(first.request.max).toBe(3);
-    first.answer([b.aLeasedTask()]);
-    const second = await b.client.polls.next();
-    expect(second.request.max).toBe(2); // one token spent on the task that started
-    second.answer([]);
-    const third = await b.client.polls.next();
-    expect(third.request.max).toBe(2);
+    await b.client.allPolls.until(() => openPolls(b).length === 3); // 3 tokens, one per loop
+    (await b.client.polls.next()).answer([]);
+    const again = await b.client.polls.next(); // its token came back: no wait
+    expect(again.request.max).toBe(1);
+    expect(b.clock.pendingSleeps).toBe(0);
     await b.worker.stop();
   });
 
   it("shares its tokens between the polls of all its queues", async () => {
     const b = setup({ t: async () => "done" }, { concurrency: 10, queues: ["a", "b"], ratePerSecond: 3 });
     await b.worker.start();
-    const first = await b.client.polls.next();
-    expect(first.request.max).toBe(3); // the first loop took every token
-    await b.clock.untilSleeping(); // the other loop waits for one
-    expect(b.client.openPolls).toHaveLength(1);
+    await b.clock.untilSleeping(3); // 6 loops, 3 tokens
+    await b.client.allPolls.until(() => openPolls(b).length === 3);
+    await settle();
+    expect(openPolls(b)).toHaveLength(3);
     await b.clock.advance(334); // one token at 3/s
-    const second = await b.client.polls.next();
-    expect(second.queue).not.toBe(first.queue);
-    expect(second.request.max).toBe(1);
-    await b.worker.stop();
-  });
-
-  it("leaves the count of each poll to the free slots when no rate is set", async () => {
-    const b = setup({ t: async () => "done" }, { concurrency: 7 });
-    await b.worker.start();
-    expect((await b.client.polls.next()).request.max).toBe(7);
+    await b.client.allPolls.until(() => openPolls(b).length === 4);
+    expect(asked(b)).toBe(4);
     await b.worker.stop();
   });
 });
@@ -75,12 +70,15 @@ describe("worker presence", () => {
     await b.worker.stop();
   });
 
-  it("sends neither when they are not set", async () => {
+  it("declares --queue-rate on base-queue polls only, and no rate when it is not set", async () => {
+    const declared = setup({ t: async () => "done" }, { queueRate: "10/s" });
+    await declared.worker.start();
+    await declared.client.ownPolls.until(() => declared.client.openOwnPolls.length === 2);
+    for (const call of declared.client.openOwnPolls) expect("queueRate" in call.request).toBe(false);
+    await declared.worker.stop();
     const b = setup({ t: async () => "done" });
     await b.worker.start();
-    const request = (await b.client.polls.next()).request;
-    expect("host" in request).toBe(false);
-    expect("queueRate" in request).toBe(false);
+    expect("queueRate" in (await b.client.polls.next()).request).toBe(false);
     await b.worker.stop();
   });
 
@@ -91,11 +89,10 @@ describe("worker presence", () => {
     await b.worker.start();
     await b.client.polls.until(() => b.client.openPolls.length === 2);
     await b.worker.stop();
-    expect(b.client.leaves.calls).toEqual([
-      { queue: "a", identity: "test-worker" },
-      { queue: "b", identity: "test-worker" },
-    ]);
-    expect(openPollsAtLeave).toEqual([0, 0]);
+    expect(b.client.leaves.calls).toEqual(
+      ["a", "a@host:test-host", "a@worker:test-worker", "b", "b@host:test-host", "b@worker:test-worker"].map((queue) => ({ queue, identity: "test-worker" })),
+    );
+    expect(openPollsAtLeave).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
   it("does not leave a worker that never started", async () => {
@@ -112,7 +109,7 @@ describe("worker presence", () => {
     await b.worker.start();
     await b.client.polls.next();
     expect(await b.worker.stop()).toEqual({ abandoned: 0 });
-    expect(b.logged("debug", "could not tell the server the worker left")).toHaveLength(1);
+    expect(b.logged("debug", "could not tell the server the worker left")).toHaveLength(3); // the queue, its host and worker queues
     expect(b.logs.filter((record) => record.level === "warn" || record.level === "error")).toEqual([]);
   });
 

@@ -70,7 +70,7 @@ describe("ctx.completeLater()", () => {
     await b.worker.start();
     const task = b.aLeasedTask({ leaseToken: "L7x9Qk2" }); // server tokens are alphanumeric
     (await b.client.polls.next()).answer([task]);
-    await b.client.polls.next(); // concurrency 1: the slot came back
+    await b.client.allPolls.until(() => b.client.allPolls.calls.length === 2); // concurrency 1: the slot came back
     expect(tokens[0]).toBe(tokens[1]);
     expect(decodeCompletionToken(tokens[0]!)).toEqual({ taskId: task.id, leaseToken: task.leaseToken });
     await b.clock.advance(120_000); // past the lease deadline: no local abort, the lease is not ours to watch

@@ -40,6 +40,7 @@ export function setup(handlers: HandlerMap, options: Partial<WorkerOptions> = {}
     queues: ["q"],
     concurrency: 10,
     identity: "test-worker",
+    host: "test-host",
     graceMs: 30_000,
     random: () => 0.5,
     ...options,
