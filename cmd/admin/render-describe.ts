@@ -18,6 +18,7 @@
  *     poller IDENTITY HOST FREE_SLOTS WAITING LAST_SEEN RATE TYPES
  *     typeWithoutPoller TYPE            pending tasks of a type no live poller handles
  *     fairnessKey KEY WEIGHT RATE PENDING
+ *     route RULE_ID TARGET ROUTED STARTED FELL_BACK STRANDED   traffic rules, in order
  *   RATE is `50/s`-style or `-`; TYPES is comma-separated (types never contain commas); HOST is
  *   `-` when the worker sent none; IDENTITY, HOST and KEY are JSON-quoted when they contain
  *   spaces or are empty (tasks enqueued without a fairness key are counted under the key `""`,
@@ -62,6 +63,7 @@ export function renderDescribePlain(queue: DescribeResponse): string {
     ...queue.pollers.map(renderPollerPlain),
     ...queue.typesWithoutPoller.map((type) => `typeWithoutPoller ${type}`),
     ...queue.fairness.map((key) => `fairnessKey ${renderFairnessColumns(key)}`),
+    ...(queue.routes?.rules ?? []).map((r) => `route ${r.id} ${r.to} ${r.stats.routed} ${r.stats.started} ${r.stats.fellBack} ${r.stats.stranded}`),
   ];
   return lines.map((line) => line + "\n").join("");
 }
@@ -89,6 +91,10 @@ export function renderDescribeHuman(queue: DescribeResponse, nowMs: number): str
   const width = Math.max(...summary.map(([label]) => label.length)) + 1;
   const sections = [summary.map(([label, value]) => `${(label + ":").padEnd(width)} ${value}\n`).join(""), renderPollersHuman(queue, nowMs)];
   if (queue.fairness.length > 0) sections.push(renderFairnessHuman(queue.fairness));
+  if (queue.routes && queue.routes.rules.length > 0) {
+    const rows = queue.routes.rules.map((r) => [r.id, r.to, String(r.stats.routed), String(r.stats.started), String(r.stats.fellBack), String(r.stats.stranded)]);
+    sections.push(`routing rules (version ${queue.routes.version}):\n` + renderTable([["RULE", "TO", "ROUTED", "STARTED", "FELL BACK", "STRANDED"], ...rows]));
+  }
   return sections.join("\n");
 }
 

@@ -20,7 +20,11 @@ export const queueRoutes = {
   },
 
   describe(context: RouteContext): Response {
-    return json(describeView(context.daemon.queues.describe(queueOf(context))));
+    const queue = queueOf(context);
+    const routes = context.daemon.router.table(queue);
+    const view = describeView(context.daemon.queues.describe(queue));
+    if (routes.version === 0) return json(view);
+    return json({ ...view, routes: { version: routes.version, rules: routes.rules.map(({ id, to, stats }) => ({ id, to, stats })) } });
   },
 
   async limit(context: RouteContext): Promise<Response> {

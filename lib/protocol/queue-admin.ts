@@ -98,6 +98,19 @@ export const describeResponseSchema = z.object({
   /** Task types with pending tasks that no live poller handles. */
   typesWithoutPoller: z.array(z.string()),
   fairness: z.array(fairnessKeyViewSchema),
+  /** Traffic-routing rules of the queue with their stats (absent: none). */
+  routes: z
+    .object({
+      version: z.number().int(),
+      rules: z.array(
+        z.object({
+          id: z.string(),
+          to: z.string(),
+          stats: z.object({ routed: z.number().int(), started: z.number().int(), fellBack: z.number().int(), stranded: z.number().int() }),
+        }),
+      ),
+    })
+    .optional(),
 });
 export type DescribeResponse = z.infer<typeof describeResponseSchema>;
 

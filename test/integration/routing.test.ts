@@ -28,6 +28,8 @@ describe("routing", () => {
     expect(view).toMatchObject({ queue: "alice/ops", routedFrom: "ops", routeRuleId: "r1", headers: { user: "alice" } });
     const stats = routeTableSchema.parse(await (await call(server, "GET", "/v1/queues/ops/routes")).json());
     expect(stats.rules[0]?.stats).toEqual({ routed: 1, started: 1, fellBack: 0, stranded: 0 });
+    const described = await (await call(server, "GET", "/v1/queues/ops")).json();
+    expect(described.routes).toEqual({ version: 1, rules: [{ id: "r1", to: "alice/ops", stats: { routed: 1, started: 1, fellBack: 0, stranded: 0 } }] });
     expect((await call(server, "POST", "/v1/queues/ops/routes/r1/delete", { expectedVersion: 1 })).status).toBe(200);
     const later = await (await call(server, "POST", "/v1/queues/ops/tasks", { type: "t", headers: { user: "alice" } })).json();
     expect(later.routedTo).toBeUndefined();
