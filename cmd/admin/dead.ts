@@ -10,14 +10,14 @@
  * - `purge QUEUE [--older DUR] [--json]`: deletes dead tasks (those that ended more than DUR
  *   ago). Prints the number deleted.
  */
-import { Argument, type Command } from "commander";
-import type { TqdClient } from "../../lib/client/index.ts";
+import { Argument } from "commander";
 import { LIMITS, type DeadRequeueRequest } from "../../lib/protocol/index.ts";
-import { addClientOptions, clientFromFlags, reportClientError } from "../client-command.ts";
-import { integerOption, newCommand, parseArgs, usageError } from "../command-line.ts";
+import { addClientOptions, reportClientError } from "../client-command.ts";
+import { integerOption, newCommand, usageError } from "../command-line.ts";
 import { EXIT, type CliIo } from "../io.ts";
 import { parsePositiveDuration, parseTaskId, queueArgument } from "./argument-parsers.ts";
 import { renderDeadHuman, renderDeadPlain } from "./render-dead.ts";
+import { prepareClientCommand, runGroup, type SubcommandGroup } from "./subcommand-group.ts";
 
 interface CommonFlags {
   json?: boolean;
@@ -25,50 +25,22 @@ interface CommonFlags {
   token?: string;
 }
 
-type Subcommand = (args: readonly string[], io: CliIo) => Promise<number>;
-
-const SUBCOMMANDS: Record<string, { summary: string; run: Subcommand }> = {
-  ls: { summary: "list the dead tasks of QUEUE, oldest first", run: runList },
-  requeue: { summary: "give dead tasks a fresh attempt budget and make them pending again", run: runRequeue },
-  purge: { summary: "delete dead tasks (optionally only those that ended before --older DUR)", run: runPurge },
+const GROUP: SubcommandGroup = {
+  name: "dead",
+  subcommands: {
+    ls: { summary: "list the dead tasks of QUEUE, oldest first", run: runList },
+    requeue: { summary: "give dead tasks a fresh attempt budget and make them pending again", run: runRequeue },
+    purge: { summary: "delete dead tasks (optionally only those that ended before --older DUR)", run: runPurge },
+  },
+  about: "Dead tasks are tasks that ended failed or timed_out; they stay listed until requeued or purged.",
+  examples: ["tqd dead ls emails", "tqd dead requeue emails 01J9ZK3M 01J9ZK4N", "tqd dead requeue emails --all", "tqd dead purge emails --older 7d"],
 };
 
-const HELP = `usage: tqd dead <ls|requeue|purge> QUEUE [options]   (tqd dead <subcommand> --help for its options)
-
-Dead tasks are tasks that ended failed or timed_out; they stay listed until requeued or purged.
-
-subcommands:
-${Object.entries(SUBCOMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`)
-  .join("\n")}
-
-examples:
-  tqd dead ls emails
-  tqd dead requeue emails 01J9ZK3M 01J9ZK4N
-  tqd dead requeue emails --all
-  tqd dead purge emails --older 7d
-`;
-
-export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = args;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    (name === undefined ? io.stderr : io.stdout).write(HELP);
-    return name === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const subcommand = SUBCOMMANDS[name];
-  if (!subcommand && name.startsWith("-")) return usageError(io, `give the subcommand first: tqd dead <ls|requeue|purge> QUEUE [options] (got '${name}')`);
-  if (!subcommand) return usageError(io, `unknown subcommand 'dead ${name}' (expected ls, requeue or purge)`);
-  return subcommand.run(rest, io);
+export function run(args: readonly string[], io: CliIo): Promise<number> {
+  return runGroup(GROUP, args, io);
 }
 
-/** Parses a subcommand's args and builds the client; returns the client, or the exit code. */
-function prepare<F extends CommonFlags>(program: Command, args: readonly string[], io: CliIo): { client: TqdClient; flags: F } | number {
-  const parseExit = parseArgs(program, args);
-  if (parseExit !== undefined) return parseExit;
-  const flags = program.opts<F>();
-  const client = clientFromFlags(flags, io);
-  return typeof client === "number" ? client : { client, flags };
-}
+const prepare = prepareClientCommand;
 
 async function runList(args: readonly string[], io: CliIo): Promise<number> {
   let queue = "";

@@ -14,9 +14,10 @@
 import type { Command } from "commander";
 import type { TqdClient } from "../../lib/client/index.ts";
 import type { RouteRuleInput, RouteTable } from "../../lib/protocol/index.ts";
-import { addClientOptions, clientFromFlags, reportClientError } from "../client-command.ts";
-import { newCommand, parseArgs, usageError } from "../command-line.ts";
+import { addClientOptions, reportClientError } from "../client-command.ts";
+import { newCommand, usageError } from "../command-line.ts";
 import { EXIT, type CliIo } from "../io.ts";
+import { prepareClientCommand, runGroup, type SubcommandGroup } from "./subcommand-group.ts";
 import { parseQueueName, parseTaskId, parseTaskType, queueArgument } from "./argument-parsers.ts";
 import {
   renderRouteChangeHuman,
@@ -58,59 +59,38 @@ interface AddFlags extends ChangeFlags {
   fallbackAfter?: string;
 }
 
-type Subcommand = (args: readonly string[], io: CliIo) => Promise<number>;
-
-const SUBCOMMANDS: Record<string, { summary: string; run: Subcommand }> = {
-  add: { summary: "add a rule at the end: send matching tasks of QUEUE --to another queue", run: runAdd },
-  ls: { summary: "list QUEUE's rules in the order they are tried, with their stats", run: runList },
-  rm: { summary: "remove rule RULE of QUEUE", run: runRemove },
-  test: { summary: "dry run: where would a task of --type T (and --header k=v) go, and by which rule", run: runTest },
-  history: { summary: "list QUEUE's routing versions and what changed in each", run: runHistory },
-  rollback: { summary: "bring back the rules of VERSION, as a new version", run: runRollback },
+const GROUP: SubcommandGroup = {
+  name: "route",
+  subcommands: {
+    add: { summary: "add a rule at the end: send matching tasks of QUEUE --to another queue", run: runAdd },
+    ls: { summary: "list QUEUE's rules in the order they are tried, with their stats", run: runList },
+    rm: { summary: "remove rule RULE of QUEUE", run: runRemove },
+    test: { summary: "dry run: where would a task of --type T (and --header k=v) go, and by which rule", run: runTest },
+    history: { summary: "list QUEUE's routing versions and what changed in each", run: runHistory },
+    rollback: { summary: "bring back the rules of VERSION, as a new version", run: runRollback },
+  },
+  about: [
+    "Rules send a slice of the tasks enqueued to QUEUE to another queue. They are tried in order; the",
+    "first whose --type glob and --header values match, and whose --percent takes the task, routes it.",
+    "A routed task not started within its rule's --fallback-after (default 30s) moves back to QUEUE.",
+    "Every change makes a new version; a change based on a stale version is refused (409, exit 1).",
+  ].join("\n"),
+  examples: [
+    "tqd route add images --to images-canary --type 'resize*' --percent 5",
+    "tqd route add images --to images-acme --header tenant=acme",
+    "tqd route ls images",
+    "tqd route test images --type resize --header tenant=acme",
+    "tqd route rm images r2",
+    "tqd route history images",
+    "tqd route rollback images 1",
+  ],
 };
 
-const HELP = `usage: tqd route <add|ls|rm|test|history|rollback> QUEUE [options]   (tqd route <subcommand> --help)
-
-Rules send a slice of the tasks enqueued to QUEUE to another queue. They are tried in order; the
-first whose --type glob and --header values match, and whose --percent takes the task, routes it.
-A routed task not started within its rule's --fallback-after (default 30s) moves back to QUEUE.
-Every change makes a new version; a change based on a stale version is refused (409, exit 1).
-
-subcommands:
-${Object.entries(SUBCOMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(9)}${command.summary}`)
-  .join("\n")}
-
-examples:
-  tqd route add images --to images-canary --type 'resize*' --percent 5
-  tqd route add images --to images-acme --header tenant=acme
-  tqd route ls images
-  tqd route test images --type resize --header tenant=acme
-  tqd route rm images r2
-  tqd route history images
-  tqd route rollback images 1
-`;
-
-export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = args;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    (name === undefined ? io.stderr : io.stdout).write(HELP);
-    return name === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const subcommand = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
-  if (!subcommand && name.startsWith("-")) return usageError(io, `give the subcommand first: tqd route <add|ls|rm|test|history|rollback> QUEUE [options] (got '${name}')`);
-  if (!subcommand) return usageError(io, `unknown subcommand 'route ${name}' (expected add, ls, rm, test, history or rollback)`);
-  return subcommand.run(rest, io);
+export function run(args: readonly string[], io: CliIo): Promise<number> {
+  return runGroup(GROUP, args, io);
 }
 
-/** Parses a subcommand's args and builds the client; returns the client, or the exit code. */
-function prepare<F extends CommonFlags>(program: Command, args: readonly string[], io: CliIo): { client: TqdClient; flags: F } | number {
-  const parseExit = parseArgs(program, args);
-  if (parseExit !== undefined) return parseExit;
-  const flags = program.opts<F>();
-  const client = clientFromFlags(flags, io);
-  return typeof client === "number" ? client : { client, flags };
-}
+const prepare = prepareClientCommand;
 
 function changeOptions(program: Command): Command {
   return program

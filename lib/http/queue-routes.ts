@@ -5,11 +5,11 @@ import {
   leaveRequestSchema,
   limitRequestSchema,
   queueListQuerySchema,
-  queueNameSchema,
 } from "../protocol/index.ts";
 import type { QueueDescription, QueueListing } from "../daemon/index.ts";
-import { errorResponse, HttpError, invalidRequest } from "./errors.ts";
+import { errorResponse, invalidRequest } from "./errors.ts";
 import { readJsonBody, readOptionalJsonBody } from "./request-body.ts";
+import { queueParam } from "./path-params.ts";
 import { json, type RouteContext } from "./route-context.ts";
 
 export const queueRoutes = {
@@ -20,7 +20,7 @@ export const queueRoutes = {
   },
 
   describe(context: RouteContext): Response {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const routes = context.daemon.router.table(queue);
     const view = describeView(context.daemon.queues.describe(queue));
     if (routes.version === 0) return json(view);
@@ -28,28 +28,28 @@ export const queueRoutes = {
   },
 
   async limit(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const body = await readJsonBody(context.request, limitRequestSchema, context.settings.maxBodyBytes);
     const limit = await context.daemon.queues.setLimit(queue, "clear" in body ? undefined : { ratePerSecond: body.rate, burst: body.burst });
     return json({ queue, limit: limit ?? null });
   },
 
   async pause(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     await readOptionalJsonBody(context, emptyRequestSchema);
     await context.daemon.queues.setPaused(queue, true);
     return json({ queue, paused: true });
   },
 
   async resume(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     await readOptionalJsonBody(context, emptyRequestSchema);
     await context.daemon.queues.setPaused(queue, false);
     return json({ queue, paused: false });
   },
 
   async fairness(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const body = await readJsonBody(context.request, fairnessRequestSchema, context.settings.maxBodyBytes);
     const setting = await context.daemon.queues.setFairness(queue, body.key, body.weight, body.rate);
     const pending = context.daemon.queues.describe(queue).fairness.find((entry) => entry.key === body.key)?.pending ?? 0;
@@ -57,7 +57,7 @@ export const queueRoutes = {
   },
 
   async leave(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const body = await readJsonBody(context.request, leaveRequestSchema, context.settings.maxBodyBytes);
     return json({ queue, identity: body.identity, left: context.daemon.queues.leave(queue, body.identity) });
   },
@@ -109,8 +109,3 @@ function describeView(d: QueueDescription) {
   };
 }
 
-function queueOf(context: RouteContext): string {
-  const parsed = queueNameSchema.safeParse(context.params.queue);
-  if (!parsed.success) throw new HttpError("invalid_argument", `invalid queue name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  return parsed.data;
-}

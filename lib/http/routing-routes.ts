@@ -1,24 +1,23 @@
 /** Handlers of the traffic-routing routes of a queue. */
 import {
   parseDuration,
-  queueNameSchema,
   routeAddRequestSchema,
   routeRemoveRequestSchema,
   routeRollbackRequestSchema,
   routeTestRequestSchema,
 } from "../protocol/index.ts";
 import type { RouteTableView } from "../daemon/index.ts";
-import { HttpError } from "./errors.ts";
 import { readJsonBody, readOptionalJsonBody } from "./request-body.ts";
+import { queueParam } from "./path-params.ts";
 import { json, type RouteContext } from "./route-context.ts";
 
 export const routingRoutes = {
   list(context: RouteContext): Response {
-    return json(tableView(context.daemon.router.table(queueOf(context))));
+    return json(tableView(context.daemon.router.table(queueParam(context))));
   },
 
   async add(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const body = await readJsonBody(context.request, routeAddRequestSchema, context.settings.maxBodyBytes);
     const { rule } = body;
     const table = await context.daemon.router.add(
@@ -30,19 +29,19 @@ export const routingRoutes = {
   },
 
   async remove(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const body = await readOptionalJsonBody(context, routeRemoveRequestSchema);
     return json(tableView(await context.daemon.router.remove(queue, context.params.rule ?? "", body.expectedVersion)));
   },
 
   async rollback(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const body = await readJsonBody(context.request, routeRollbackRequestSchema, context.settings.maxBodyBytes);
     return json(tableView(await context.daemon.router.rollback(queue, body.version, { expectedVersion: body.expectedVersion, force: body.force })));
   },
 
   async test(context: RouteContext): Promise<Response> {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const body = await readJsonBody(context.request, routeTestRequestSchema, context.settings.maxBodyBytes);
     // Without an id the percentage is drawn for an arbitrary one, as a fresh task's would be.
     const rule = context.daemon.router.test(queue, { id: body.id ?? `test-${crypto.randomUUID()}`, type: body.type, headers: body.headers });
@@ -50,7 +49,7 @@ export const routingRoutes = {
   },
 
   history(context: RouteContext): Response {
-    const queue = queueOf(context);
+    const queue = queueParam(context);
     const versions = context.daemon.router.history(queue).map((v) => ({
       version: v.version,
       createdAt: new Date(v.createdAt).toISOString(),
@@ -84,8 +83,3 @@ function tableView(table: RouteTableView) {
   return { queue: table.queue, version: table.version, rules: table.rules.map(ruleView) };
 }
 
-function queueOf(context: RouteContext): string {
-  const parsed = queueNameSchema.safeParse(context.params.queue);
-  if (!parsed.success) throw new HttpError("invalid_argument", `invalid queue name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  return parsed.data;
-}

@@ -8,8 +8,6 @@ import {
   failRequestSchema,
   heartbeatRequestSchema,
   pollRequestSchema,
-  queueNameSchema,
-  taskIdSchema,
   taskWaitQuerySchema,
   type EnqueueRequestParsed,
   baseQueueOf,
@@ -17,6 +15,7 @@ import {
 import type { EnqueueCommand } from "../daemon/index.ts";
 import { HttpError, invalidRequest } from "./errors.ts";
 import { renderLeasedTasks, renderTaskView, isoTime } from "./render-task.ts";
+import { queueParam, taskParam } from "./path-params.ts";
 import { jsonText, readJsonBody, readOptionalJsonBody } from "./request-body.ts";
 import { json, rawJson, type RouteContext } from "./route-context.ts";
 
@@ -126,16 +125,4 @@ function fallbackQueueOf(body: EnqueueRequestParsed, queue: string): string | un
   return target;
 }
 
-function queueParam(context: RouteContext): string {
-  const parsed = queueNameSchema.safeParse(context.params.queue);
-  if (!parsed.success) {
-    throw new HttpError("invalid_argument", `invalid queue name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  }
-  return parsed.data;
-}
 
-function taskParam(context: RouteContext): string {
-  const parsed = taskIdSchema.safeParse(context.params.id);
-  if (!parsed.success) throw new HttpError("invalid_argument", `invalid task id: ${parsed.error.issues[0]?.message ?? "bad id"}`);
-  return parsed.data;
-}

@@ -4,6 +4,7 @@
  */
 import * as z from "zod";
 import { identitySchema } from "./names.ts";
+import { stateCountsSchema } from "./queues.ts";
 import { rateSchema } from "./rates.ts";
 import { TASK_STATES } from "./task-states.ts";
 
@@ -73,15 +74,7 @@ export const RATE_LIMIT_SOURCES = ["admin", "poller", "none"] as const;
 export const describeResponseSchema = z.object({
   name: z.string(),
   paused: z.boolean(),
-  counts: z.object({
-    scheduled: z.number().int(),
-    pending: z.number().int(),
-    running: z.number().int(),
-    completed: z.number().int(),
-    failed: z.number().int(),
-    canceled: z.number().int(),
-    timedOut: z.number().int(),
-  }),
+  counts: stateCountsSchema,
   backlog: z.object({ pending: z.number().int(), oldestPendingAgeMs: z.number().int().optional() }),
   /** Tasks added and dispatched over the last 60 s. */
   lastMinute: z.object({ added: z.number().int(), dispatched: z.number().int() }),

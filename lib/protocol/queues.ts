@@ -1,8 +1,8 @@
 /** Contracts of the queue listing routes. */
 import * as z from "zod";
 
-export const queueSummarySchema = z.object({
-  name: z.string(),
+/** Tasks of a queue by state (final ones until retention removes them). */
+export const stateCountsSchema = z.object({
   scheduled: z.number().int(),
   pending: z.number().int(),
   running: z.number().int(),
@@ -10,6 +10,10 @@ export const queueSummarySchema = z.object({
   failed: z.number().int(),
   canceled: z.number().int(),
   timedOut: z.number().int(),
+});
+
+export const queueSummarySchema = stateCountsSchema.extend({
+  name: z.string(),
   /** Polls parked on this queue right now, waiting for a task. */
   pollersWaiting: z.number().int(),
 });
