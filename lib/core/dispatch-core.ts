@@ -334,7 +334,8 @@ export class DispatchCore {
     let attemptOutcome: AttemptRecord["outcome"];
     if (outcome.kind === "completed") {
       const state = task.cancelRequested ? "canceled" : "completed";
-      after = { ...base, state, resultJson: outcome.resultJson, finishedAt: now };
+      // An error left by an earlier, retried attempt does not describe a completed task.
+      after = { ...base, state, resultJson: outcome.resultJson, errorJson: state === "completed" ? undefined : base.errorJson, finishedAt: now };
       attemptOutcome = state;
     } else {
       const next = decideAfterFailure(task, outcome.failure, false, now);

@@ -135,3 +135,22 @@ export function liveTaskOfRecord(record: TaskRecord): LiveTask {
   const lease = record.state === "running" && leaseToken !== undefined ? { token: leaseToken, deadline: leaseDeadline ?? 0 } : undefined;
   return { ...rest, lease, settling: false, gone: false, commitsInFlight: 0 };
 }
+
+/**
+ * The attempt that ended a final task, rebuilt from the task's own columns. The attempt history
+ * stores only attempts that did not end their task (they would otherwise be overwritten by the
+ * next attempt); the last one lives on the task row, which saves a write per finished task.
+ */
+export function finalAttemptOf(record: TaskRecord, stored: readonly AttemptRecord[]): AttemptRecord | undefined {
+  if (!isFinalState(record.state) || record.attempt === 0 || record.startedAt === undefined) return undefined;
+  if (stored.some((attempt) => attempt.attempt === record.attempt)) return undefined;
+  return {
+    taskId: record.id,
+    attempt: record.attempt,
+    worker: record.worker ?? "",
+    startedAt: record.startedAt,
+    endedAt: record.finishedAt ?? record.startedAt,
+    outcome: record.state,
+    errorJson: record.state === "completed" ? undefined : record.errorJson,
+  };
+}

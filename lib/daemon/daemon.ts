@@ -8,6 +8,7 @@ import {
   ConflictError,
   DEFAULT_START_TO_CLOSE_MS,
   DispatchCore,
+  finalAttemptOf,
   isFinalState,
   NotFoundError,
   recordOfLiveTask,
@@ -250,7 +251,9 @@ export class Daemon {
       await this.taskWaiters.wait(id, waitMs, signal);
       record = this.readTask(id) ?? record;
     }
-    const attempts: TaskDetails["attempts"] = this.deps.store.readAttempts(id);
+    const stored = this.deps.store.readAttempts(id);
+    const last = finalAttemptOf(record, stored);
+    const attempts: TaskDetails["attempts"] = last ? [...stored, last] : stored;
     if (record.state === "running" && record.worker !== undefined && record.startedAt !== undefined) {
       attempts.push({ taskId: id, attempt: record.attempt, worker: record.worker, startedAt: record.startedAt, outcome: "running" });
     }
@@ -311,10 +314,10 @@ export class Daemon {
     if (!task) return this.settledBefore(id, leaseToken, outcome.kind);
     const plan = this.core.planSettle(task, leaseToken, outcome, this.deps.clock.now());
     try {
-      await this.deps.store.commit([
-        { op: "tasks.saveState", task: plan.after },
-        { op: "attempts.insert", attempt: plan.attempt },
-      ]);
+      // A final attempt lives on the task row (see finalAttemptOf); only a retried one is kept apart.
+      const ops: StoreOp[] = [{ op: "tasks.saveState", task: plan.after }];
+      if (!isFinalState(plan.after.state)) ops.push({ op: "attempts.insert", attempt: plan.attempt });
+      await this.deps.store.commit(ops);
     } catch (error) {
       this.core.abortSettle(task);
       this.rearmTimers();
@@ -396,7 +399,8 @@ export class Daemon {
 
   private persistTimerEffects(effects: Effects): void {
     if (effects.changed.length > 0 || effects.ended.length > 0) {
-      const ops: StoreOp[] = effects.ended.map((attempt) => ({ op: "attempts.insert", attempt }));
+      const finalIds = new Set(effects.changed.filter((task) => isFinalState(task.state)).map((task) => task.id));
+      const ops: StoreOp[] = effects.ended.filter((attempt) => !finalIds.has(attempt.taskId)).map((attempt) => ({ op: "attempts.insert", attempt }));
       for (const task of effects.changed) ops.push({ op: "tasks.saveState", task: recordOfLiveTask(task) });
       this.deps.store.stage(ops);
     }

@@ -5,7 +5,7 @@
  * batches through the group committer, so it never stalls dispatch.
  */
 import type { Clock } from "../clock/clock.ts";
-import { ConflictError, NotFoundError, recordOfLiveTask, type Assignment, type DispatchCore, type FinalTaskState, type TaskRecord } from "../core/index.ts";
+import { ConflictError, finalAttemptOf, NotFoundError, recordOfLiveTask, type Assignment, type DispatchCore, type FinalTaskState, type TaskRecord } from "../core/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FinalTaskRef, StoreOp, TaskStore } from "../store/index.ts";
 import type { AdminLock } from "./admin-lock.ts";
@@ -56,7 +56,14 @@ export class DeadLetters {
       if (records.length === 0) return [];
       const now = this.deps.clock.now();
       const tasks = records.map((record) => this.deps.core.reviveTask(record, now));
-      await this.deps.store.commit(tasks.map((task) => ({ op: "tasks.saveState", task: recordOfLiveTask(task) })));
+      const ops: StoreOp[] = [];
+      records.forEach((record, i) => {
+        // The attempt that ended the task lived on its row, which the revival resets: keep it.
+        const last = finalAttemptOf(record, this.deps.store.readAttempts(record.id));
+        if (last) ops.push({ op: "attempts.insert", attempt: last });
+        ops.push({ op: "tasks.saveState", task: recordOfLiveTask(tasks[i]!) });
+      });
+      await this.deps.store.commit(ops);
       this.deps.onRevived(this.deps.core.addTasks(tasks, this.deps.clock.now(), records.map((r) => r.state as FinalTaskState)));
       return tasks.map((task) => task.id);
     });

@@ -97,6 +97,12 @@ describe("lifecycle through the daemon", () => {
     const [again] = await daemon.poll(poll);
     expect(again).toMatchObject({ id: "a", attempt: 2 });
     await daemon.complete("a", again!.lease!.token, "1");
+    // The attempt that ended the task lived on its row; the requeue kept it in the history.
+    expect((await daemon.getTask("a")).attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, "failed"],
+      [2, "completed"],
+    ]);
+    expect((await daemon.getTask("a")).record.errorJson).toBeUndefined();
     expect(await daemon.deadLetters.purge("q")).toBe(1);
     expect(daemon.queues.list("")[0]).toMatchObject({ failed: 0, completed: 1 });
     await daemon.stop();

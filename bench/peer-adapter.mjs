@@ -1,0 +1,210 @@
+// tqd adapter for the shared peer benchmark harness (../shared/bench-peers, see bench/PEERS.md).
+// Plain ESM for Node 20, no dependencies: talks to a running `tqd serve` over HTTP with the
+// global fetch (undici, keep-alive by default). Same interface as the harness' peers/bullmq.mjs.
+//
+// Server: TQD_URL, else http://127.0.0.1:$TQD_PORT (TQD_PORT defaults to 7071, as in the
+// harness' services.sh, which starts `$TQD_BIN serve --listen 127.0.0.1:$TQD_PORT`).
+// Optional TQD_TOKEN (Authorization: Bearer), TQD_POLLERS (concurrent long-polls, default 4),
+// TQD_CLIENT=fetch (default: the global fetch) or http (node:http with a keep-alive agent, which
+// costs about half the client CPU per request of Node 20's fetch; used only to measure that cost).
+//
+// The worker side (startWorker) plays the role of the peers' Node client libraries: an
+// in-process loop keeping `concurrency` slots, with a few concurrent long-polls that each ask
+// for their share of the free slots, running the no-op handler and completing each task.
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { hostname } from 'node:os';
+
+const BASE = (process.env.TQD_URL || `http://127.0.0.1:${process.env.TQD_PORT || 7071}`).replace(/\/+$/, '');
+const TOKEN = process.env.TQD_TOKEN;
+const CLIENT = process.env.TQD_CLIENT === 'http' ? 'http' : 'fetch';
+const POLLERS = Math.max(1, Number(process.env.TQD_POLLERS || 4));
+const WAIT_MS = 30_000;
+const BATCH_MAX_TASKS = 10_000; // server limit per batch call
+const BATCH_MAX_BYTES = 900 * 1024; // stay under serve's default --max-body of 1 MiB
+const FINAL = new Set(['completed', 'failed', 'canceled', 'timed_out']);
+const TYPE = 'noop';
+const enc = encodeURIComponent;
+
+const HEADERS = { 'content-type': 'application/json', ...(TOKEN ? { authorization: `Bearer ${TOKEN}` } : {}) };
+
+class TqdHttpError extends Error {
+  constructor(method, path, status, body) {
+    super(`tqd ${method} ${path}: HTTP ${status} ${body.slice(0, 300)}`);
+    this.status = status;
+  }
+}
+
+async function call(method, path, body, signal) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { status, text } = CLIENT === 'http' ? await httpCall(method, path, payload, signal) : await fetchCall(method, path, payload, signal);
+  if (status < 200 || status > 299) throw new TqdHttpError(method, path, status, text);
+  return text ? JSON.parse(text) : {};
+}
+
+async function fetchCall(method, path, payload, signal) {
+  const res = await fetch(BASE + path, { method, headers: HEADERS, body: payload, signal });
+  return { status: res.status, text: await res.text() };
+}
+
+const agent = new http.Agent({ keepAlive: true });
+function httpCall(method, path, payload, signal) {
+  return new Promise((resolve, reject) => {
+    const headers = payload === undefined ? HEADERS : { ...HEADERS, 'content-length': Buffer.byteLength(payload) };
+    const req = http.request(BASE + path, { method, headers, agent, signal }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+let tqdVersion;
+function versionOfBinary() {
+  if (tqdVersion !== undefined) return tqdVersion;
+  tqdVersion = 'unknown';
+  if (process.env.TQD_BIN) {
+    try {
+      tqdVersion = execFileSync(process.env.TQD_BIN, ['--version'], { encoding: 'utf8', timeout: 5000 }).trim().replace(/^tqd\s+/, '');
+    } catch { /* keep unknown */ }
+  }
+  return tqdVersion;
+}
+
+// Splits a batch so that each call stays under the server's count and body-size limits.
+function chunksOf(tasks) {
+  const out = [];
+  let cur = [];
+  let bytes = 0;
+  for (const t of tasks) {
+    const b = JSON.stringify(t).length + 1;
+    if (cur.length && (cur.length >= BATCH_MAX_TASKS || bytes + b > BATCH_MAX_BYTES)) { out.push(cur); cur = []; bytes = 0; }
+    cur.push(t);
+    bytes += b;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+const sleep = (ms, signal) => new Promise((resolve) => {
+  const t = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+});
+
+export default {
+  name: 'tqd',
+  libVersions: () => ({ tqd: versionOfBinary(), client: CLIENT === 'http' ? `node:http keep-alive (node ${process.version})` : `node fetch (undici ${process.versions.undici || '?'})`, pollers: POLLERS }),
+
+  async init(q) {
+    this.q = q;
+    this.qPath = `/v1/queues/${enc(q)}`;
+    await call('GET', '/readyz');
+  },
+  // Completion is observed with GET /v1/tasks/{id}?waitMs (a long-poll): nothing to set up.
+  async initEvents() {},
+
+  async enqueueOne(data) {
+    const r = await call('POST', `${this.qPath}/tasks`, { type: TYPE, input: data });
+    return r.id;
+  },
+  async enqueueBatch(datas) {
+    const tasks = datas.map((input) => ({ type: TYPE, input }));
+    for (const chunk of chunksOf(tasks)) await call('POST', `${this.qPath}/tasks/batch`, { tasks: chunk });
+  },
+  async waitDone(id) {
+    for (;;) {
+      const t = await call('GET', `/v1/tasks/${enc(id)}?waitMs=${WAIT_MS}`);
+      if (FINAL.has(t.state)) {
+        if (t.state !== 'completed') throw new Error(`task ${id} ended ${t.state}`);
+        return t;
+      }
+    }
+  },
+  async pending() {
+    let d;
+    try { d = await call('GET', this.qPath); } catch (e) { if (e.status === 404) return 0; throw e; }
+    const c = d.counts || {};
+    return (c.scheduled || 0) + (c.pending || 0) + (c.running || 0);
+  },
+  async durability() {
+    return {
+      fsync: 'before every acknowledgement',
+      journal_mode: 'WAL',
+      synchronous: 'FULL',
+      group_commit: true,
+      note: 'default = durable (no weaker mode exists)',
+    };
+  },
+  async close() {},
+
+  // Worker side: onJob(data) is the no-op handler.
+  async startWorker(q, concurrency, onJob) {
+    const qPath = `/v1/queues/${enc(q)}`;
+    const identity = `bench-${hostname()}-${process.pid}`;
+    const pollers = Math.min(POLLERS, concurrency);
+    const share = Math.ceil(concurrency / pollers);
+    const stop = new AbortController();
+    const inflight = new Set();
+    let free = concurrency;
+    let slotWaiters = [];
+    const wake = () => { const w = slotWaiters; slotWaiters = []; for (const r of w) r(); };
+    const release = (n) => { if (n > 0) { free += n; wake(); } };
+    const waitForSlot = () => new Promise((r) => { slotWaiters.push(r); });
+    stop.signal.addEventListener('abort', wake, { once: true });
+    this.worker = { stop, inflight, loops: [], errors: 0 };
+    const w = this.worker;
+
+    const runTask = async (task) => {
+      try {
+        await onJob(task.input);
+        await call('POST', `/v1/tasks/${enc(task.id)}/complete`, { leaseToken: task.leaseToken });
+      } catch (e) {
+        w.errors++;
+        if (w.errors <= 5) console.error('tqd adapter: task', task.id, e.message);
+      } finally {
+        release(1);
+      }
+    };
+
+    const loop = async () => {
+      let failures = 0;
+      while (!stop.signal.aborted) {
+        while (free < 1 && !stop.signal.aborted) await waitForSlot();
+        if (stop.signal.aborted) break;
+        const max = Math.min(share, free);
+        free -= max;
+        let tasks;
+        try {
+          ({ tasks } = await call('POST', `${qPath}/poll`, { identity, types: [TYPE], max, waitMs: WAIT_MS }, stop.signal));
+          failures = 0;
+        } catch (e) {
+          release(max);
+          if (stop.signal.aborted) break;
+          if (failures++ < 5) console.error('tqd adapter: poll failed:', e.message);
+          await sleep(Math.min(1000, 50 * 2 ** Math.min(failures, 5)), stop.signal);
+          continue;
+        }
+        if (tasks.length < max) release(max - tasks.length);
+        else free -= tasks.length - max; // never more than asked, but keep the count honest
+        for (const task of tasks) {
+          const p = runTask(task);
+          inflight.add(p);
+          p.finally(() => inflight.delete(p));
+        }
+      }
+    };
+    for (let i = 0; i < pollers; i++) w.loops.push(loop());
+  },
+  async stopWorker() {
+    const w = this.worker;
+    if (!w) return;
+    w.stop.abort();
+    await Promise.allSettled(w.loops);
+    await Promise.allSettled([...w.inflight]);
+    this.worker = undefined;
+  },
+};
