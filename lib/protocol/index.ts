@@ -13,3 +13,4 @@ export * from "./queue-admin.ts";
 export * from "./routing.ts";
 export * from "./routes.ts";
 export type * from "./schema.ts";
+export * from "./workflows.ts";
