@@ -309,3 +309,29 @@ export const workflowListResponseSchema = z.object({
   ),
 });
 export type WorkflowListResponse = z.infer<typeof workflowListResponseSchema>;
+
+// ---- admin answers (CLI) -----------------------------------------------------------------------
+
+/** `POST /v1/workflows/{id}/signal` answers 202 with the history's last event id once the signal is recorded. */
+export const workflowSignalResponseSchema = z.object({ id: z.string(), lastEventId: z.number().int() });
+export type WorkflowSignalResponse = z.infer<typeof workflowSignalResponseSchema>;
+
+/** `POST /v1/workflows/{id}/cancel`: the workflow after the cancel (more WorkflowView fields may follow). */
+export const workflowCancelResponseSchema = z.object({ id: z.string(), state: z.enum(WORKFLOW_STATES) });
+export type WorkflowCancelResponse = z.infer<typeof workflowCancelResponseSchema>;
+
+/**
+ * `GET /v1/workflows/{id}/explain`: what a workflow waits for. `reason` is a short stable code
+ * chosen by the server; `pending` explains each live task of the workflow (its workflow task,
+ * activities, session holders) as `GET /v1/tasks/{id}/explain` would.
+ */
+export const workflowExplainResponseSchema = z.object({
+  id: z.string(),
+  state: z.enum(WORKFLOW_STATES),
+  reason: z.string(),
+  /** One line for people. */
+  message: z.string(),
+  blockedOn: z.array(z.string()),
+  pending: z.array(z.object({ taskId: z.string(), reason: z.string(), message: z.string() })),
+});
+export type WorkflowExplainResponse = z.infer<typeof workflowExplainResponseSchema>;
