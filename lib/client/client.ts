@@ -54,6 +54,23 @@ import {
   type TaskView,
   type Schema,
   type SchemaOutput,
+  workflowCancelResponseSchema,
+  workflowExplainResponseSchema,
+  workflowHistoryResponseSchema,
+  workflowListResponseSchema,
+  workflowSignalResponseSchema,
+  workflowStartResponseSchema,
+  workflowViewSchema,
+  type WorkflowCancelResponse,
+  type WorkflowExplainResponse,
+  type WorkflowHistoryResponse,
+  type WorkflowListResponse,
+  type WorkflowSignalRequest,
+  type WorkflowSignalResponse,
+  type WorkflowStartRequest,
+  type WorkflowStartResponse,
+  type WorkflowState,
+  type WorkflowView,
 } from "../protocol/index.ts";
 import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
 
@@ -261,6 +278,58 @@ export class TqdClient {
     return this.call({ method: "GET", path: paths.explain(id), schema: explainResponseSchema, idempotent: true });
   }
 
+  // ---- workflow admin routes (tqd workflow ..., tqd explain) ----------------------------------
+
+  /** Starts a workflow; with an id the request is idempotent (a running one is returned, created:false). */
+  startWorkflow(request: WorkflowStartRequest): Promise<WorkflowStartResponse> {
+    return this.call({
+      method: "POST",
+      path: workflowPath(),
+      body: request,
+      schema: workflowStartResponseSchema,
+      idempotent: request.id !== undefined,
+    });
+  }
+
+  /** Reads a workflow; with `waitMs`, the server holds the answer until it is closed. */
+  getWorkflow(id: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<WorkflowView> {
+    const query = options.waitMs === undefined ? "" : `?waitMs=${options.waitMs}`;
+    return this.call({ method: "GET", path: workflowPath(id) + query, schema: workflowViewSchema, idempotent: true, signal: options.signal });
+  }
+
+  /** Workflows, newest first, optionally of one queue and in one state. */
+  listWorkflows(filter: { queue?: string; state?: WorkflowState; limit?: number } = {}): Promise<WorkflowListResponse> {
+    const query = new URLSearchParams();
+    if (filter.queue !== undefined) query.set("queue", filter.queue);
+    if (filter.state !== undefined) query.set("state", filter.state);
+    if (filter.limit !== undefined) query.set("limit", String(filter.limit));
+    const text = query.toString();
+    return this.call({ method: "GET", path: workflowPath() + (text === "" ? "" : `?${text}`), schema: workflowListResponseSchema, idempotent: true });
+  }
+
+  /** The workflow's history events after event `after` (all of them without it). */
+  workflowHistory(id: string, after?: number): Promise<WorkflowHistoryResponse> {
+    const query = after === undefined ? "" : `?after=${after}`;
+    return this.call({ method: "GET", path: workflowPath(id, "history") + query, schema: workflowHistoryResponseSchema, idempotent: true });
+  }
+
+  /** Appends a signal to the workflow's history. Not retried: a retry could deliver it twice. */
+  signalWorkflow(id: string, request: WorkflowSignalRequest): Promise<WorkflowSignalResponse> {
+    return this.call({ method: "POST", path: workflowPath(id, "signal"), body: request, schema: workflowSignalResponseSchema, idempotent: false });
+  }
+
+  cancelWorkflow(id: string, reason?: string): Promise<WorkflowCancelResponse> {
+    const body = reason === undefined ? {} : { reason };
+    return this.call({ method: "POST", path: workflowPath(id, "cancel"), body, schema: workflowCancelResponseSchema, idempotent: true });
+  }
+
+  /** What a workflow waits for: its blocked-on list and an explanation of each live task. */
+  explainWorkflow(id: string): Promise<WorkflowExplainResponse> {
+    return this.call({ method: "GET", path: workflowPath(id, "explain"), schema: workflowExplainResponseSchema, idempotent: true });
+  }
+
+  // ---- end of workflow admin routes -------------------------------------------------------------
+
   private async call<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {
     const retries = options.idempotent ? this.transportRetries : 0;
     for (let attempt = 0; ; attempt++) {
@@ -302,6 +371,12 @@ export class TqdClient {
     if (!parsed.success) throw new TqdProtocolError(`unexpected response from ${options.method} ${options.path}`);
     return parsed.data;
   }
+}
+
+/** `/v1/workflows`, `/v1/workflows/{id}` or `/v1/workflows/{id}/{action}`; the id is percent-encoded. */
+function workflowPath(id?: string, action?: string): string {
+  const base = id === undefined ? "/v1/workflows" : `/v1/workflows/${encodeURIComponent(id)}`;
+  return action === undefined ? base : `${base}/${action}`;
 }
 
 function parseJson(text: string): unknown {
