@@ -21,6 +21,7 @@ import * as pause from "./admin/pause.ts";
 import * as resume from "./admin/resume.ts";
 import * as fairness from "./admin/fairness.ts";
 import * as route from "./admin/route.ts";
+import * as workflow from "./admin/workflow.ts";
 
 interface Subcommand {
   summary: string;
@@ -36,7 +37,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   cancel: { summary: "cancel a task (at once, or ask its worker to stop if it is running)", run: cancel.run },
   complete: { summary: "complete a task handed back by ctx.completeLater(), given its token", run: complete.run },
   fail: { summary: "fail the attempt of a task handed back by ctx.completeLater()", run: fail.run },
-  explain: { summary: "say in one line what a task that is not running waits for", run: explain.run },
+  explain: { summary: "say what a task (or a workflow) that is not running waits for", run: explain.run },
   queues: { summary: "list queues with counts by state (--prefix to filter)", run: queues.run },
   describe: { summary: "show a queue: counts, backlog, rates, limit, pollers, fairness keys", run: describeQueue.run },
   limit: { summary: "set or clear a queue's dispatch rate limit (--rate 50/s [--burst N] | --clear)", run: limit.run },
@@ -45,6 +46,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   fairness: { summary: "set a fairness key's weight and rate limit within a queue", run: fairness.run },
   dead: { summary: "dead-letter tasks of a queue: dead ls | requeue | purge", run: dead.run },
   route: { summary: "traffic-routing rules of a queue: route add | ls | rm | test | history | rollback", run: route.run },
+  workflow: { summary: "durable workflows: workflow start | describe | history | wait | cancel | signal | ls", run: workflow.run },
   version: { summary: "print the version and git commit", run: async (_args, io) => (io.stdout.write(versionLine() + "\n"), EXIT.ok) },
 };
 
@@ -87,6 +89,7 @@ function helpText(): string {
     "  tqd describe emails",
     "  tqd limit emails --rate 50/s",
     "  tqd route add images --to images-canary --percent 5",
+    "  tqd workflow start fileProcessing '{\"name\":\"a.csv\"}' --queue files --wait",
     "",
   ].join("\n");
 }

@@ -15,6 +15,8 @@ export interface SubcommandGroup {
   /** The command word, e.g. "dead". */
   name: string;
   subcommands: Record<string, { summary: string; run: Subcommand }>;
+  /** What follows the subcommand in the usage line (default "QUEUE"). */
+  operand?: string;
   /** What goes between the usage line and the subcommand list. */
   about: string;
   examples: readonly string[];
@@ -24,7 +26,7 @@ export function groupHelp(group: SubcommandGroup): string {
   const names = Object.keys(group.subcommands);
   const width = Math.max(...names.map((name) => name.length)) + 1;
   return [
-    `usage: tqd ${group.name} <${names.join("|")}> QUEUE [options]   (tqd ${group.name} <subcommand> --help for its options)`,
+    `usage: tqd ${group.name} <${names.join("|")}> ${group.operand ?? "QUEUE"} [options]   (tqd ${group.name} <subcommand> --help for its options)`,
     "",
     group.about,
     "",
@@ -47,7 +49,7 @@ export function runGroup(group: SubcommandGroup, args: readonly string[], io: Cl
   const names = Object.keys(group.subcommands);
   const subcommand = Object.hasOwn(group.subcommands, name) ? group.subcommands[name] : undefined;
   if (!subcommand && name.startsWith("-")) {
-    return Promise.resolve(usageError(io, `give the subcommand first: tqd ${group.name} <${names.join("|")}> QUEUE [options] (got '${name}')`));
+    return Promise.resolve(usageError(io, `give the subcommand first: tqd ${group.name} <${names.join("|")}> ${group.operand ?? "QUEUE"} [options] (got '${name}')`));
   }
   if (!subcommand) return Promise.resolve(usageError(io, `unknown subcommand '${group.name} ${name}' (expected ${names.join(", ")})`));
   return subcommand.run(rest, io);
