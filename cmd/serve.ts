@@ -2,6 +2,7 @@
  * `tqd serve`: resolve config, open the store, rebuild the daemon, then listen. On SIGTERM or
  * SIGINT: stop accepting, answer parked polls empty, commit what is staged, close, exit 0.
  */
+import { WORKFLOW_NAMING } from "../lib/protocol/index.ts";
 import { systemClock } from "../lib/clock/clock.ts";
 import { ConfigError, resolveServeConfig, type ServeConfig } from "../lib/config/index.ts";
 import { Daemon } from "../lib/daemon/index.ts";
@@ -47,7 +48,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
       pid: process.pid,
       onStagedFailure: (error, opCount) => log.warn("staged writes not committed", { opCount, error: String(error) }),
     });
-    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs }, collectGarbage: () => Bun.gc(true) });
+    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs }, collectGarbage: () => Bun.gc(true), naming: WORKFLOW_NAMING });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       io.stderr.write(`error: ${error.message}\n`);

@@ -9,3 +9,5 @@ export { defaultBurst, type RateLimit } from "./token-bucket.ts";
 export type { PollerInfo } from "./poller-registry.ts";
 export { explainTask, type Explanation } from "./explain.ts";
 export * from "./route-rules.ts";
+export type * from "./workflow-records.ts";
+export { DeadlineHeap } from "./deadline-heap.ts";

@@ -8,6 +8,8 @@ export interface DaemonEventMap {
   "task.finished": { id: string; queue: string; state: "completed" | "failed" | "canceled" | "timed_out" };
   "lease.expired": { id: string; queue: string; attempt: number };
   "poll.parked": { queue: string; identity: string };
+  /** Events were appended to a workflow's history (committed). */
+  "workflow.changed": { workflowId: string; lastEventId: number };
 }
 
 export type DaemonEventName = keyof DaemonEventMap;

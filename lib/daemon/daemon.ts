@@ -19,10 +19,14 @@ import {
   type LiveTask,
   type QueueCounts,
   type SettleOutcome,
+  type SettlePlan,
+  type TaskFailure,
+  type StoredWorkflowEvent,
   type TaskRecord,
+  type WorkflowRecord,
 } from "../core/index.ts";
 import type { Logger } from "../log/logger.ts";
-import type { StoreOp, TaskStore } from "../store/index.ts";
+import type { StoreOp, TaskStore, WorkflowListFilter } from "../store/index.ts";
 import { AdminLock } from "./admin-lock.ts";
 import { DaemonEvents } from "./daemon-events.ts";
 import { DeadLetters, type RetentionSettings } from "./dead-letters.ts";
@@ -31,6 +35,9 @@ import { QueueAdmin } from "./queue-admin.ts";
 import { TrafficRouter } from "./traffic-router.ts";
 import { randomIds, type IdSource } from "./task-ids.ts";
 import { PollWaiters, TaskWaiters } from "./waiters.ts";
+import type { WorkflowChange } from "./workflow-change.ts";
+import { WorkflowEngine, type StartWorkflowCommand, type WorkflowNaming, type WorkflowTaskAnswer } from "./workflow-engine.ts";
+import { describeWorkflow, explainWorkflow, type WorkflowDescription, type WorkflowExplanation } from "./workflow-views.ts";
 
 export interface DaemonDeps {
   store: TaskStore;
@@ -42,6 +49,10 @@ export interface DaemonDeps {
   defaultStartToCloseMs?: number;
   /** Asks the runtime for a garbage collection; called after many queues left memory at once. */
   collectGarbage?: () => void;
+  /** Task types and queue names of workflows (the wire contract's WORKFLOW_NAMING). */
+  naming: WorkflowNaming;
+  /** How long a workflow task waits for the worker that ran the previous one (default 5 s). */
+  stickyTimeoutMs?: number;
 }
 
 export interface PollCommand {
@@ -61,18 +72,36 @@ export interface TaskDetails {
   attempts: (AttemptRecord | (Omit<AttemptRecord, "endedAt" | "outcome" | "errorJson"> & { outcome: "running" }))[];
 }
 
+/** One attempt's outcome for `settleMany`: a completion with its result, or a failure. */
+export type SettleCommand =
+  | { id: string; leaseToken: string; resultJson: string | undefined }
+  | { id: string; leaseToken: string; failure: TaskFailure };
+
+/** Each command's own answer: the task after the settle, or why this one was refused. */
+export type SettleResult = { record: TaskRecord } | { error: unknown };
+
+/** A planned settle waiting for its commit. */
+interface PreparedSettle {
+  task: LiveTask;
+  plan: SettlePlan;
+  change: WorkflowChange | undefined;
+  ops: StoreOp[];
+}
+
 /** How long the timer loop sleeps when no deadline is pending. */
 const IDLE_TICK_MS = 60_000;
 /** How often idle queues and dead pollers are dropped from memory. */
 const SWEEP_EVERY_MS = 5_000;
 /** Queues that must leave memory between two sweeps before the daemon asks for a GC. */
 const GC_AFTER_DROPPED_QUEUES = 10_000;
+const DEFAULT_STICKY_TIMEOUT_MS = 5_000;
 
 export class Daemon {
   readonly events = new DaemonEvents();
   readonly deadLetters: DeadLetters;
   readonly queues: QueueAdmin;
   readonly router: TrafficRouter;
+  readonly workflows: WorkflowEngine;
   private readonly core: DispatchCore;
   private readonly polls: PollWaiters;
   private readonly taskWaiters: TaskWaiters;
@@ -109,6 +138,25 @@ export class Daemon {
       deliver: (assignments) => this.deliver(assignments),
       commit: (operation, ops) => this.commitOrFail(operation, ops),
     });
+    this.workflows = new WorkflowEngine({
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.log,
+      ids: this.ids,
+      core: this.core,
+      naming: deps.naming,
+      events: this.events,
+      defaultStickyTimeoutMs: deps.stickyTimeoutMs ?? DEFAULT_STICKY_TIMEOUT_MS,
+      commit: (operation, ops) => this.commitOrFail(operation, ops),
+      addTasks: (tasks) => {
+        this.deliver(this.core.addTasks(tasks, this.deps.clock.now()));
+        this.rearmTimers();
+      },
+      applyCancel: (task, after) => {
+        this.core.applyCancel(task, after);
+        if (after && isFinalState(after.state)) this.finished(task);
+      },
+    });
     this.router = new TrafficRouter({
       core: this.core,
       store: deps.store,
@@ -126,6 +174,7 @@ export class Daemon {
     daemon.core.restore(snapshot.live, new Map(snapshot.queues.map((queue) => [queue.name, queue.settings])), snapshot.maxSeq, now);
     daemon.queues.restore(snapshot.queues, now);
     daemon.router.restore(snapshot.routes);
+    daemon.workflows.restore();
     daemon.timerLoop = daemon.runTimers();
     daemon.sweepLoop = daemon.runSweeps();
     daemon.deadLetters.startRetention();
@@ -212,6 +261,40 @@ export class Daemon {
     return this.settle(id, leaseToken, { kind: "failed", failure, errorJson: JSON.stringify(failure) });
   }
 
+  startWorkflow(command: StartWorkflowCommand) {
+    this.assertAccepting();
+    return this.workflows.start(command);
+  }
+
+  listWorkflows(filter: WorkflowListFilter) {
+    return this.deps.store.listWorkflows(filter);
+  }
+
+  /** Describes an execution; with `waitMs`, first waits until it is closed or the time is up. */
+  async describeWorkflow(id: string, waitMs = 0, signal?: AbortSignal): Promise<WorkflowDescription> {
+    if (waitMs > 0) await this.workflows.waitClosed(id, waitMs, signal);
+    return describeWorkflow(this.workflows, (taskId) => this.readTask(taskId), (workflowId) => this.deps.store.readWorkflowSessions(workflowId), id);
+  }
+
+  explainWorkflow(id: string): WorkflowExplanation {
+    return explainWorkflow(this.workflows, (taskId) => this.explain(taskId), id);
+  }
+
+  /** Events after `after`, ascending. */
+  workflowHistory(id: string, after: number, limit: number): { record: WorkflowRecord; events: StoredWorkflowEvent[] } {
+    const record = this.workflows.read(id);
+    if (!record) throw new NotFoundError(`workflow ${id} not found`);
+    return { record, events: this.deps.store.readWorkflowEvents(id, after, limit) };
+  }
+
+  /** Records a workflow task's commands and settles it, in one commit (see workflow-engine.ts). */
+  answerWorkflowTask(workflowId: string, answer: WorkflowTaskAnswer) {
+    this.assertAccepting();
+    return this.workflows.completeWorkflowTask(workflowId, answer, (taskId, leaseToken, extend) =>
+      this.settle(taskId, leaseToken, { kind: "completed", resultJson: undefined }, extend),
+    );
+  }
+
   /** Stores heartbeat details durably and, with a heartbeat timeout, extends the lease. */
   async heartbeat(id: string, leaseToken: string, detailsJson: string | undefined): Promise<{ leaseDeadline: number; cancelRequested: boolean }> {
     this.assertAccepting();
@@ -228,15 +311,19 @@ export class Daemon {
   async cancel(id: string): Promise<{ record: TaskRecord; cancelRequested: boolean }> {
     this.assertAccepting();
     const task = this.liveOrExplain(id);
-    const after = this.core.planCancel(task, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    const after = this.core.planCancel(task, now);
+    const change = isFinalState(after.state) ? this.workflows.onTaskEnded(after, now) : undefined;
     try {
-      await this.commitOrFail("cancel", [{ op: "tasks.saveState", task: after }]);
+      await this.commitOrFail("cancel", [{ op: "tasks.saveState", task: after }, ...(change?.finish() ?? [])]);
     } catch (error) {
       this.core.applyCancel(task, undefined);
+      if (change) this.workflows.aborted(change);
       throw error;
     }
     const finishedMeanwhile = task.gone;
     this.core.applyCancel(task, after);
+    if (change) this.workflows.applied(change);
     if (finishedMeanwhile) throw new ConflictError(`task ${id} finished while it was being canceled`);
     this.rearmTimers();
     if (isFinalState(after.state)) this.finished(task);
@@ -281,6 +368,7 @@ export class Daemon {
       pollersWaiting: this.polls.size,
       queuesInMemory: this.core.queueCount,
       liveTasks: this.core.liveTaskCount,
+      workflows: { running: this.workflows.runningCount, ...this.workflows.counters, taskModes: { ...this.workflows.taskModes } },
     };
   }
 
@@ -304,28 +392,109 @@ export class Daemon {
     this.timerWake.abort();
     await this.timerLoop;
     await this.deadLetters.stopRetention();
+    await this.workflows.stop();
     await this.adminLock.run(async () => {});
     await this.deps.store.close();
   }
 
-  private async settle(id: string, leaseToken: string, outcome: SettleOutcome): Promise<TaskRecord> {
+  /**
+   * Settles an attempt. A final task that serves a workflow records its end in the workflow's
+   * history in the same commit; `extend` replaces that with a change of the caller's (a
+   * workflow task's commands).
+   */
+  private async settle(id: string, leaseToken: string, outcome: SettleOutcome, extend?: (after: TaskRecord) => WorkflowChange): Promise<TaskRecord> {
     this.assertAccepting();
-    const task = this.core.getLive(id);
-    if (!task) return this.settledBefore(id, leaseToken, outcome.kind);
-    const plan = this.core.planSettle(task, leaseToken, outcome, this.deps.clock.now());
+    const prepared = this.prepareSettle(id, leaseToken, outcome, this.deps.clock.now(), extend);
+    if (!("task" in prepared)) return prepared.record;
     try {
+      await this.deps.store.commit(prepared.ops);
+    } catch (error) {
+      throw this.abortSettles([prepared], error);
+    }
+    const after = this.applySettled(prepared);
+    this.rearmTimers();
+    return after;
+  }
+
+  /**
+   * Settles several attempts in one commit (`POST /v1/tasks/complete`). Each item gets its own
+   * answer: a stale lease or an unknown task fails only that item; a failed commit fails every
+   * item that was in it.
+   */
+  async settleMany(commands: readonly SettleCommand[]): Promise<SettleResult[]> {
+    this.assertAccepting();
+    const now = this.deps.clock.now();
+    const results: SettleResult[] = new Array(commands.length);
+    const staged: { index: number; settle: PreparedSettle }[] = [];
+    commands.forEach((command, index) => {
+      const outcome: SettleOutcome =
+        "failure" in command ? { kind: "failed", failure: command.failure, errorJson: JSON.stringify(command.failure) } : { kind: "completed", resultJson: command.resultJson };
+      try {
+        const prepared = this.prepareSettle(command.id, command.leaseToken, outcome, now);
+        if ("task" in prepared) staged.push({ index, settle: prepared });
+        else results[index] = prepared;
+      } catch (error) {
+        results[index] = { error };
+      }
+    });
+    if (staged.length === 0) return results;
+    try {
+      await this.deps.store.commit(staged.flatMap(({ settle }) => settle.ops));
+    } catch (error) {
+      const failure = this.abortSettles(staged.map(({ settle }) => settle), error);
+      for (const { index } of staged) results[index] = { error: failure };
+      return results;
+    }
+    for (const { index, settle } of staged) results[index] = { record: this.applySettled(settle) };
+    this.rearmTimers();
+    return results;
+  }
+
+  /**
+   * Plans a settle and the ops that persist it. A final task that serves a workflow records its
+   * end in the workflow's history in the same commit; `extend` replaces that with a change of
+   * the caller's (a workflow task's commands). A task no longer live answers from the store.
+   */
+  private prepareSettle(
+    id: string,
+    leaseToken: string,
+    outcome: SettleOutcome,
+    now: number,
+    extend?: (after: TaskRecord) => WorkflowChange,
+  ): PreparedSettle | { record: TaskRecord } {
+    const task = this.core.getLive(id);
+    if (!task) return { record: this.settledBefore(id, leaseToken, outcome.kind) };
+    const plan = this.core.planSettle(task, leaseToken, outcome, now);
+    let change: WorkflowChange | undefined;
+    try {
+      change = extend ? extend(plan.after) : isFinalState(plan.after.state) ? this.workflows.onTaskEnded(plan.after, now) : undefined;
       // A final attempt lives on the task row (see finalAttemptOf); only a retried one is kept apart.
       const ops: StoreOp[] = [{ op: "tasks.saveState", task: plan.after }];
       if (!isFinalState(plan.after.state)) ops.push({ op: "attempts.insert", attempt: plan.attempt });
-      await this.deps.store.commit(ops);
+      if (change) ops.push(...change.finish());
+      return { task, plan, change, ops };
     } catch (error) {
       this.core.abortSettle(task);
-      this.rearmTimers();
-      throw this.storeFailure("settle", error);
+      if (change) this.workflows.aborted(change);
+      throw error;
     }
-    this.core.applySettle(task, plan);
-    if (isFinalState(plan.after.state)) this.finished(task);
+  }
+
+  /** Undoes planned settles whose commit failed; returns the error to answer with. */
+  private abortSettles(settles: readonly PreparedSettle[], error: unknown): UnavailableError {
+    for (const { task, change } of settles) {
+      this.core.abortSettle(task);
+      if (change) this.workflows.aborted(change);
+    }
     this.rearmTimers();
+    return this.storeFailure("settle", error);
+  }
+
+  /** Applies a committed settle to the core and wakes whoever waits for the task. */
+  private applySettled({ task, plan, change }: PreparedSettle): TaskRecord {
+    this.core.applySettle(task, plan);
+    if (change) this.workflows.applied(change);
+    if (isFinalState(plan.after.state)) this.finished(task);
     return plan.after;
   }
 
@@ -372,6 +541,8 @@ export class Daemon {
   private recordDispatch(tasks: readonly LiveTask[]): void {
     if (tasks.length === 0) return;
     const ops: StoreOp[] = [];
+    const changes: WorkflowChange[] = [];
+    const now = this.deps.clock.now();
     for (const task of tasks) {
       const lease = task.lease!;
       ops.push({ op: "tasks.markDispatched", id: task.id, attempt: task.attempt, leaseToken: lease.token, leaseDeadline: lease.deadline, worker: task.worker!, startedAt: task.startedAt! });
@@ -379,8 +550,13 @@ export class Daemon {
         this.router.noteStarted(task.routedFrom, task.routeRuleId);
       }
       this.events.emit("task.dispatched", { id: task.id, queue: task.queue, attempt: task.attempt, worker: task.worker! });
+      const change = this.workflows.onDispatched(task, now);
+      if (change) changes.push(change);
     }
     this.deps.store.stage(ops);
+    // Committed after the staged dispatch (group commit is FIFO), and applied only then, so no
+    // worker reads a history without the events its workflow task was scheduled for.
+    for (const change of changes) this.workflows.commitDetached("session start", change);
     this.rearmTimers();
   }
 
@@ -398,12 +574,21 @@ export class Daemon {
   }
 
   private persistTimerEffects(effects: Effects): void {
+    const changes: WorkflowChange[] = [];
     if (effects.changed.length > 0 || effects.ended.length > 0) {
+      const now = this.deps.clock.now();
       const finalIds = new Set(effects.changed.filter((task) => isFinalState(task.state)).map((task) => task.id));
       const ops: StoreOp[] = effects.ended.filter((attempt) => !finalIds.has(attempt.taskId)).map((attempt) => ({ op: "attempts.insert", attempt }));
-      for (const task of effects.changed) ops.push({ op: "tasks.saveState", task: recordOfLiveTask(task) });
+      for (const task of effects.changed) {
+        const record = recordOfLiveTask(task);
+        ops.push({ op: "tasks.saveState", task: record });
+        const change = finalIds.has(task.id) ? this.workflows.onTaskEnded(record, now) : undefined;
+        if (change) changes.push(change);
+      }
       this.deps.store.stage(ops);
     }
+    // See recordDispatch: committed after the staged timeouts, applied once durable.
+    for (const change of changes) this.workflows.commitDetached("timeout", change);
     for (const attempt of effects.ended) {
       const task = effects.changed.find((t) => t.id === attempt.taskId);
       if (task && attempt.outcome !== "canceled") this.events.emit("lease.expired", { id: task.id, queue: task.queue, attempt: attempt.attempt });

@@ -6,3 +6,5 @@ export { DEFAULT_RETENTION, type RetentionSettings } from "./dead-letters.ts";
 export { randomIds, type IdSource } from "./task-ids.ts";
 export type { QueueDescription, QueueListing } from "./queue-admin.ts";
 export type { RouteTableView, RuleStats } from "./traffic-router.ts";
+export type { StartWorkflowCommand, WorkflowCommandInput, WorkflowNaming, WorkflowTaskAnswer } from "./workflow-engine.ts";
+export type { WorkflowDescription, WorkflowExplanation } from "./workflow-views.ts";

@@ -29,6 +29,17 @@ export function metrics(context: RouteContext): Response {
   out.sample("tqd_queues_in_memory", {}, m.queuesInMemory);
   out.family("tqd_live_tasks", "gauge", "Tasks scheduled, pending or running.");
   out.sample("tqd_live_tasks", {}, m.liveTasks);
+  const wf = m.workflows;
+  out.family("tqd_workflows_running", "gauge", "Workflow executions running.");
+  out.sample("tqd_workflows_running", {}, wf.running);
+  out.family("tqd_workflows_started_total", "counter", "Workflow executions started since start.");
+  out.sample("tqd_workflows_started_total", {}, wf.started);
+  out.family("tqd_workflows_closed_total", "counter", "Workflow executions closed (completed, failed, canceled) since start.");
+  out.sample("tqd_workflows_closed_total", {}, wf.closed);
+  out.family("tqd_workflow_tasks_total", "counter", "Workflow tasks answered, by how the worker got the state: fresh (first task), cached (sticky hit), replay (rebuilt from history).");
+  for (const mode of ["fresh", "cached", "replay"] as const) out.sample("tqd_workflow_tasks_total", { mode }, wf.taskModes[mode]);
+  out.family("tqd_workflow_task_failures_total", "counter", "Workflow tasks that failed or timed out (a nondeterminism, a dead worker).");
+  out.sample("tqd_workflow_task_failures_total", {}, wf.taskFailures);
   out.histogram("tqd_schedule_to_start_seconds", "Time from pending to dispatch, per attempt.", m.scheduleToStartSeconds);
   out.family("tqd_store_commits_total", "counter", "Store transactions committed (one fsync each).");
   out.sample("tqd_store_commits_total", {}, m.store.commits);

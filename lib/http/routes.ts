@@ -9,6 +9,7 @@ import type { RouteHandler } from "./route-context.ts";
 import { listDead, purgeDead, requeueDead } from "./dead-letter-routes.ts";
 import { metrics } from "./metrics-route.ts";
 import { routingRoutes } from "./routing-routes.ts";
+import { cancelWorkflow, completeWorkflowTask, explainWorkflow, getWorkflow, listWorkflows, signalWorkflow, startWorkflow, workflowHistory } from "./workflow-routes.ts";
 import { cancelTask, completeTask, enqueueBatch, enqueueTask, explainTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
 
 export interface Route {
@@ -46,6 +47,14 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/heartbeat$/, params: ["id"], handler: heartbeatTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/cancel$/, params: ["id"], handler: cancelTask },
   { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)\/explain$/, params: ["id"], handler: explainTask },
+  { method: "POST", pattern: /^\/v1\/workflows$/, params: [], handler: startWorkflow },
+  { method: "GET", pattern: /^\/v1\/workflows$/, params: [], handler: listWorkflows },
+  { method: "GET", pattern: /^\/v1\/workflows\/([^/]+)$/, params: ["id"], handler: getWorkflow },
+  { method: "GET", pattern: /^\/v1\/workflows\/([^/]+)\/history$/, params: ["id"], handler: workflowHistory },
+  { method: "GET", pattern: /^\/v1\/workflows\/([^/]+)\/explain$/, params: ["id"], handler: explainWorkflow },
+  { method: "POST", pattern: /^\/v1\/workflows\/([^/]+)\/signal$/, params: ["id"], handler: signalWorkflow },
+  { method: "POST", pattern: /^\/v1\/workflows\/([^/]+)\/cancel$/, params: ["id"], handler: cancelWorkflow },
+  { method: "POST", pattern: /^\/v1\/workflows\/([^/]+)\/task-complete$/, params: ["id"], handler: completeWorkflowTask },
   // One path segment: a queue name with `/` must be percent-encoded here, or `GET .../q/tasks`
   // would describe a queue "q/tasks" instead of answering 405.
   { method: "GET", pattern: /^\/v1\/queues\/([^/]+)$/, params: ["queue"], handler: queueRoutes.describe },

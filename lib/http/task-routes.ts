@@ -16,6 +16,7 @@ import type { EnqueueCommand } from "../daemon/index.ts";
 import { HttpError, invalidRequest } from "./errors.ts";
 import { renderLeasedTasks, renderTaskView, isoTime } from "./render-task.ts";
 import { queueParam, taskParam } from "./path-params.ts";
+import { taskOptionsOf } from "./task-options-of.ts";
 import { jsonText, readJsonBody, readOptionalJsonBody } from "./request-body.ts";
 import { json, rawJson, type RouteContext } from "./route-context.ts";
 
@@ -85,20 +86,7 @@ export async function getTask(context: RouteContext): Promise<Response> {
 
 /** Maps the wire request to the daemon's command (which checks timeout combinations: 400). */
 function commandOf(body: EnqueueRequestParsed, queue: string): EnqueueCommand {
-  const retry = body.retryPolicy;
-  const options = {
-    scheduleToStartMs: body.scheduleToStartTimeout,
-    startToCloseMs: body.startToCloseTimeout,
-    scheduleToCloseMs: body.scheduleToCloseTimeout,
-    heartbeatMs: body.heartbeatTimeout,
-    retry: retry && {
-      initialIntervalMs: retry.initialInterval,
-      backoffCoefficient: retry.backoffCoefficient,
-      maxIntervalMs: retry.maxInterval,
-      maxAttempts: retry.maxAttempts,
-      nonRetryableErrorTypes: retry.nonRetryableErrorTypes,
-    },
-  };
+  const options = taskOptionsOf(body);
   return {
     id: body.id,
     type: body.type,

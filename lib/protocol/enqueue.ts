@@ -29,8 +29,11 @@ export type RetryPolicyRequest = z.input<typeof retryPolicySchema>;
 /** What to do when `id` names a task that is already final (a live one is always returned). */
 export const IF_EXISTS = ["reject", "return", "new"] as const;
 
+/** Task types under this prefix are the daemon's own (workflow tasks, session holders). */
+export const RESERVED_TYPE_PREFIX = "tqd.";
+
 export const enqueueRequestSchema = z.strictObject({
-  type: taskTypeSchema,
+  type: taskTypeSchema.refine((type) => !type.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are reserved for workflows and sessions`),
   input: z.unknown().optional(),
   id: taskIdSchema.optional(),
   /** reject (default): 409; return: answer with the final task; new: replace it with a new run. */

@@ -13,10 +13,9 @@ import * as z from "zod";
 import { durationSchema } from "./duration.ts";
 import { IF_EXISTS, PRIORITY_MAX, PRIORITY_MIN, retryPolicySchema } from "./enqueue.ts";
 import { queueNameSchema, taskIdSchema, taskTypeSchema } from "./names.ts";
+import { workerQueueName } from "./routing.ts";
 import { taskErrorSchema } from "./tasks.ts";
 
-/** Task types under this prefix are the daemon's own; producers cannot enqueue them. */
-export const RESERVED_TYPE_PREFIX = "tqd.";
 export const WORKFLOW_TASK_TYPE_PREFIX = "tqd.workflow:";
 export const SESSION_TASK_TYPE = "tqd.session";
 
@@ -335,3 +334,13 @@ export const workflowExplainResponseSchema = z.object({
   pending: z.array(z.object({ taskId: z.string(), reason: z.string(), message: z.string() })),
 });
 export type WorkflowExplainResponse = z.infer<typeof workflowExplainResponseSchema>;
+
+/**
+ * The naming rules the daemon needs for workflows, handed to it by the composition root (the
+ * daemon does not import the wire contract).
+ */
+export const WORKFLOW_NAMING = {
+  workflowTaskType,
+  sessionTaskType: SESSION_TASK_TYPE,
+  workerQueueName,
+} as const;

@@ -45,6 +45,68 @@ export interface DatabaseSchema {
   attempts: AttemptsTable;
   queues: QueuesTable;
   routes: RoutesTable;
+  workflows: WorkflowsTable;
+  workflow_events: WorkflowEventsTable;
+  workflow_links: WorkflowLinksTable;
+  workflow_sessions: WorkflowSessionsTable;
+  workflow_timers: WorkflowTimersTable;
+}
+
+/** One workflow execution (see core/workflow-records.ts for the meaning of each column). */
+export interface WorkflowsTable {
+  id: string;
+  type: string;
+  queue: string;
+  state: string;
+  input: string | null;
+  result: string | null;
+  error: string | null;
+  created_at: number;
+  closed_at: number | null;
+  last_event_id: number;
+  seen_up_to: number;
+  random_seed: number;
+  sticky_timeout_ms: number;
+  sticky_worker: string | null;
+  task_id: string | null;
+  task_failures: number;
+  last_task_error: string | null;
+  blocked_on: string | null;
+}
+
+/** The append-only history: one row per event, the event's own fields as JSON in `body`. */
+export interface WorkflowEventsTable {
+  workflow_id: string;
+  event_id: number;
+  at: number;
+  kind: string;
+  body: string;
+}
+
+/** Live tasks that serve a workflow; deleted when the task's end is recorded as an event. */
+export interface WorkflowLinksTable {
+  task_id: string;
+  workflow_id: string;
+  kind: string;
+  seq: number;
+  session: number | null;
+  type: string;
+}
+
+export interface WorkflowSessionsTable {
+  workflow_id: string;
+  seq: number;
+  queue: string;
+  task_id: string;
+  state: string;
+  worker: string | null;
+  worker_queue: string | null;
+}
+
+export interface WorkflowTimersTable {
+  workflow_id: string;
+  seq: number;
+  fire_at: number;
 }
 
 /** Every version of every queue's traffic-routing rules; the highest version is in force. */
@@ -199,6 +261,52 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn("created_at", "integer", (col) => col.notNull())
         .addPrimaryKeyConstraint("routes_pk", ["queue", "version"])
         .execute();
+    },
+  },
+  "0005_workflows": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("workflows")
+        .addColumn("id", "text", (col) => col.primaryKey())
+        .addColumn("type", "text", (col) => col.notNull())
+        .addColumn("queue", "text", (col) => col.notNull())
+        .addColumn("state", "text", (col) => col.notNull())
+        .addColumn("input", "text")
+        .addColumn("result", "text")
+        .addColumn("error", "text")
+        .addColumn("created_at", "integer", (col) => col.notNull())
+        .addColumn("closed_at", "integer")
+        .addColumn("last_event_id", "integer", (col) => col.notNull())
+        .addColumn("seen_up_to", "integer", (col) => col.notNull())
+        .addColumn("random_seed", "integer", (col) => col.notNull())
+        .addColumn("sticky_timeout_ms", "integer", (col) => col.notNull())
+        .addColumn("sticky_worker", "text")
+        .addColumn("task_id", "text")
+        .addColumn("task_failures", "integer", (col) => col.notNull().defaultTo(0))
+        .addColumn("last_task_error", "text")
+        .addColumn("blocked_on", "text")
+        .execute();
+      // `tqd workflow ls` filters by queue or state, newest first; boot loads the running ones.
+      await db.schema.createIndex("workflows_by_queue").on("workflows").columns(["queue", "created_at"]).execute();
+      await db.schema.createIndex("workflows_by_state").on("workflows").columns(["state", "created_at"]).execute();
+      await sql`CREATE TABLE workflow_events (
+        workflow_id TEXT NOT NULL, event_id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (workflow_id, event_id)) WITHOUT ROWID`.execute(db);
+      await db.schema
+        .createTable("workflow_links")
+        .addColumn("task_id", "text", (col) => col.primaryKey())
+        .addColumn("workflow_id", "text", (col) => col.notNull())
+        .addColumn("kind", "text", (col) => col.notNull())
+        .addColumn("seq", "integer", (col) => col.notNull())
+        .addColumn("session", "integer")
+        .addColumn("type", "text", (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex("workflow_links_by_workflow").on("workflow_links").column("workflow_id").execute();
+      await sql`CREATE TABLE workflow_sessions (
+        workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, queue TEXT NOT NULL, task_id TEXT NOT NULL, state TEXT NOT NULL,
+        worker TEXT, worker_queue TEXT, PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID`.execute(db);
+      await sql`CREATE TABLE workflow_timers (
+        workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, fire_at INTEGER NOT NULL, PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID`.execute(db);
     },
   },
 };

@@ -8,8 +8,9 @@ import { migrateToLatest, type DatabaseSchema } from "./schema.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite.ts";
 import { QueueStatements } from "./queue-statements.ts";
 import { RouteStatements } from "./route-statements.ts";
+import { WorkflowStatements } from "./workflow-statements.ts";
 import { recordOfRow, TaskStatements, type TaskRow } from "./task-statements.ts";
-import type { CommitStats, LiveSnapshot, StoreOp, TaskStore } from "./task-store.ts";
+import type { CommitStats, LiveSnapshot, StoreOp, TaskStore, WorkflowListFilter } from "./task-store.ts";
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -36,6 +37,7 @@ class SqliteTaskStore implements TaskStore {
   private readonly statements: TaskStatements;
   private readonly queueStatements: QueueStatements;
   private readonly routeStatements: RouteStatements;
+  private readonly workflowStatements: WorkflowStatements;
   private readonly committer: GroupCommitter<StoreOp>;
 
   constructor(
@@ -46,6 +48,7 @@ class SqliteTaskStore implements TaskStore {
     this.statements = new TaskStatements(connection);
     this.queueStatements = new QueueStatements(connection);
     this.routeStatements = new RouteStatements(connection);
+    this.workflowStatements = new WorkflowStatements(connection);
     this.committer = new GroupCommitter<StoreOp>({
       writeBatch: (ops) =>
         connection.transaction(() => {
@@ -59,7 +62,8 @@ class SqliteTaskStore implements TaskStore {
     if (op.op === "queues.saveSettings") this.queueStatements.saveSettings(op.name, op.settings);
     else if (op.op === "queues.touchPolled") this.queueStatements.touchPolled(op.name, op.at);
     else if (op.op === "routes.saveVersion") this.routeStatements.save(op.version);
-    else this.statements.run(op);
+    else if (op.op.startsWith("workflow.")) this.workflowStatements.run(op as Extract<StoreOp, { op: `workflow.${string}` }>);
+    else this.statements.run(op as Exclude<StoreOp, { op: `queues.${string}` | `routes.${string}` | `workflow.${string}` }>);
   }
 
   finalCounts(prefix: string) {
@@ -72,6 +76,26 @@ class SqliteTaskStore implements TaskStore {
 
   routeHistory(queue: string) {
     return this.routeStatements.history(queue);
+  }
+
+  readWorkflow(id: string) {
+    return this.workflowStatements.readWorkflow(id);
+  }
+
+  readWorkflowEvents(id: string, after: number, limit: number) {
+    return this.workflowStatements.readEvents(id, after, limit);
+  }
+
+  readWorkflowSessions(id: string) {
+    return this.workflowStatements.readSessions(id);
+  }
+
+  listWorkflows(filter: WorkflowListFilter) {
+    return this.workflowStatements.list(filter);
+  }
+
+  loadRunningWorkflows() {
+    return this.workflowStatements.loadRunning();
   }
 
   commit(ops: StoreOp[]): Promise<void> {

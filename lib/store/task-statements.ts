@@ -58,7 +58,7 @@ export class TaskStatements {
   }
 
   /** Executes one named task write; the caller holds the transaction. */
-  run(op: Exclude<StoreOp, { op: `queues.${string}` | `routes.${string}` }>): void {
+  run(op: Exclude<StoreOp, { op: `queues.${string}` | `routes.${string}` | `workflow.${string}` }>): void {
     switch (op.op) {
       case "tasks.insert":
         this.insert.run(rowOfRecord(op.task) as never);

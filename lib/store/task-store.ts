@@ -2,7 +2,17 @@
  * The storage port the daemon uses: named write operations committed in groups, and the few
  * reads it needs. SQL lives only behind this interface (lib/store).
  */
-import type { AttemptRecord, FinalTaskState, QueueSettings, TaskRecord } from "../core/index.ts";
+import type {
+  AttemptRecord,
+  FinalTaskState,
+  QueueSettings,
+  StoredWorkflowEvent,
+  TaskRecord,
+  WorkflowLink,
+  WorkflowRecord,
+  WorkflowSession,
+  WorkflowTimer,
+} from "../core/index.ts";
 import type { Histogram } from "../metrics/histogram.ts";
 import type { FinalCountRow, StoredQueue } from "./queue-statements.ts";
 import type { RouteVersion } from "./route-statements.ts";
@@ -21,7 +31,17 @@ export type StoreOp =
   | { op: "queues.saveSettings"; name: string; settings: QueueSettings }
   /** Staged at most every few minutes per queue: the typo guard's memory of recent polls. */
   | { op: "queues.touchPolled"; name: string; at: number }
-  | { op: "routes.saveVersion"; version: RouteVersion };
+  | { op: "routes.saveVersion"; version: RouteVersion }
+  /** Inserts or replaces a workflow execution row. */
+  | { op: "workflow.save"; workflow: WorkflowRecord }
+  /** Deletes an execution with its history, links, sessions and timers (a new run replaces it). */
+  | { op: "workflow.delete"; id: string }
+  | { op: "workflow.appendEvent"; event: StoredWorkflowEvent }
+  | { op: "workflow.insertLink"; link: WorkflowLink }
+  | { op: "workflow.deleteLink"; taskId: string }
+  | { op: "workflow.saveSession"; session: WorkflowSession }
+  | { op: "workflow.insertTimer"; timer: WorkflowTimer }
+  | { op: "workflow.deleteTimer"; workflowId: string; seq: number };
 
 /** What the daemon loads at boot to rebuild the core. */
 export interface LiveSnapshot {
@@ -33,6 +53,20 @@ export interface LiveSnapshot {
 }
 
 export type { FinalCountRow, RouteVersion, StoredQueue };
+
+/** What the daemon loads at boot for the workflows still running. */
+export interface RunningWorkflows {
+  workflows: WorkflowRecord[];
+  links: WorkflowLink[];
+  sessions: WorkflowSession[];
+  timers: WorkflowTimer[];
+}
+
+export interface WorkflowListFilter {
+  queue?: string | undefined;
+  state?: string | undefined;
+  limit: number;
+}
 
 /** A final task's identity, for deletions that must adjust counts. */
 export interface FinalTaskRef {
@@ -72,6 +106,13 @@ export interface TaskStore {
   finalCounts(prefix: string): FinalCountRow[];
   finalCountsOf(queue: string): FinalCountRow[];
   routeHistory(queue: string): RouteVersion[];
+  readWorkflow(id: string): WorkflowRecord | undefined;
+  /** Events with id > `after`, ascending, at most `limit`. */
+  readWorkflowEvents(id: string, after: number, limit: number): StoredWorkflowEvent[];
+  readWorkflowSessions(id: string): WorkflowSession[];
+  /** Newest first. */
+  listWorkflows(filter: WorkflowListFilter): WorkflowRecord[];
+  loadRunningWorkflows(): RunningWorkflows;
   stats(): CommitStats;
   /** Commits what is staged, then closes. */
   close(): Promise<void>;

@@ -1,3 +1,4 @@
+import { WORKFLOW_NAMING } from "../../lib/protocol/index.ts";
 import { describe, expect, test } from "vitest";
 import { ConflictError, NotFoundError, UnavailableError } from "../../lib/core/index.ts";
 import { Daemon, type EnqueueCommand } from "../../lib/daemon/index.ts";
@@ -20,7 +21,7 @@ const poll = (queue = "q", waitMs = 0, max = 10) => ({ queue, types: ["t"], max,
 async function setup(dataDir: string) {
   const clock = new FakeClock();
   const store = failingStore(await openSqliteStore({ dataDir, pid: 1 }));
-  const daemon = await Daemon.start({ store, clock, log: silentLogger });
+  const daemon = await Daemon.start({ store, clock, log: silentLogger, naming: WORKFLOW_NAMING });
   return { clock, store: store as FailingStore, daemon };
 }
 

@@ -1,4 +1,5 @@
 /** The task lifecycle through the daemon, on a real SQLite file, with the fake clock. */
+import { WORKFLOW_NAMING } from "../../lib/protocol/index.ts";
 import { describe, expect, test } from "vitest";
 import { ConflictError, UnavailableError } from "../../lib/core/index.ts";
 import { Daemon, type EnqueueCommand } from "../../lib/daemon/index.ts";
@@ -14,7 +15,7 @@ const poll = { queue: "q", types: ["t"], max: 10, waitMs: 0, identity: "w1" };
 
 async function setup(dataDir: string, clock = new FakeClock(), retentionMs = 7 * 86_400_000) {
   const store = failingStore(await openSqliteStore({ dataDir, pid: 1 }));
-  const daemon = await Daemon.start({ store, clock, log: silentLogger, retention: { retentionMs, sweepEveryMs: 1_000, batchSize: 2 } });
+  const daemon = await Daemon.start({ store, clock, log: silentLogger, naming: WORKFLOW_NAMING, retention: { retentionMs, sweepEveryMs: 1_000, batchSize: 2 } });
   return { clock, store: store as FailingStore, daemon };
 }
 

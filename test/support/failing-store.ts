@@ -33,6 +33,11 @@ export function failingStore(inner: TaskStore): FailingStore {
     finalCounts: (prefix) => inner.finalCounts(prefix),
     finalCountsOf: (queue) => inner.finalCountsOf(queue),
     routeHistory: (queue) => inner.routeHistory(queue),
+    readWorkflow: (id) => inner.readWorkflow(id),
+    readWorkflowEvents: (id, after, limit) => inner.readWorkflowEvents(id, after, limit),
+    readWorkflowSessions: (id) => inner.readWorkflowSessions(id),
+    listWorkflows: (filter) => inner.listWorkflows(filter),
+    loadRunningWorkflows: () => inner.loadRunningWorkflows(),
     stats: () => inner.stats(),
     close: () => inner.close(),
   };

@@ -2,6 +2,7 @@
  * A real tqd server in-process: SQLite store in a fresh temp dir, the daemon, the fetch handler
  * and Bun.serve on port 0. `await using server = await startTestServer()` disposes of all of it.
  */
+import { WORKFLOW_NAMING } from "../../lib/protocol/index.ts";
 import { systemClock, type Clock } from "../../lib/clock/clock.ts";
 import { TqdClient } from "../../lib/client/index.ts";
 import { Daemon, type IdSource } from "../../lib/daemon/index.ts";
@@ -48,6 +49,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     clock: options.clock ?? systemClock,
     log,
     defaultStartToCloseMs: options.defaultStartToCloseMs,
+    naming: WORKFLOW_NAMING,
     ...(options.ids ? { ids: options.ids } : {}),
   });
   const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
