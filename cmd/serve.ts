@@ -24,7 +24,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option("--insecure", "allow a non-loopback --listen without a token")
     .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT)")
     .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL)")
-    .option("--retention <duration>", "keep final tasks this long, then delete them (env TQD_RETENTION, default 7d)");
+    .option("--retention <duration>", "keep final tasks this long, then delete them (env TQD_RETENTION, default 7d)")
+    .option("--sticky-timeout <duration>", "how long a workflow task waits for the worker that ran the previous one before any worker may take it (env TQD_STICKY_TIMEOUT, default 5s)");
   const parsed = parseArgs(program, args);
   if (parsed !== undefined) return parsed;
   let config: ServeConfig;
@@ -48,7 +49,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
       pid: process.pid,
       onStagedFailure: (error, opCount) => log.warn("staged writes not committed", { opCount, error: String(error) }),
     });
-    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs }, collectGarbage: () => Bun.gc(true), naming: WORKFLOW_NAMING });
+    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs }, collectGarbage: () => Bun.gc(true), naming: WORKFLOW_NAMING, stickyTimeoutMs: config.stickyTimeoutMs });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       io.stderr.write(`error: ${error.message}\n`);

@@ -22,9 +22,11 @@ export interface ServeFlags {
   logFormat?: string | undefined;
   logLevel?: string | undefined;
   retention?: string | undefined;
+  stickyTimeout?: string | undefined;
 }
 
 export const DEFAULT_RETENTION = "7d";
+export const DEFAULT_STICKY_TIMEOUT = "5s";
 
 export interface ServeConfig {
   readonly listen: ListenAddress;
@@ -37,6 +39,8 @@ export interface ServeConfig {
   readonly logLevel: LogLevel;
   /** How long final tasks are kept (with their result or error) before they are deleted. */
   readonly retentionMs: number;
+  /** How long a workflow task waits for the worker that holds the workflow in its cache. */
+  readonly stickyTimeoutMs: number;
   /** Warnings to print at start (e.g. an insecure listen). */
   readonly warnings: readonly string[];
 }
@@ -75,7 +79,12 @@ export function resolveServeConfig({ flags, env }: ServeConfigInput): Readonly<S
   if (retentionMs === undefined || retentionMs < 60_000) {
     throw new ConfigError("--retention", `invalid --retention (TQD_RETENTION) "${retentionText}": expected a duration of at least 1m, such as 7d or 12h`);
   }
-  return Object.freeze({ listen, dataDir, token, maxBodyBytes, insecure, logFormat, logLevel, retentionMs, warnings: Object.freeze(warnings) });
+  const stickyText = flags.stickyTimeout ?? env.TQD_STICKY_TIMEOUT ?? DEFAULT_STICKY_TIMEOUT;
+  const stickyTimeoutMs = parseDuration(stickyText);
+  if (stickyTimeoutMs === undefined || stickyTimeoutMs < 1 || stickyTimeoutMs > 600_000) {
+    throw new ConfigError("--sticky-timeout", `invalid --sticky-timeout (TQD_STICKY_TIMEOUT) "${stickyText}": expected a duration from 1ms to 10m, such as 5s`);
+  }
+  return Object.freeze({ listen, dataDir, token, maxBodyBytes, insecure, logFormat, logLevel, retentionMs, stickyTimeoutMs, warnings: Object.freeze(warnings) });
 }
 
 /** `$XDG_DATA_HOME/tqd`, else `~/.local/share/tqd`, else `./tqd-data`. */
