@@ -130,6 +130,7 @@ export class Daemon {
       retention: deps.retention,
       isStopping: () => this.stopping,
       onRevived: (assignments) => this.deliver(assignments),
+      purgeClosedWorkflows: (before, limit) => this.workflows.purgeClosedBefore(before, limit),
     });
     this.queues = new QueueAdmin({
       core: this.core,

@@ -33,6 +33,8 @@ export interface DeadLetterDeps {
   isStopping(): boolean;
   /** Hands revived tasks that went straight to parked polls back to the daemon. */
   onRevived(assignments: Assignment[]): void;
+  /** Deletes up to `limit` workflow executions closed before `before`; returns how many. */
+  purgeClosedWorkflows(before: number, limit: number): Promise<number>;
 }
 
 export class DeadLetters {
@@ -99,9 +101,12 @@ export class DeadLetters {
       let deleted = 0;
       try {
         deleted = await this.deps.lock.run(async () => {
-          const refs = this.deps.store.listFinishedBefore(clock.now() - this.retention.retentionMs, this.retention.batchSize);
+          const before = clock.now() - this.retention.retentionMs;
+          const refs = this.deps.store.listFinishedBefore(before, this.retention.batchSize);
           await this.deleteFinal(refs);
-          return refs.length;
+          // Closed workflows (with their histories) follow the same retention as final tasks.
+          const workflows = await this.deps.purgeClosedWorkflows(before, this.retention.batchSize);
+          return Math.max(refs.length, workflows);
         });
         if (deleted > 0) log.debug("retention removed final tasks", { count: deleted });
       } catch (error) {

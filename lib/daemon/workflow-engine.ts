@@ -246,6 +246,13 @@ export class WorkflowEngine {
     await this.waiters.wait(id, waitMs, signal);
   }
 
+  /** Retention: deletes executions closed before `before`, at most `limit`; returns how many. */
+  async purgeClosedBefore(before: number, limit: number): Promise<number> {
+    const ids = this.deps.store.listWorkflowsClosedBefore(before, limit);
+    if (ids.length > 0) await this.deps.commit("workflow retention", ids.map((id) => ({ op: "workflow.delete", id })));
+    return ids.length;
+  }
+
   // ---- worker-facing: workflow task answers --------------------------------------------------
 
   /**

@@ -289,6 +289,7 @@ const MIGRATIONS: Record<string, Migration> = {
       // `tqd workflow ls` filters by queue or state, newest first; boot loads the running ones.
       await db.schema.createIndex("workflows_by_queue").on("workflows").columns(["queue", "created_at"]).execute();
       await db.schema.createIndex("workflows_by_state").on("workflows").columns(["state", "created_at"]).execute();
+      await db.schema.createIndex("workflows_closed").on("workflows").column("closed_at").where(sql.ref("closed_at"), "is not", null).execute();
       await sql`CREATE TABLE workflow_events (
         workflow_id TEXT NOT NULL, event_id INTEGER NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,
         PRIMARY KEY (workflow_id, event_id)) WITHOUT ROWID`.execute(db);

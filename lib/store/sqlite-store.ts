@@ -94,6 +94,10 @@ class SqliteTaskStore implements TaskStore {
     return this.workflowStatements.list(filter);
   }
 
+  listWorkflowsClosedBefore(before: number, limit: number) {
+    return this.workflowStatements.listClosedBefore(before, limit);
+  }
+
   loadRunningWorkflows() {
     return this.workflowStatements.loadRunning();
   }

@@ -113,6 +113,8 @@ export interface TaskStore {
   /** Newest first. */
   listWorkflows(filter: WorkflowListFilter): WorkflowRecord[];
   loadRunningWorkflows(): RunningWorkflows;
+  /** Ids of executions closed before `before` (epoch ms), oldest first. */
+  listWorkflowsClosedBefore(before: number, limit: number): string[];
   stats(): CommitStats;
   /** Commits what is staged, then closes. */
   close(): Promise<void>;

@@ -26,6 +26,7 @@ export class WorkflowStatements {
   private readonly selectRunningLinks: PreparedStatement;
   private readonly selectRunningSessions: PreparedStatement;
   private readonly selectRunningTimers: PreparedStatement;
+  private readonly selectClosedBefore: PreparedStatement;
   private readonly listStatements: Record<"all" | "queue" | "state" | "both", PreparedStatement>;
 
   constructor(db: SqliteConnection) {
@@ -50,6 +51,7 @@ export class WorkflowStatements {
     this.selectRunningLinks = db.prepare(`SELECT task_id, workflow_id, kind, seq, session, type FROM workflow_links WHERE ${ofRunning}`);
     this.selectRunningSessions = db.prepare(`SELECT workflow_id, seq, queue, task_id, state, worker, worker_queue FROM workflow_sessions WHERE ${ofRunning}`);
     this.selectRunningTimers = db.prepare(`SELECT workflow_id, seq, fire_at FROM workflow_timers WHERE ${ofRunning}`);
+    this.selectClosedBefore = db.prepare("SELECT id FROM workflows WHERE closed_at IS NOT NULL AND closed_at < $before ORDER BY closed_at LIMIT $limit");
     const list = (where: string) => db.prepare(`SELECT ${WORKFLOW_COLUMNS} FROM workflows ${where} ORDER BY created_at DESC, id DESC LIMIT $limit`);
     this.listStatements = {
       all: list(""),
@@ -122,6 +124,10 @@ export class WorkflowStatements {
     if (filter.queue !== undefined) params.queue = filter.queue;
     if (filter.state !== undefined) params.state = filter.state;
     return (this.listStatements[key].all(params as never) as WorkflowsTable[]).map(workflowOfRow);
+  }
+
+  listClosedBefore(before: number, limit: number): string[] {
+    return (this.selectClosedBefore.all({ before, limit }) as { id: string }[]).map((row) => row.id);
   }
 
   loadRunning(): RunningWorkflows {

@@ -124,6 +124,22 @@ describe("lifecycle through the daemon", () => {
     await daemon.stop();
   });
 
+  test("retention deletes closed workflows with their histories; running ones stay", async () => {
+    await using dir = await tempDir();
+    const { daemon, clock } = await setup(dir.path, new FakeClock(), 60_000);
+    await daemon.startWorkflow({ id: "done", type: "w", queue: "q", inputJson: undefined });
+    await daemon.startWorkflow({ id: "running", type: "w", queue: "q", inputJson: undefined });
+    const [task] = await daemon.poll({ ...poll, types: ["tqd.workflow:w"], max: 1 });
+    const workflowId = (JSON.parse(task!.inputJson!) as { workflowId: string }).workflowId;
+    await daemon.answerWorkflowTask(workflowId, { taskId: task!.id, leaseToken: task!.lease!.token, seenUpTo: 1, mode: "fresh", commands: [{ kind: "completeWorkflow", resultJson: "1" }] });
+    const other = workflowId === "done" ? "running" : "done";
+    await clock.advance(61_000);
+    await clock.advance(1_000);
+    expect(daemon.workflows.read(workflowId)).toBeUndefined();
+    expect(daemon.workflowHistory(other, 0, 10).events).toHaveLength(1);
+    await daemon.stop();
+  });
+
   test("reusing a producer id: live states return the task; final states follow ifExists", async () => {
     await using dir = await tempDir();
     const { daemon, clock } = await setup(dir.path);

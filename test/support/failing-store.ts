@@ -38,6 +38,7 @@ export function failingStore(inner: TaskStore): FailingStore {
     readWorkflowSessions: (id) => inner.readWorkflowSessions(id),
     listWorkflows: (filter) => inner.listWorkflows(filter),
     loadRunningWorkflows: () => inner.loadRunningWorkflows(),
+    listWorkflowsClosedBefore: (before, limit) => inner.listWorkflowsClosedBefore(before, limit),
     stats: () => inner.stats(),
     close: () => inner.close(),
   };
