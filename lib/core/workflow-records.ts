@@ -19,7 +19,7 @@ export interface WorkflowRecord {
   closedAt: number | undefined;
   /** Id of the last event in the history (events are numbered from 1). */
   lastEventId: number;
-  /** The last event a completed workflow task saw: later events need a new workflow task. */
+  /** Events up to this id are handled (seen by a completed workflow task, or its own commands): later ones need a workflow task. */
   seenUpTo: number;
   /** Seed of the workflow's replay-safe random numbers. */
   randomSeed: number;

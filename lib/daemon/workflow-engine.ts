@@ -142,7 +142,53 @@ export class WorkflowEngine {
       memo.timers.set(timer.seq, timer.fireAt);
       this.timerHeap.push(timer.fireAt, { workflowId: timer.workflowId, seq: timer.seq });
     }
+    this.reconcile();
     this.timerLoop = this.runTimers();
+  }
+
+  /**
+   * Boot-time repair of what a crash can leave between a task change and the workflow change
+   * committed right after it (timeouts and dispatches are journaled apart from their workflow
+   * events): a linked task that is already final gets its event now, a holder that is running
+   * opens its session, and an execution with unseen events but no workflow task gets one.
+   */
+  private reconcile(): void {
+    const now = this.deps.clock.now();
+    const changes: WorkflowChange[] = [];
+    for (const link of [...this.links.values()]) {
+      const live = this.deps.core.getLive(link.taskId);
+      if (live) {
+        if (live.state === "running") {
+          const change = this.onDispatched(live, now);
+          if (change) changes.push(change);
+        }
+        continue;
+      }
+      const record = this.deps.store.readTask(link.taskId);
+      if (record) {
+        const change = this.onTaskEnded(record, now);
+        if (change) changes.push(change);
+        continue;
+      }
+      // The task is gone altogether (deleted by an admin): forget it, and ask for a new workflow task.
+      this.links.delete(link.taskId);
+      const memo = this.running.get(link.workflowId);
+      if (!memo) continue;
+      const change = new WorkflowChange(now);
+      change.ops.push({ op: "workflow.deleteLink", taskId: link.taskId });
+      if (link.kind === "activity") memo.activities.delete(link.seq);
+      if (memo.record.taskId === link.taskId) memo.record.taskId = undefined;
+      this.ensureWorkflowTask(memo, change);
+      change.touched.add(memo);
+      changes.push(change);
+    }
+    for (const memo of this.running.values()) {
+      if (memo.record.taskId !== undefined || memo.record.lastEventId <= memo.record.seenUpTo) continue;
+      const change = new WorkflowChange(now);
+      this.ensureWorkflowTask(memo, change);
+      changes.push(change);
+    }
+    for (const change of changes) this.commitDetached("boot repair", change);
   }
 
   get runningCount(): number {
@@ -382,7 +428,6 @@ export class WorkflowEngine {
     record.taskFailures = 0;
     record.lastTaskErrorJson = undefined;
     record.stickyWorker = worker;
-    record.seenUpTo = answer.seenUpTo;
     record.blockedOnJson = answer.blockedOn === undefined ? undefined : JSON.stringify(answer.blockedOn);
     change.mode = answer.mode;
     change.appendEvent(memo, { kind: "workflowTask.completed", seenUpTo: answer.seenUpTo, worker: worker ?? "unknown", mode: answer.mode });
@@ -391,6 +436,8 @@ export class WorkflowEngine {
       this.applyCommand(memo, change, command, activityOptions);
     }
     if (record.state === "running" && !sawEverything) this.ensureWorkflowTask(memo, change);
+    // Everything up to here is handled by the code, or a new workflow task will handle it.
+    record.seenUpTo = sawEverything ? record.lastEventId : answer.seenUpTo;
     change.touched.add(memo);
   }
 

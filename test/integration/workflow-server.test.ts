@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { workflowHistoryResponseSchema, workflowViewSchema, type WorkflowCommand, type WorkflowEvent } from "../../lib/protocol/index.ts";
+import { failingStore, type FailingStore } from "../support/failing-store.ts";
 import { FakeClock } from "../support/fake-clock.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
@@ -210,6 +211,29 @@ describe("workflow server", () => {
     expect(wt).toBeDefined();
     expect((await history(server, "sleeper", 3)).map((e) => e.kind)).toEqual(["timer.fired"]);
     expect((await history(server, "doomed")).map((e) => e.kind)).toEqual(["workflow.started", "signal.received", "workflow.canceled"]);
+  });
+
+  test("a crash between a timeout and its workflow event is repaired at boot", async () => {
+    const clock = new FakeClock();
+    await using dir = await tempDir();
+    {
+      let store: FailingStore | undefined;
+      await using server = await startTestServer({ clock, dataDir: dir.path, wrapStore: (inner) => (store = failingStore(inner)) });
+      await call(server, "POST", "/v1/workflows", { type: "pipeline", queue: "q", id: "wf" });
+      const [wt] = await poll(server, "q", [WT]);
+      await answer(server, "wf", wt!, 1, [{ kind: "scheduleActivity", seq: 1, type: "slow", options: { startToCloseTimeout: "1s", retryPolicy: { maxAttempts: 1 } } }]);
+      expect(await poll(server, "q", ["slow"])).toHaveLength(1);
+      store!.failNext(1, (ops) => ops.some((op) => op.op === "workflow.appendEvent"));
+      const ended = server.daemon.events.next("task.finished");
+      await clock.advance(1_000);
+      await ended;
+      await clock.advance(0);
+      expect((await history(server, "wf", 3)).map((e) => e.kind)).toEqual([]);
+    }
+    await using server = await startTestServer({ clock, dataDir: dir.path });
+    await server.daemon.events.next("workflow.changed");
+    expect(await history(server, "wf", 3)).toMatchObject([{ kind: "activity.failed", seq: 1, state: "timed_out" }]);
+    expect(await poll(server, "q@worker:w1", [WT])).toHaveLength(1);
   });
 
   test("bad input: reserved task types, unknown workflow, bad commands", async () => {
