@@ -52,7 +52,7 @@ function startCommand(io: CliIo, parsed: { type: string; input: string | undefin
       .requiredOption("--queue <queue>", "task queue of the workflow's tasks (its workers poll it)", parseQueueName)
       .option("--id <id>", "workflow id (default: a new time-sortable id)", parseWorkflowId)
       .addOption(new Option("--if-exists <mode>", "when --id names a closed workflow: reject (409), return it, or new (start over)").choices(IF_EXISTS))
-      .option("--sticky-timeout <duration>", "how long a workflow task waits for the worker that has the workflow cached (default 5s)", parsePositiveDuration)
+      .option("--sticky-timeout <duration>", "how long a workflow task waits for the worker that has the workflow cached, then goes to any worker (default: tqd serve --sticky-timeout, 5s)", parsePositiveDuration)
       .option("--wait", "wait for the workflow to close and print its result (exit 1 if it does not complete)")
       .option("--timeout <duration>", "with --wait: give up after this long with exit 4 (default: no limit)", parseDurationMs)
       .option("--json", "print the start answer (or with --wait the closed workflow) as one JSON line")
