@@ -79,7 +79,7 @@ export function explainWorkflow(engine: WorkflowEngine, explainTask: ExplainTask
     explainOne(record.taskId);
     const task = pending[0];
     const failed = record.lastTaskErrorJson === undefined ? "" : ` (its last ${record.taskFailures} attempt(s) failed: ${errorText(record.lastTaskErrorJson)})`;
-    return { record, reason: "workflow_task", message: `a workflow task is outstanding${failed}${task ? `; it ${task.message}` : ""}`, blockedOn, pending };
+    return { record, reason: "workflow_task", message: `a workflow task is outstanding${failed}${task ? ` (${task.message})` : ""}`, blockedOn, pending };
   }
   for (const link of outstanding?.activities ?? []) explainOne(link.taskId);
   for (const session of outstanding?.sessions ?? []) if (session.state === "requested") explainOne(session.taskId);
