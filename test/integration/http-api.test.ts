@@ -1,3 +1,4 @@
+import { seededRandom } from "../support/seeded-random.ts";
 import { describe, expect, test } from "vitest";
 import {
   ERROR_CODES,
@@ -217,11 +218,3 @@ describe("HTTP API", () => {
     expect((await call(server, "GET", "/readyz")).status).toBe(200);
   });
 });
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
