@@ -1,13 +1,11 @@
 /**
- * Waiting for a task to become final, shared by `tqd wait` and `tqd enqueue --wait`. The waiting
- * itself happens on the server: each getTask call is a long poll that the server holds until
- * the task is final or `waitMs` runs out, so this loop only re-asks and watches our deadline.
+ * Waiting for a task to become final, shared by `tqd wait` and `tqd enqueue --wait`: the
+ * long-poll loop of long-poll-wait.ts over getTask, and how a final task is printed.
  */
-import { systemClock, type Clock } from "../../lib/clock/clock.ts";
 import type { TqdClient } from "../../lib/client/index.ts";
-import { FINAL_TASK_STATES, LIMITS, formatDuration, type TaskError, type TaskStateName, type TaskView } from "../../lib/protocol/index.ts";
-import { reportClientError } from "../client-command.ts";
-import { EXIT, type CliIo } from "../io.ts";
+import { FINAL_TASK_STATES, type TaskError, type TaskStateName, type TaskView } from "../../lib/protocol/index.ts";
+import type { CliIo } from "../io.ts";
+import { reportFinal, waitUntilFinal, waitUntilFinalAndReport, type LongPoll, type LongPollWaitOptions } from "./long-poll-wait.ts";
 
 /** What the wait loop needs of the client; tests pass a scripted fake. */
 export type TaskReader = Pick<TqdClient, "getTask">;
@@ -17,34 +15,16 @@ export type WaitOutcome =
   /** The deadline passed; `task` is the last state seen. */
   | { finished: false; task: TaskView };
 
-export interface WaitOptions {
-  /** Give up after this long; undefined waits without limit. 0 looks once. */
-  timeoutMs?: number | undefined;
-  clock?: Clock;
-}
+export type WaitOptions = LongPollWaitOptions;
 
-/**
- * A non-final answer that comes back sooner than asked (a server that ignores or caps waitMs)
- * would make the loop spin; pausing this long between such answers bounds the request rate.
- */
-const EARLY_ANSWER_PAUSE_MS = 250;
+function taskPoll(reader: TaskReader, id: string): LongPoll<TaskView> {
+  return { read: (waitMs) => reader.getTask(id, { waitMs }), isFinal: (task) => FINAL_TASK_STATES.includes(task.state) };
+}
 
 /** Long-polls `id` until it is final (completed, failed, canceled, timed_out) or the timeout passes. */
 export async function waitForFinalTask(reader: TaskReader, id: string, options: WaitOptions = {}): Promise<WaitOutcome> {
-  const clock = options.clock ?? systemClock;
-  const deadline = options.timeoutMs === undefined ? undefined : clock.now() + options.timeoutMs;
-  for (;;) {
-    const askedAt = clock.now();
-    const remainingMs = deadline === undefined ? LIMITS.taskWaitMs : Math.max(0, deadline - askedAt);
-    const waitMs = Math.min(remainingMs, LIMITS.taskWaitMs);
-    const task = await reader.getTask(id, { waitMs });
-    if (FINAL_TASK_STATES.includes(task.state)) return { finished: true, task };
-    const now = clock.now();
-    if (deadline !== undefined && now >= deadline) return { finished: false, task };
-    if (now - askedAt < waitMs) {
-      await clock.sleep(Math.min(EARLY_ANSWER_PAUSE_MS, deadline === undefined ? Infinity : deadline - now));
-    }
-  }
+  const { final, last } = await waitUntilFinal(taskPoll(reader, id), options);
+  return { finished: final, task: last };
 }
 
 /**
@@ -59,23 +39,12 @@ export async function waitForFinalTask(reader: TaskReader, id: string, options: 
  *   `{"type":"TimedOut","message":"the task timed out"}`.
  */
 export function reportFinalTask(io: CliIo, task: TaskView, options: { json: boolean }): number {
-  const exitCode = task.state === "completed" ? EXIT.ok : EXIT.failure;
-  if (options.json) {
-    io.stdout.write(JSON.stringify(task) + "\n");
-    return exitCode;
-  }
-  if (task.state === "completed") {
-    io.stdout.write(JSON.stringify(task.result ?? null) + "\n");
-    return exitCode;
-  }
-  const error = task.error ?? errorOfState(task.state);
-  if (io.stderr.isTTY) {
-    const when = task.attempt > 0 ? ` on attempt ${task.attempt}` : " before it started";
-    io.stderr.write(`error: task ${task.id} ${OUTCOME_VERBS[task.state] ?? task.state}${when}: ${error.type}: ${error.message}\n`);
-  } else {
-    io.stderr.write(JSON.stringify(error) + "\n");
-  }
-  return exitCode;
+  return reportFinal(io, task, options, { errorOfState: (task) => errorOfState(task.state), sentence: describeTaskEnd });
+}
+
+function describeTaskEnd(task: TaskView, error: TaskError): string {
+  const when = task.attempt > 0 ? ` on attempt ${task.attempt}` : " before it started";
+  return `error: task ${task.id} ${OUTCOME_VERBS[task.state] ?? task.state}${when}: ${error.type}: ${error.message}`;
 }
 
 const OUTCOME_VERBS: Partial<Record<TaskStateName, string>> = { failed: "failed", canceled: "was canceled", timed_out: "timed out" };
@@ -88,20 +57,7 @@ function errorOfState(state: TaskStateName): TaskError {
 }
 
 /** Waits for `id`, prints the outcome, and returns the exit code (0, 1, 3 or 4). */
-export async function waitAndReport(
-  reader: TaskReader,
-  id: string,
-  io: CliIo,
-  options: WaitOptions & { json: boolean },
-): Promise<number> {
-  let outcome: WaitOutcome;
-  try {
-    outcome = await waitForFinalTask(reader, id, options);
-  } catch (error) {
-    return reportClientError(io, error);
-  }
-  if (outcome.finished) return reportFinalTask(io, outcome.task, options);
-  const waited = formatDuration(options.timeoutMs ?? 0);
-  io.stderr.write(`error: timed out after ${waited} waiting for task ${id} (state: ${outcome.task.state})\n`);
-  return EXIT.timeout;
+export function waitAndReport(reader: TaskReader, id: string, io: CliIo, options: WaitOptions & { json: boolean }): Promise<number> {
+  const report = (task: TaskView) => reportFinalTask(io, task, options);
+  return waitUntilFinalAndReport(io, { ...taskPoll(reader, id), subject: `task ${id}`, report }, options);
 }

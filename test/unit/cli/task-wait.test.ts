@@ -6,36 +6,15 @@ import { describe, expect, it } from "vitest";
 import { reportFinalTask, waitAndReport, waitForFinalTask, type TaskReader } from "../../../cmd/admin/task-wait.ts";
 import { EXIT } from "../../../cmd/io.ts";
 import { TqdApiError } from "../../../lib/client/index.ts";
-import type { Clock } from "../../../lib/clock/clock.ts";
 import { FINAL_TASK_STATES, type TaskView } from "../../../lib/protocol/index.ts";
 import { aTaskView } from "../../support/a-task-view.ts";
 import { capturedIo } from "../../support/captured-io.ts";
-
-function manualClock(): Clock & { nowMs: number; sleeps: number[] } {
-  const clock = {
-    nowMs: 1_000_000,
-    sleeps: [] as number[],
-    now: () => clock.nowMs,
-    sleep: async (ms: number) => {
-      clock.sleeps.push(ms);
-      clock.nowMs += ms;
-    },
-  };
-  return clock;
-}
+import { manualClock, scriptedAnswers, type ManualClock } from "./wait-fixtures.ts";
 
 /** Answers in script order; a pending answer is held for the full waitMs. */
-function scriptedReader(clock: ReturnType<typeof manualClock>, answers: TaskView[]) {
-  const asked: number[] = [];
-  const reader: TaskReader = {
-    async getTask(_id, options = {}) {
-      const answer = answers.shift();
-      if (!answer) throw new Error("asked more often than scripted");
-      asked.push(options.waitMs ?? -1);
-      if (!FINAL_TASK_STATES.includes(answer.state)) clock.nowMs += options.waitMs ?? 0;
-      return answer;
-    },
-  };
+function scriptedReader(clock: ManualClock, answers: TaskView[]) {
+  const { answer, asked } = scriptedAnswers(clock, answers, (task) => FINAL_TASK_STATES.includes(task.state));
+  const reader: TaskReader = { getTask: (_id, options = {}) => answer(options.waitMs) };
   return { reader, asked };
 }
 

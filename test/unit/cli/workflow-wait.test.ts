@@ -6,22 +6,9 @@ import { describe, expect, it } from "vitest";
 import { reportClosedWorkflow, waitForClosedWorkflow, waitForWorkflowAndReport, type WorkflowReader } from "../../../cmd/admin/workflow-wait.ts";
 import { EXIT } from "../../../cmd/io.ts";
 import { TqdApiError, TqdUnreachableError } from "../../../lib/client/index.ts";
-import type { Clock } from "../../../lib/clock/clock.ts";
 import type { WorkflowView } from "../../../lib/protocol/index.ts";
 import { capturedIo } from "../../support/captured-io.ts";
-
-function manualClock(): Clock & { nowMs: number; sleeps: number[] } {
-  const clock = {
-    nowMs: 1_000_000,
-    sleeps: [] as number[],
-    now: () => clock.nowMs,
-    sleep: async (ms: number) => {
-      clock.sleeps.push(ms);
-      clock.nowMs += ms;
-    },
-  };
-  return clock;
-}
+import { manualClock, scriptedAnswers, type ManualClock } from "./wait-fixtures.ts";
 
 function aWorkflow(overrides: Partial<WorkflowView> = {}): WorkflowView {
   return {
@@ -40,18 +27,9 @@ function aWorkflow(overrides: Partial<WorkflowView> = {}): WorkflowView {
 }
 
 /** Answers in script order; a running answer is held for the full waitMs (or `heldMs`). */
-function scriptedReader(clock: ReturnType<typeof manualClock>, answers: (WorkflowView | Error)[], heldMs?: number) {
-  const asked: number[] = [];
-  const reader: WorkflowReader = {
-    async getWorkflow(_id, options = {}) {
-      const answer = answers.shift();
-      if (!answer) throw new Error("asked more often than scripted");
-      asked.push(options.waitMs ?? -1);
-      if (answer instanceof Error) throw answer;
-      if (answer.state === "running") clock.nowMs += heldMs ?? options.waitMs ?? 0;
-      return answer;
-    },
-  };
+function scriptedReader(clock: ManualClock, answers: (WorkflowView | Error)[], heldMs?: number) {
+  const { answer, asked } = scriptedAnswers(clock, answers, (workflow) => workflow.state !== "running", heldMs);
+  const reader: WorkflowReader = { getWorkflow: (_id, options = {}) => answer(options.waitMs) };
   return { reader, asked };
 }
 
