@@ -13,16 +13,26 @@
 import { hostname } from "node:os";
 import { TqdClient } from "../lib/client/index.ts";
 import { systemClock } from "../lib/clock/clock.ts";
-import { ConfigError, DEFAULT_WORK_CONCURRENCY, DEFAULT_WORK_GRACE, resolveWorkConfig, type WorkConfig, type WorkFlags } from "../lib/config/index.ts";
+import {
+  ConfigError,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_WORK_CONCURRENCY,
+  DEFAULT_WORK_GRACE,
+  DEFAULT_WORKFLOW_CACHE,
+  resolveWorkConfig,
+  type WorkConfig,
+  type WorkFlags,
+} from "../lib/config/index.ts";
 import { createLogger, type Logger } from "../lib/log/logger.ts";
-import { createWorker, HandlerModuleError, loadHandlers, NON_RETRYABLE_EXIT_CODE, shellHandler, type HandlerMap, type Worker } from "../lib/worker/index.ts";
+import { createWorker, HandlerModuleError, loadWorkerModule, NON_RETRYABLE_EXIT_CODE, shellHandler, type Worker, type WorkerModule } from "../lib/worker/index.ts";
 import { addClientOptions } from "./client-command.ts";
 import { collect, newCommand, parseArgs, usageError } from "./command-line.ts";
 import { EXIT, type CliIo } from "./io.ts";
 
 const HELP_AFTER = `
 defaults: --concurrency ${DEFAULT_WORK_CONCURRENCY} (tasks at once, across all queues), --grace ${DEFAULT_WORK_GRACE},
-  --identity HOSTNAME:PID, --host HOSTNAME, no --rate, --poll-wait 30s, --server http://127.0.0.1:7070
+  --identity HOSTNAME:PID, --host HOSTNAME, no --rate, --poll-wait 30s, --workflow-cache ${DEFAULT_WORKFLOW_CACHE},
+  --max-sessions ${DEFAULT_MAX_SESSIONS}, --server http://127.0.0.1:7070
 environment: TQD_SERVER, TQD_TOKEN, TQD_LOG_FORMAT, TQD_LOG_LEVEL
 
 Besides each --queue Q, the worker polls Q@host:HOST (shared by every worker serving Q on this
@@ -34,6 +44,13 @@ TQD_TASK_TYPE, TQD_QUEUE, TQD_ATTEMPT, TQD_HOST_QUEUE and TQD_WORKER_QUEUE are s
 the result (JSON if it parses, else text), and a non-zero exit fails the attempt with the end
 of stderr.
 Exit code ${NON_RETRYABLE_EXIT_CODE} fails it without retry, whatever the task's retry policy.
+
+A handlers module may also export workflows (export const workflows = defineWorkflows({...})):
+the worker then runs their workflow tasks too, keeping up to --workflow-cache executions in
+memory so the next step of a workflow continues without replaying its history. Sessions
+(ctx.createSession in a workflow) are held by workers of the session's queue, up to
+--max-sessions each; a held session takes no --concurrency slot, and its activities run on
+the worker that holds it.
 
 Rates are N/s, N/m or N/h. --rate limits this worker (across its queues; bursts of up to one
 second of the rate): it asks for no more tasks than it may start, so the others stay pending
@@ -63,6 +80,8 @@ function workCommand(io: CliIo) {
       .option("--queue-rate <rate>", "declare a dispatch rate for each --queue, e.g. 10/s (the server applies the lowest)")
       .option("--poll-wait <duration>", "how long the server may hold an empty poll, 100ms-60s (default 30s); a killed worker leaves tqd describe within twice this")
       .option("--grace <duration>", `on SIGTERM, how long running tasks may finish (default ${DEFAULT_WORK_GRACE})`)
+      .option("--workflow-cache <n>", `workflow executions kept in memory between their tasks, 0 for none (default ${DEFAULT_WORKFLOW_CACHE})`)
+      .option("--max-sessions <n>", `most workflow sessions this worker holds at once, 0 for none (default ${DEFAULT_MAX_SESSIONS})`)
       .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT, default text)")
       .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL, default info)"),
   ).addHelpText("after", HELP_AFTER);
@@ -86,15 +105,18 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     throw error;
   }
   const log = createLogger({ write: (line) => io.stderr.write(line), format: config.logFormat, level: config.logLevel });
-  const handlers = await handlersFor(config, io);
-  if (typeof handlers === "number") return handlers;
+  const loaded = await moduleFor(config, io);
+  if (typeof loaded === "number") return loaded;
   // The worker retries unreachable servers itself, on its clock and with its logging.
   const client = new TqdClient({ baseUrl: config.client.serverUrl, token: config.client.token, transportRetries: 0 });
   const worker = createWorker({
     client,
     clock: systemClock,
     log,
-    handlers,
+    handlers: loaded.handlers,
+    workflows: loaded.workflows,
+    workflowCacheSize: config.workflowCacheSize,
+    maxSessions: config.maxSessions,
     queues: config.queues,
     concurrency: config.concurrency,
     identity: config.identity,
@@ -110,14 +132,14 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-async function handlersFor(config: WorkConfig, io: CliIo): Promise<HandlerMap | number> {
+async function moduleFor(config: WorkConfig, io: CliIo): Promise<WorkerModule | number> {
   const { source } = config;
   if (source.kind === "exec") {
     const handler = shellHandler({ command: source.command, env: io.env, cwd: io.cwd, clock: systemClock });
-    return Object.fromEntries(source.types.map((type) => [type, handler]));
+    return { handlers: Object.fromEntries(source.types.map((type) => [type, handler])), workflows: {} };
   }
   try {
-    return await loadHandlers(source.path, io.cwd);
+    return await loadWorkerModule(source.path, io.cwd);
   } catch (error) {
     if (!(error instanceof HandlerModuleError)) throw error;
     io.stderr.write(`error: ${error.message}\n`);

@@ -73,6 +73,8 @@ import {
   type WorkflowView,
 } from "../protocol/index.ts";
 import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
+// Workflow worker routes (the block "workflow worker routes" below).
+import { workflowTaskCompleteResponseSchema, type WorkflowTaskCompleteRequest, type WorkflowTaskCompleteResponse } from "../protocol/index.ts";
 
 export interface ClientOptions {
   /** Base URL such as `http://127.0.0.1:7070`. */
@@ -329,6 +331,19 @@ export class TqdClient {
   }
 
   // ---- end of workflow admin routes -------------------------------------------------------------
+
+  // ---- workflow worker routes (tqd work) ---------------------------------------------------------
+  // The worker reads history with `workflowHistory` above.
+
+  /**
+   * Answers a workflow task with its commands. 409 when the task's lease is gone (or the
+   * workflow closed meanwhile). Not retried here: the worker retries it within the lease.
+   */
+  completeWorkflowTask(id: string, request: WorkflowTaskCompleteRequest): Promise<WorkflowTaskCompleteResponse> {
+    return this.call({ method: "POST", path: workflowPath(id, "task-complete"), body: request, schema: workflowTaskCompleteResponseSchema, idempotent: false });
+  }
+
+  // ---- end of workflow worker routes --------------------------------------------------------------
 
   private async call<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {
     const retries = options.idempotent ? this.transportRetries : 0;

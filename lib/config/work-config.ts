@@ -4,7 +4,7 @@
  */
 import { resolveClientConfig, type ClientConfig } from "./client-config.ts";
 import { ConfigError } from "./config-error.ts";
-import { baseQueueOf, DEFAULT_POLL_WAIT_MS, LIMITS, QUEUE_NAME_PATTERN, parseDuration, parseRate } from "../protocol/index.ts";
+import { baseQueueOf, DEFAULT_POLL_WAIT_MS, LIMITS, QUEUE_NAME_PATTERN, parseDuration, parseRate, WORKFLOW_DEFAULTS } from "../protocol/index.ts";
 import { parseChoice, parseInteger } from "./parse-values.ts";
 import type { LogFormat, LogLevel } from "./serve-config.ts";
 
@@ -14,6 +14,12 @@ export const DEFAULT_WORK_GRACE = "30s";
 export const MAX_WORK_CONCURRENCY = 1000;
 /** `--poll-wait` bounds: below this, empty polls would hammer the server; above, it refuses them. */
 export const MIN_POLL_WAIT_MS = 100;
+/** `--workflow-cache`: executions kept for sticky execution. */
+export const DEFAULT_WORKFLOW_CACHE = 500;
+export const MAX_WORKFLOW_CACHE = 100_000;
+/** `--max-sessions`: at most the server's poll limit, since one poll may fill every free session slot. */
+export const DEFAULT_MAX_SESSIONS = WORKFLOW_DEFAULTS.maxSessionsPerWorker;
+export const MAX_MAX_SESSIONS = LIMITS.pollMax;
 
 export interface WorkFlags {
   queue?: string[] | undefined;
@@ -26,6 +32,8 @@ export interface WorkFlags {
   rate?: string | undefined;
   pollWait?: string | undefined;
   grace?: string | undefined;
+  workflowCache?: string | undefined;
+  maxSessions?: string | undefined;
   server?: string | undefined;
   token?: string | undefined;
   logFormat?: string | undefined;
@@ -64,6 +72,10 @@ export interface WorkConfig {
    */
   readonly pollWaitMs: number;
   readonly graceMs: number;
+  /** `--workflow-cache`: most workflow executions kept between workflow tasks; 0 keeps none. */
+  readonly workflowCacheSize: number;
+  /** `--max-sessions`: most sessions held at once; 0 holds none. */
+  readonly maxSessions: number;
   readonly client: ClientConfig;
   readonly logFormat: LogFormat;
   readonly logLevel: LogLevel;
@@ -90,10 +102,12 @@ export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity, d
   const ratePerSecond = flags.rate === undefined ? undefined : parseRateFlag("--rate", flags.rate);
   const pollWaitMs = flags.pollWait === undefined ? DEFAULT_POLL_WAIT_MS : parsePollWaitMs(flags.pollWait);
   const graceMs = parseGraceMs(flags.grace ?? DEFAULT_WORK_GRACE);
+  const workflowCacheSize = parseInteger("--workflow-cache", flags.workflowCache ?? String(DEFAULT_WORKFLOW_CACHE), 0, MAX_WORKFLOW_CACHE);
+  const maxSessions = parseInteger("--max-sessions", flags.maxSessions ?? String(DEFAULT_MAX_SESSIONS), 0, MAX_MAX_SESSIONS);
   const client = resolveClientConfig({ flags, env });
   const logFormat = parseChoice("--log-format", flags.logFormat ?? env.TQD_LOG_FORMAT ?? "text", ["text", "json"] as const);
   const logLevel = parseChoice("--log-level", flags.logLevel ?? env.TQD_LOG_LEVEL ?? "info", ["debug", "info", "warn", "error"] as const);
-  return Object.freeze({ source, queues, concurrency, identity, host, queueRate, ratePerSecond, pollWaitMs, graceMs, client, logFormat, logLevel });
+  return Object.freeze({ source, queues, concurrency, identity, host, queueRate, ratePerSecond, pollWaitMs, graceMs, workflowCacheSize, maxSessions, client, logFormat, logLevel });
 }
 
 // Exactly one of HANDLERS.ts and --exec; --type goes with --exec only.

@@ -2,8 +2,22 @@
  * What a handlers module sees. At run time `tqd work` serves this file's exports as the virtual
  * module `tqd` (see load-handlers.ts), so `import { defineHandlers } from "tqd"` works from source
  * and from the compiled binary; tsconfig maps `tqd` here for type checking. Keep it free of
- * imports: it is the whole surface a handler author depends on.
+ * imports other than the workflow API it re-exports (itself import-free but for types): it is
+ * the whole surface a handler author depends on.
  */
+export {
+  ActivityFailedError,
+  defineWorkflows,
+  NondeterminismError,
+  SessionFailedError,
+  type ActivityEndState,
+  type ActivityOptions,
+  type Session,
+  type SessionOptions,
+  type Workflow,
+  type WorkflowContext,
+  type WorkflowMap,
+} from "./workflow/workflow-api.ts";
 
 /** Everything a handler knows about the attempt it is running. */
 export interface TaskContext {

@@ -3,11 +3,26 @@
  * `tqd` (the exports of handler-api.ts) before the dynamic import, so `import { defineHandlers }
  * from "tqd"` resolves both from source and inside the compiled binary, where no node_modules
  * exist. The module's shape is checked with zod so a wrong file fails at start, naming the file.
+ *
+ * Besides its task handlers, a module may export `workflows` (workflow type -> workflow
+ * function, see workflow/workflow-api.ts); that export is never taken for a handler.
  */
 import { resolve } from "node:path";
 import * as z from "zod";
-import { LIMITS, TASK_TYPE_PATTERN } from "../protocol/index.ts";
-import { defineHandlers, NonRetryableError, TaskAbortedError, type Handler, type HandlerMap } from "./handler-api.ts";
+import { LIMITS, RESERVED_TYPE_PREFIX, TASK_TYPE_PATTERN, workflowStartRequestSchema } from "../protocol/index.ts";
+import {
+  ActivityFailedError,
+  defineHandlers,
+  defineWorkflows,
+  NondeterminismError,
+  NonRetryableError,
+  SessionFailedError,
+  TaskAbortedError,
+  type Handler,
+  type HandlerMap,
+  type Workflow,
+  type WorkflowMap,
+} from "./handler-api.ts";
 
 /** Why a handlers module cannot be used: "missing" and "shape" are usage errors, "import" is the module's own failure. */
 export type HandlerModuleProblem = "missing" | "import" | "shape";
@@ -24,14 +39,29 @@ export class HandlerModuleError extends Error {
 }
 
 const SHAPE_HINT = 'expected `export default defineHandlers({ myType: async (input, ctx) => result })` or exported async functions';
+const WORKFLOWS_HINT = "expected `export const workflows = defineWorkflows({ myWorkflow: async (ctx, input) => result })`";
+/** Polls name every handler and workflow type, plus `tqd.session` on base queues. */
+const MAX_TYPES = LIMITS.pollTypes - 1;
 
-const handlerMapSchema = z
-  .record(
-    z.string().regex(TASK_TYPE_PATTERN, "handler names are task types: 1-255 characters of A-Z a-z 0-9 . _ - : @ /"),
-    z.custom<Handler>((value) => typeof value === "function", "a handler must be a function"),
-  )
-  .refine((handlers) => Object.keys(handlers).length > 0, "the module exports no handlers")
-  .refine((handlers) => Object.keys(handlers).length <= LIMITS.pollTypes, `a worker handles at most ${LIMITS.pollTypes} task types`);
+/** What a handlers module provides. */
+export interface WorkerModule {
+  handlers: HandlerMap;
+  /** Empty when the module exports no `workflows`. */
+  workflows: WorkflowMap;
+}
+
+const handlerMapSchema = z.record(
+  z
+    .string()
+    .regex(TASK_TYPE_PATTERN, "handler names are task types: 1-255 characters of A-Z a-z 0-9 . _ - : @ /")
+    .refine((name) => !name.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are the daemon's own`),
+  z.custom<Handler>((value) => typeof value === "function", "a handler must be a function"),
+);
+
+const workflowMapSchema = z.record(
+  workflowStartRequestSchema.shape.type,
+  z.custom<Workflow>((value) => typeof value === "function", "a workflow must be a function"),
+);
 
 let virtualModuleRegistered = false;
 
@@ -42,13 +72,21 @@ export function registerTqdModule(): void {
   Bun.plugin({
     name: "tqd-handler-api",
     setup(build) {
-      build.module("tqd", () => ({ exports: { defineHandlers, NonRetryableError, TaskAbortedError }, loader: "object" }));
+      build.module("tqd", () => ({
+        exports: { defineHandlers, NonRetryableError, TaskAbortedError, defineWorkflows, ActivityFailedError, SessionFailedError, NondeterminismError },
+        loader: "object",
+      }));
     },
   });
 }
 
 /** Imports the handlers module at `path` (relative to `cwd`) and returns its handlers by task type. */
 export async function loadHandlers(path: string, cwd: string): Promise<HandlerMap> {
+  return (await loadWorkerModule(path, cwd)).handlers;
+}
+
+/** Imports the handlers module at `path` (relative to `cwd`): its handlers and its workflows. */
+export async function loadWorkerModule(path: string, cwd: string): Promise<WorkerModule> {
   const absolutePath = resolve(cwd, path);
   if (!(await Bun.file(absolutePath).exists())) {
     throw new HandlerModuleError(absolutePath, "missing", "no such file");
@@ -61,24 +99,56 @@ export async function loadHandlers(path: string, cwd: string): Promise<HandlerMa
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new HandlerModuleError(absolutePath, "import", `failed to load: ${reason}`);
   }
-  return handlersFromModule(namespace, absolutePath);
+  return workerModuleFrom(namespace, absolutePath);
+}
+
+/** The handlers of a module's namespace (see handlersOf); throws when it has neither handlers nor workflows. */
+export function handlersFromModule(namespace: Record<string, unknown>, path: string): HandlerMap {
+  return workerModuleFrom(namespace, path).handlers;
+}
+
+/** A module's handlers and workflows, checked: at least one of either, at most MAX_TYPES in all. */
+export function workerModuleFrom(namespace: Record<string, unknown>, path: string): WorkerModule {
+  const handlers = handlersOf(namespace, path);
+  const workflows = workflowsOf(namespace, path);
+  const count = Object.keys(handlers).length + Object.keys(workflows).length;
+  if (count === 0) throw new HandlerModuleError(path, "shape", `the module exports no handlers and no workflows; ${SHAPE_HINT}`);
+  if (count > MAX_TYPES) throw new HandlerModuleError(path, "shape", `a worker handles at most ${MAX_TYPES} task types and workflows, the module has ${count}`);
+  return { handlers, workflows };
 }
 
 /**
  * A default-exported object is the handler map; without one, the module's exported functions
- * are (other named exports, such as constants, are ignored).
+ * are (other named exports, such as constants and `workflows`, are ignored).
  */
-export function handlersFromModule(namespace: Record<string, unknown>, path: string): HandlerMap {
+function handlersOf(namespace: Record<string, unknown>, path: string): HandlerMap {
   const fallback = namespace.default;
   const candidate =
     typeof fallback === "object" && fallback !== null
       ? fallback
-      : Object.fromEntries(Object.entries(namespace).filter(([name, value]) => name !== "default" && typeof value === "function"));
+      : Object.fromEntries(Object.entries(namespace).filter(([name, value]) => name !== "default" && name !== "workflows" && typeof value === "function"));
+  if (Object.hasOwn(candidate, "workflows") && typeof (candidate as Record<string, unknown>).workflows !== "function") {
+    throw new HandlerModuleError(path, "shape", `the default export has a "workflows" key; export workflows by name instead: ${WORKFLOWS_HINT}`);
+  }
   const parsed = handlerMapSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length > 0 ? `handler "${issue.path.join(".")}": ` : "";
     throw new HandlerModuleError(path, "shape", `${where}${issue?.message ?? "invalid handlers"}; ${SHAPE_HINT}`);
+  }
+  return Object.freeze({ ...parsed.data });
+}
+
+/** The `workflows` export: an object of workflow functions by workflow type. */
+function workflowsOf(namespace: Record<string, unknown>, path: string): WorkflowMap {
+  const exported = namespace.workflows;
+  if (exported === undefined) return Object.freeze({});
+  if (typeof exported !== "object" || exported === null) throw new HandlerModuleError(path, "shape", `"workflows" must be an object; ${WORKFLOWS_HINT}`);
+  const parsed = workflowMapSchema.safeParse(exported);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `workflow "${issue.path.join(".")}": ` : "";
+    throw new HandlerModuleError(path, "shape", `${where}${issue?.message ?? "invalid workflows"}; ${WORKFLOWS_HINT}`);
   }
   return Object.freeze({ ...parsed.data });
 }

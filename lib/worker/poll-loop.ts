@@ -5,15 +5,25 @@
  * tokens of the worker's rate limit as it can get for them (waiting for one if there is none),
  * asks the server for that many tasks of the types this worker handles, starts what it got and
  * returns the slots and tokens it did not fill. Errors never end the loop; only `stop` does.
+ *
+ * Session holders (`tqd.session`, see workflow/session-holders.ts) ride on the base-queue polls:
+ * while the worker holds fewer than `--max-sessions` sessions, a base-queue poll reserves
+ * session slots too, names `tqd.session` among its types and asks for no more tasks than it
+ * has session slots, so holders never exceed the limit. A holder it brings gives its
+ * concurrency slot (and rate token) back at once: a held session runs no code. Why not a loop
+ * of its own: the server keeps one poller record per identity and queue (types, declared rate,
+ * free slots, as describe and explain show them), so a second loop on the same base queue
+ * naming only `tqd.session` would overwrite the worker's handler types there on every poll.
  */
 import { TqdApiError, TqdUnreachableError } from "../client/index.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
-import type { LeasedTask, PollRequest } from "../protocol/index.ts";
+import { SESSION_TASK_TYPE, type LeasedTask, type PollRequest } from "../protocol/index.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import type { ServerHealth } from "./server-health.ts";
 import { SHARED_POLL_WAIT_MS, type SlotAccount } from "./slot-pool.ts";
 import type { TaskRateLimit } from "./task-rate-limit.ts";
+import type { SessionHolders } from "./workflow/session-holders.ts";
 import { describeError } from "./task-outcome.ts";
 import type { WorkerClient } from "./worker-client.ts";
 
@@ -49,6 +59,8 @@ export interface PollLoop {
   workerQueue: string;
   /** Base queues declare `--queue-rate`; host and worker queues do not (it limits the base queue). */
   declaresQueueRate: boolean;
+  /** Base queues of a worker that holds sessions: their polls may bring session holders. */
+  sessions?: SessionHolders | undefined;
 }
 
 /** Polls `loop.queue` until `deps.stop` aborts. */
@@ -56,25 +68,37 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
   const { stop } = deps;
   const errors = new PollErrorLog(loop.queue, deps);
   const request = pollRequestFor(loop, deps);
+  const withSessions: PollRequest = { ...request, types: [...request.types, SESSION_TASK_TYPE] };
   while (!stop.aborted) {
-    const { count: reserved, ownOnly } = await reserveCapacity(loop.slots, deps);
-    if (reserved === 0) break;
-    const waitMs = ownOnly ? deps.pollWaitMs : Math.min(deps.pollWaitMs, SHARED_POLL_WAIT_MS);
+    const grant = await reserveCapacity(loop.slots, deps);
+    if (grant.count === 0) break;
+    const sessionSlots = loop.sessions?.reserve(grant.count) ?? 0;
+    const reserved = sessionSlots > 0 ? sessionSlots : grant.count;
+    if (reserved < grant.count) returnCapacity(loop.slots, deps, grant.count - reserved);
+    const waitMs = grant.ownOnly ? deps.pollWaitMs : Math.min(deps.pollWaitMs, SHARED_POLL_WAIT_MS);
     let tasks: LeasedTask[];
     try {
-      tasks = await deps.client.poll(loop.queue, { ...request, max: reserved, waitMs }, stop);
+      tasks = await deps.client.poll(loop.queue, { ...(sessionSlots > 0 ? withSessions : request), max: reserved, waitMs }, stop);
     } catch (error) {
       returnCapacity(loop.slots, deps, reserved);
+      loop.sessions?.unreserve(sessionSlots);
       loop.slots.notePollResult(0);
       if (stop.aborted) break;
       await errors.failed(error);
       continue;
     }
     errors.succeeded();
-    loop.slots.notePollResult(tasks.length);
+    const holders = sessionSlots > 0 ? tasks.filter((task) => task.type === SESSION_TASK_TYPE) : [];
+    loop.slots.notePollResult(tasks.length - holders.length);
     if (tasks.length < reserved) returnCapacity(loop.slots, deps, reserved - tasks.length);
     else adoptExtra(loop.slots, deps, tasks.length - reserved);
-    for (const task of tasks) deps.startTask(task, loop);
+    // A held session takes no slot and no rate token.
+    if (holders.length > 0) returnCapacity(loop.slots, deps, holders.length);
+    loop.sessions?.unreserve(sessionSlots - holders.length);
+    for (const task of tasks) {
+      if (holders.includes(task)) loop.sessions!.hold(task);
+      else deps.startTask(task, loop);
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { TqdApiError, type TqdClient } from "../client/index.ts";
 
-export type WorkerClient = Pick<TqdClient, "poll" | "complete" | "fail" | "heartbeat" | "leave">;
+export type WorkerClient = Pick<TqdClient, "poll" | "complete" | "fail" | "heartbeat" | "leave" | "workflowHistory" | "completeWorkflowTask">;
 
 /**
  * The server no longer holds this worker's lease: the task is unknown (404) or its lease token

@@ -17,10 +17,17 @@
  *   3. abandon: abort the signals of handlers still running and wait at most `FINAL_REPORT_MS`
  *      for them to unwind. They are not reported: a failure would be final, so the server
  *      re-queues those tasks when their leases expire and they run again as the next attempt.
+ *      Held sessions are ended now, reported failed (see workflow/session-holders.ts), within
+ *      the same `FINAL_REPORT_MS`.
+ *
+ * Workflows: the types the loops name include `tqd.workflow:<Type>` for each workflow of the
+ * handlers module; such a task takes a slot while workflow/workflow-task-runner.ts answers it,
+ * with the sticky cache of executions shared by all loops. Base-queue loops also lease session
+ * holders while the worker holds fewer than `maxSessions` (see poll-loop.ts).
  */
 import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
-import { DEFAULT_POLL_WAIT_MS, hostQueueName, workerQueueName, type LeasedTask } from "../protocol/index.ts";
+import { DEFAULT_POLL_WAIT_MS, hostQueueName, LIMITS, workerQueueName, workflowTaskType, workflowTypeOfTask, type LeasedTask } from "../protocol/index.ts";
 import type { HandlerMap } from "./handler-api.ts";
 import { runPollLoop, type PollLoop, type PollLoopDeps } from "./poll-loop.ts";
 import { ServerHealth } from "./server-health.ts";
@@ -29,6 +36,10 @@ import { describeError } from "./task-outcome.ts";
 import { TaskRateLimit } from "./task-rate-limit.ts";
 import { runTask, type TaskRunnerDeps } from "./task-runner.ts";
 import type { WorkerClient } from "./worker-client.ts";
+import { DEFAULT_WORKFLOW_CACHE_SIZE, ExecutionCache } from "./workflow/execution-cache.ts";
+import { SessionHolders } from "./workflow/session-holders.ts";
+import type { WorkflowMap } from "./workflow/workflow-api.ts";
+import { runWorkflowTask, type WorkflowTaskDeps } from "./workflow/workflow-task-runner.ts";
 
 /** How long phase 3 of `stop()` waits for abandoned handlers to unwind. */
 export const FINAL_REPORT_MS = 5_000;
@@ -43,6 +54,12 @@ export interface WorkerOptions {
   log: Logger;
   /** Task type -> handler; the keys are the types every poll names. */
   handlers: HandlerMap;
+  /** Workflow type -> workflow function; polls name `tqd.workflow:<Type>` for each. */
+  workflows?: WorkflowMap;
+  /** Most executions kept for sticky execution (`--workflow-cache`); default 500, 0 keeps none. */
+  workflowCacheSize?: number;
+  /** Most sessions held at once (`--max-sessions`); absent or 0: the worker holds none. */
+  maxSessions?: number;
   /** Base queues; the worker also polls each one's host queue and worker queue. */
   queues: readonly string[];
   /** Most tasks running at once, across all queues. */
@@ -80,6 +97,8 @@ export interface Worker extends AsyncDisposable {
   stop(options?: StopOptions): Promise<StopReport>;
   /** Tasks currently leased by this worker (running or being reported). */
   readonly runningTasks: number;
+  /** Sessions this worker holds (see workflow/session-holders.ts). */
+  readonly heldSessions: number;
   /** `stop()`, for `await using worker = createWorker(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -94,6 +113,9 @@ class PollingWorker implements Worker {
   private readonly rateLimit: TaskRateLimit | undefined;
   private readonly types: readonly string[];
   private readonly taskDeps: TaskRunnerDeps;
+  private readonly workflowDeps: WorkflowTaskDeps;
+  /** Undefined when the worker holds no sessions. */
+  private readonly sessions: SessionHolders | undefined;
   /** Phase 1 of stop: ends the poll loops and aborts their in-flight polls. */
   private readonly stopPolling = new AbortController();
   /** Phase 3 of stop: aborts handlers still running after the grace period. */
@@ -107,19 +129,30 @@ class PollingWorker implements Worker {
   private stopping: Promise<StopReport> | undefined;
 
   constructor(private readonly options: WorkerOptions) {
-    this.types = Object.keys(options.handlers);
+    const workflows = options.workflows ?? {};
+    this.types = [...Object.keys(options.handlers), ...Object.keys(workflows).map(workflowTaskType)];
     if (options.queues.length === 0) throw new RangeError("a worker needs at least one queue");
-    if (this.types.length === 0) throw new RangeError("a worker needs at least one handler");
+    if (this.types.length === 0) throw new RangeError("a worker needs at least one handler or workflow");
+    // Base-queue polls add tqd.session to the types.
+    if (this.types.length + 1 > LIMITS.pollTypes) throw new RangeError(`a worker handles at most ${LIMITS.pollTypes - 1} task and workflow types`);
     this.pool = new SlotPool(options.concurrency, () => options.clock.now());
     const { client, clock, log, handlers } = options;
     this.rateLimit = options.ratePerSecond === undefined ? undefined : new TaskRateLimit(options.ratePerSecond, clock);
     const health = new ServerHealth(log, () => clock.now());
     const random = options.random ?? Math.random;
     this.taskDeps = { client, clock, log, health, random, handlers, abandon: this.abandon.signal, giveUp: this.giveUp.signal };
+    const cache = new ExecutionCache(options.workflowCacheSize ?? DEFAULT_WORKFLOW_CACHE_SIZE);
+    this.workflowDeps = { ...this.taskDeps, workflows, cache };
+    const maxSessions = options.maxSessions ?? 0;
+    this.sessions = maxSessions > 0 ? new SessionHolders(maxSessions, { ...this.taskDeps, identity: options.identity }) : undefined;
   }
 
   get runningTasks(): number {
     return this.running.size;
+  }
+
+  get heldSessions(): number {
+    return this.sessions?.held ?? 0;
   }
 
   async start(): Promise<void> {
@@ -145,6 +178,7 @@ class PollingWorker implements Worker {
       concurrency,
       ...(this.rateLimit ? { rate: this.rateLimit.ratePerSecond } : {}),
       ...(this.options.queueRate ? { queueRate: this.options.queueRate } : {}),
+      ...(this.sessions ? { maxSessions: this.sessions.capacity } : {}),
     });
   }
 
@@ -165,7 +199,10 @@ class PollingWorker implements Worker {
   private pollLoops(): PollLoop[] {
     const { queues, host, identity } = this.options;
     const own = queues.map((base) => ({ hostQueue: hostQueueName(base, host), workerQueue: workerQueueName(base, identity) }));
-    const loop = (queue: string, index: number): PollLoop => ({ queue, slots: this.pool.open(), ...own[index]!, declaresQueueRate: queue === queues[index] });
+    const loop = (queue: string, index: number): PollLoop => {
+      const base = queue === queues[index];
+      return { queue, slots: this.pool.open(), ...own[index]!, declaresQueueRate: base, sessions: base ? this.sessions : undefined };
+    };
     return [
       ...queues.map((base, index) => loop(base, index)),
       ...own.flatMap((names, index) => [loop(names.hostQueue, index), loop(names.workerQueue, index)]),
@@ -179,7 +216,11 @@ class PollingWorker implements Worker {
   }
 
   private startTask(task: LeasedTask, loop: PollLoop): void {
-    const run = runTask(task, { hostQueue: loop.hostQueue, workerQueue: loop.workerQueue }, this.taskDeps).finally(() => {
+    const started =
+      workflowTypeOfTask(task.type) === undefined
+        ? runTask(task, { hostQueue: loop.hostQueue, workerQueue: loop.workerQueue }, this.taskDeps)
+        : runWorkflowTask(task, this.workflowDeps);
+    const run = started.finally(() => {
       this.running.delete(run);
       loop.slots.release(1);
     });
@@ -191,13 +232,17 @@ class PollingWorker implements Worker {
     this.stopPolling.abort();
     await Promise.all(this.loops ?? []);
     const leaving = this.loops ? this.leaveQueues() : Promise.resolve();
-    log.info("worker stopping", { runningTasks: this.running.size, graceMs });
+    log.info("worker stopping", { runningTasks: this.running.size, heldSessions: this.heldSessions, graceMs });
     const drained = await settledWithin(clock, [...this.running], graceMs, this.graceCut.signal);
     const abandoned = drained ? 0 : this.running.size;
     if (!drained) {
       log.warn("grace period over; aborting the handlers still running", { runningTasks: abandoned });
       this.abandon.abort();
-      await settledWithin(clock, [...this.running], FINAL_REPORT_MS, this.giveUp.signal);
+    }
+    // Sessions end after the tasks: session activities that were running have reported first.
+    const releasing = this.sessions && this.sessions.held > 0 ? this.sessions.releaseAll() : undefined;
+    if (!drained || releasing) {
+      await settledWithin(clock, [...this.running, ...(releasing ? [releasing] : [])], FINAL_REPORT_MS, this.giveUp.signal);
       this.giveUp.abort();
     }
     await leaving;

@@ -110,6 +110,8 @@ describe("worker against a real server", () => {
       fail: (...args) => real.fail(...args),
       heartbeat: (...args) => (heartbeatsSent++, real.heartbeat(...args)),
       leave: (...args) => real.leave(...args),
+      workflowHistory: (...args) => real.workflowHistory(...args),
+      completeWorkflowTask: (...args) => real.completeWorkflowTask(...args),
     };
     const { worker } = workerFor(
       server,

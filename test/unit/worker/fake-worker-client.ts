@@ -6,7 +6,17 @@
  * Polls of base queues go to `polls`; polls of the worker's own host and worker queues
  * (`Q@host:H`, `Q@worker:ID`) go to `ownPolls`, so tests about one queue read like before.
  */
-import { baseQueueOf, type HeartbeatResponse, type LeasedTask, type PollRequest, type SettleResponse, type TaskError } from "../../../lib/protocol/index.ts";
+import {
+  baseQueueOf,
+  type HeartbeatResponse,
+  type LeasedTask,
+  type PollRequest,
+  type SettleResponse,
+  type TaskError,
+  type WorkflowHistoryResponse,
+  type WorkflowTaskCompleteRequest,
+  type WorkflowTaskCompleteResponse,
+} from "../../../lib/protocol/index.ts";
 import type { WorkerClient } from "../../../lib/worker/index.ts";
 
 export interface PollCall {
@@ -70,6 +80,14 @@ export interface LeaveCall {
   queue: string;
   identity: string;
 }
+export interface HistoryCall {
+  id: string;
+  after: number | undefined;
+}
+export interface TaskCompleteCall {
+  id: string;
+  request: WorkflowTaskCompleteRequest;
+}
 
 export class FakeWorkerClient implements WorkerClient {
   readonly polls = new CallLog<PollCall>();
@@ -80,12 +98,20 @@ export class FakeWorkerClient implements WorkerClient {
   readonly fails = new CallLog<FailCall>();
   readonly heartbeats = new CallLog<HeartbeatCall>();
   readonly leaves = new CallLog<LeaveCall>();
+  readonly histories = new CallLog<HistoryCall>();
+  readonly taskCompletes = new CallLog<TaskCompleteCall>();
   completeBehaviour: (call: CompleteCall) => Promise<SettleResponse> = async (call) => ({ id: call.id, state: "completed" });
   failBehaviour: (call: FailCall) => Promise<SettleResponse> = async (call) => ({ id: call.id, state: "pending" });
   heartbeatBehaviour: (call: HeartbeatCall) => Promise<HeartbeatResponse> = async () => {
     throw new Error("the test set no heartbeat behaviour");
   };
   leaveBehaviour: (call: LeaveCall) => Promise<{ queue: string; identity: string; left: boolean }> = async (call) => ({ ...call, left: true });
+  historyBehaviour: (call: HistoryCall) => Promise<WorkflowHistoryResponse> = async () => {
+    throw new Error("the test set no history behaviour");
+  };
+  taskCompleteBehaviour: (call: TaskCompleteCall) => Promise<WorkflowTaskCompleteResponse> = async () => {
+    throw new Error("the test set no task-complete behaviour");
+  };
 
   poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
     return new Promise((resolve, reject) => {
@@ -129,6 +155,18 @@ export class FakeWorkerClient implements WorkerClient {
     const call = { queue, identity };
     this.leaves.record(call);
     return this.leaveBehaviour(call);
+  }
+
+  workflowHistory(id: string, after?: number): Promise<WorkflowHistoryResponse> {
+    const call = { id, after };
+    this.histories.record(call);
+    return this.historyBehaviour(call);
+  }
+
+  completeWorkflowTask(id: string, request: WorkflowTaskCompleteRequest): Promise<WorkflowTaskCompleteResponse> {
+    const call = { id, request };
+    this.taskCompletes.record(call);
+    return this.taskCompleteBehaviour(call);
   }
 
   /** Polls of base queues not yet answered or aborted. */
