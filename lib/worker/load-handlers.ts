@@ -50,16 +50,18 @@ export interface WorkerModule {
   workflows: WorkflowMap;
 }
 
+const handlerNameSchema = z
+  .string()
+  .regex(TASK_TYPE_PATTERN, "handler names are task types: 1-255 characters of A-Z a-z 0-9 . _ - : @ /")
+  .refine((name) => !name.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are the daemon's own`);
 const handlerMapSchema = z.record(
-  z
-    .string()
-    .regex(TASK_TYPE_PATTERN, "handler names are task types: 1-255 characters of A-Z a-z 0-9 . _ - : @ /")
-    .refine((name) => !name.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are the daemon's own`),
+  z.string(),
   z.custom<Handler>((value) => typeof value === "function", "a handler must be a function"),
 );
 
+const workflowTypeSchema = workflowStartRequestSchema.shape.type;
 const workflowMapSchema = z.record(
-  workflowStartRequestSchema.shape.type,
+  z.string(),
   z.custom<Workflow>((value) => typeof value === "function", "a workflow must be a function"),
 );
 
@@ -130,6 +132,7 @@ function handlersOf(namespace: Record<string, unknown>, path: string): HandlerMa
   if (Object.hasOwn(candidate, "workflows") && typeof (candidate as Record<string, unknown>).workflows !== "function") {
     throw new HandlerModuleError(path, "shape", `the default export has a "workflows" key; export workflows by name instead: ${WORKFLOWS_HINT}`);
   }
+  checkNames(candidate, handlerNameSchema, "handler", path, SHAPE_HINT);
   const parsed = handlerMapSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -144,6 +147,7 @@ function workflowsOf(namespace: Record<string, unknown>, path: string): Workflow
   const exported = namespace.workflows;
   if (exported === undefined) return Object.freeze({});
   if (typeof exported !== "object" || exported === null) throw new HandlerModuleError(path, "shape", `"workflows" must be an object; ${WORKFLOWS_HINT}`);
+  checkNames(exported, workflowTypeSchema, "workflow", path, WORKFLOWS_HINT);
   const parsed = workflowMapSchema.safeParse(exported);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -151,4 +155,12 @@ function workflowsOf(namespace: Record<string, unknown>, path: string): Workflow
     throw new HandlerModuleError(path, "shape", `${where}${issue?.message ?? "invalid workflows"}; ${WORKFLOWS_HINT}`);
   }
   return Object.freeze({ ...parsed.data });
+}
+
+// Names are checked one by one: a record's key error does not carry the grammar's message.
+function checkNames(map: object, schema: z.ZodType<string>, what: string, path: string, hint: string): void {
+  for (const name of Object.keys(map)) {
+    const checked = schema.safeParse(name);
+    if (!checked.success) throw new HandlerModuleError(path, "shape", `${what} "${name}": ${checked.error.issues[0]?.message ?? "invalid name"}; ${hint}`);
+  }
 }

@@ -72,6 +72,11 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
   while (!stop.aborted) {
     const grant = await reserveCapacity(loop.slots, deps);
     if (grant.count === 0) break;
+    // Slots freed by a finishing task can be granted in the same turn as the stop.
+    if (stop.aborted) {
+      returnCapacity(loop.slots, deps, grant.count);
+      break;
+    }
     const sessionSlots = loop.sessions?.reserve(grant.count) ?? 0;
     const reserved = sessionSlots > 0 ? sessionSlots : grant.count;
     if (reserved < grant.count) returnCapacity(loop.slots, deps, grant.count - reserved);

@@ -6,7 +6,10 @@
  *
  * A workflow task takes its entry out for as long as it runs and puts it back only after a
  * successful answer, so two tasks of one workflow never share an execution, and an entry
- * that failed in any way is simply never put back.
+ * that failed in any way is simply never put back. Tasks of one workflow also run one after
+ * the other (`exclusive`): the server records an answer and dispatches the next task in one
+ * commit, so the next task can reach this worker before the answer's response has, and it
+ * must wait for the entry to be put back rather than replay.
  */
 import type { ExecutionReplay } from "./execution-replay.ts";
 
@@ -21,6 +24,8 @@ export interface CachedExecution {
 export class ExecutionCache {
   /** Map order is use order: the first key is the least recently used. */
   private readonly entries = new Map<string, CachedExecution>();
+  /** Per workflow: settles when the last task queued by `exclusive` is done. */
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(readonly capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError(`the workflow cache size must be a whole number >= 0, got ${capacity}`);
@@ -51,5 +56,20 @@ export class ExecutionCache {
 
   delete(workflowId: string): void {
     this.entries.delete(workflowId);
+  }
+
+  /** Runs `task` once every task queued earlier for `workflowId` is done. */
+  async exclusive<T>(workflowId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(workflowId) ?? Promise.resolve();
+    let done!: () => void;
+    const tail = previous.then(() => new Promise<void>((resolve) => (done = resolve)));
+    this.tails.set(workflowId, tail);
+    await previous;
+    try {
+      return await task();
+    } finally {
+      done();
+      if (this.tails.get(workflowId) === tail) this.tails.delete(workflowId);
+    }
   }
 }

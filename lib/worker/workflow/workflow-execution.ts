@@ -6,14 +6,12 @@
  * code has run until it is blocked on `ctx` promises again. What the code asked for meanwhile
  * are the activation's commands. Nothing here does I/O: replaying and answering are the
  * callers' business (execution-replay.ts, workflow-task-runner.ts).
- *
- * Every `ctx` promise gets a no-op rejection handler, so a promise the code dropped (an
- * activity started and never awaited) cannot become an unhandled rejection that ends the
- * worker; code that awaits it still sees the rejection.
  */
-import { LIMITS_WORKFLOW, parseDuration, workflowCommandSchema, type WorkflowCommand, type WorkflowCommandParsed, type WorkflowEvent } from "../../protocol/index.ts";
+import { parseDuration, workflowCommandSchema, type WorkflowCommand, type WorkflowCommandParsed, type WorkflowEvent } from "../../protocol/index.ts";
 import { describeError, taskErrorFrom } from "../task-outcome.ts";
+import { handled, PendingOperations, type Operation } from "./pending-operations.ts";
 import { SeededRandom } from "./seeded-random.ts";
+import { SignalInbox } from "./signal-inbox.ts";
 import {
   ActivityFailedError,
   SessionFailedError,
@@ -24,6 +22,7 @@ import {
   type Workflow,
   type WorkflowContext,
 } from "./workflow-api.ts";
+import { WorkflowSession, type SessionCommands } from "./workflow-session.ts";
 
 /** A command the code issued: the wire form to send, the parsed form to match against history. */
 export interface IssuedCommand {
@@ -33,17 +32,6 @@ export interface IssuedCommand {
 
 export type StartedEvent = Extract<WorkflowEvent, { kind: "workflow.started" }>;
 
-interface Settle {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-/** What a seq waits for. */
-type Operation = { kind: "activity"; type: string; session: number | undefined } | { kind: "timer"; untilMs: number } | { kind: "session"; queue: string };
-
-/** An operation the code waits on; removed once its resolution event is applied. */
-type PendingOperation = Operation & { settle: Settle };
-
 interface SessionRecord {
   queue: string;
   state: "open" | "failed" | "completed";
@@ -52,9 +40,7 @@ interface SessionRecord {
   activities: Set<number>;
 }
 
-const MAX_BLOCKED_ON_CHARS = 500;
-
-export class WorkflowExecution {
+export class WorkflowExecution implements SessionCommands {
   readonly context: WorkflowContext;
   private nextSeq = 1;
   private issued: IssuedCommand[] = [];
@@ -66,10 +52,9 @@ export class WorkflowExecution {
   /** `ctx.now()`, epoch ms. */
   private nowMs = 0;
   private random = new SeededRandom(0);
-  private readonly pending = new Map<number, PendingOperation>();
+  private readonly pending = new PendingOperations();
   private readonly sessions = new Map<number, SessionRecord>();
-  private readonly signalBuffers = new Map<string, unknown[]>();
-  private readonly signalWaiters = new Map<string, ((payload: unknown) => void)[]>();
+  private readonly signals = new SignalInbox();
   private misuseText: string | undefined;
 
   constructor(
@@ -114,24 +99,12 @@ export class WorkflowExecution {
 
   /** What the code waits for, in words (describe and explain show it). */
   blockedOn(): string[] {
-    const lines: string[] = [];
-    for (const [seq, operation] of this.pending) {
-      if (operation.kind === "activity") {
-        lines.push(`activity "${operation.type}" (seq ${seq})${operation.session === undefined ? "" : ` in session seq ${operation.session}`}`);
-      } else if (operation.kind === "timer") {
-        lines.push(`timer seq ${seq} until ${new Date(operation.untilMs).toISOString()}`);
-      } else {
-        lines.push(`session on "${operation.queue}" (seq ${seq})`);
-      }
-    }
-    for (const [name, waiters] of this.signalWaiters) if (waiters.length > 0) lines.push(`signal "${name}"`);
-    return lines.slice(0, LIMITS_WORKFLOW.blockedOn).map((line) => (line.length > MAX_BLOCKED_ON_CHARS ? `${line.slice(0, MAX_BLOCKED_ON_CHARS - 1)}…` : line));
+    return this.pending.describe(this.signals.awaitedNames());
   }
 
   /** The server's fire time of a timer (from its `timer.started` event), for `blockedOn`. */
   noteTimerFireAt(seq: number, fireAtMs: number): void {
-    const operation = this.pending.get(seq);
-    if (operation?.kind === "timer" && Number.isFinite(fireAtMs)) operation.untilMs = fireAtMs;
+    this.pending.noteTimerFireAt(seq, fireAtMs);
   }
 
   private start(event: StartedEvent): void {
@@ -182,7 +155,7 @@ export class WorkflowExecution {
         return;
       case "activity.failed": {
         const activity = this.take(event.seq, "activity");
-        if (activity?.kind === "activity") {
+        if (activity) {
           activity.settle.reject(new ActivityFailedError(activity.type, event.seq, endState(event.state), event.error.type, event.error.message));
         }
         return;
@@ -191,7 +164,7 @@ export class WorkflowExecution {
         this.take(event.seq, "timer")?.settle.resolve(undefined);
         return;
       case "signal.received":
-        this.deliverSignal(event.name, event.payload);
+        this.signals.deliver(event.name, event.payload);
         return;
       case "session.created":
         this.sessionCreated(event.seq, event.worker, event.workerQueue);
@@ -205,36 +178,24 @@ export class WorkflowExecution {
     }
   }
 
-  /** Removes and returns what `seq` waits for, if it is of `kind` and still pending. */
-  private take(seq: number, kind: PendingOperation["kind"]): PendingOperation | undefined {
-    const operation = this.pending.get(seq);
-    if (operation?.kind !== kind) return undefined;
-    this.pending.delete(seq);
-    if (operation.kind === "activity" && operation.session !== undefined) this.sessions.get(operation.session)?.activities.delete(seq);
+  /** Removes what `seq` waits for (see PendingOperations.take), and an activity from its session. */
+  private take<K extends Operation["kind"]>(seq: number, kind: K) {
+    const operation = this.pending.take(seq, kind);
+    const session = operation && "session" in operation ? operation.session : undefined;
+    if (session !== undefined) this.sessions.get(session)?.activities.delete(seq);
     return operation;
-  }
-
-  private deliverSignal(name: string, payload: unknown): void {
-    const waiter = this.signalWaiters.get(name)?.shift();
-    if (waiter) {
-      waiter(payload);
-      return;
-    }
-    const buffer = this.signalBuffers.get(name) ?? [];
-    buffer.push(payload);
-    this.signalBuffers.set(name, buffer);
   }
 
   private sessionCreated(seq: number, worker: string, workerQueue: string): void {
     const creation = this.take(seq, "session");
-    if (creation?.kind !== "session") return;
+    if (!creation) return;
     this.sessions.set(seq, { queue: creation.queue, state: "open", failure: undefined, activities: new Set() });
     creation.settle.resolve(new WorkflowSession(this, seq, creation.queue, worker, workerQueue));
   }
 
   private sessionFailed(seq: number, reason: string): void {
     const creation = this.take(seq, "session");
-    if (creation?.kind === "session") {
+    if (creation) {
       const failure = new SessionFailedError(seq, creation.queue, `session on "${creation.queue}" (seq ${seq}) failed: ${reason}`);
       this.sessions.set(seq, { queue: creation.queue, state: "failed", failure, activities: new Set() });
       creation.settle.reject(failure);
@@ -258,7 +219,7 @@ export class WorkflowExecution {
       now: () => new Date(this.nowMs),
       random: () => (this.allowed("ctx.random()") ? this.random.next() : Number.NaN),
       uuid: () => (this.allowed("ctx.uuid()") ? this.random.uuid() : ""),
-      signal: <Payload>(name: string) => this.waitForSignal<Payload>(name),
+      signal: <Payload>(name: string) => (this.closed || !this.allowed(`ctx.signal("${name}")`) ? new Promise<Payload>(() => {}) : this.signals.next<Payload>(name)),
       createSession: (options: SessionOptions) => this.createSession(options),
     });
   }
@@ -304,21 +265,6 @@ export class WorkflowExecution {
     this.issued.push({ wire: command, parsed: parsed.data });
   }
 
-  private waitForSignal<Payload>(name: string): Promise<Payload> {
-    if (this.closed || !this.allowed(`ctx.signal("${name}")`)) return new Promise<Payload>(() => {});
-    const buffered = this.signalBuffers.get(name);
-    if (buffered && buffered.length > 0) {
-      const payload = buffered.shift();
-      if (buffered.length === 0) this.signalBuffers.delete(name);
-      return Promise.resolve(payload as Payload);
-    }
-    return new Promise<Payload>((resolve) => {
-      const waiters = this.signalWaiters.get(name) ?? [];
-      waiters.push(resolve as (payload: unknown) => void);
-      this.signalWaiters.set(name, waiters);
-    });
-  }
-
   /**
    * Validates `command` (which carries the next seq), issues it, and returns the promise its
    * resolution event settles. Invalid arguments reject at once and use no seq.
@@ -331,11 +277,7 @@ export class WorkflowExecution {
     const seq = this.nextSeq++;
     this.issued.push({ wire: command, parsed: parsed.data });
     if (operation.kind === "activity" && operation.session !== undefined) this.sessions.get(operation.session)?.activities.add(seq);
-    return handled(
-      new Promise<T>((resolve, reject) => {
-        this.pending.set(seq, { ...operation, settle: { resolve: resolve as (value: unknown) => void, reject } });
-      }),
-    );
+    return this.pending.add<T>(seq, operation);
   }
 
   /** True inside an activation; otherwise records the misuse (see `misuse`). */
@@ -346,35 +288,8 @@ export class WorkflowExecution {
   }
 }
 
-/** The Session handed to workflow code once `session.created` is applied. */
-class WorkflowSession implements Session {
-  constructor(
-    private readonly execution: WorkflowExecution,
-    readonly seq: number,
-    readonly queue: string,
-    readonly worker: string,
-    readonly workerQueue: string,
-  ) {}
-
-  activity<Result = unknown>(type: string, input?: unknown, options?: Omit<ActivityOptions, "queue">): Promise<Result> {
-    // The session's worker queue decides where it runs; a queue option would only mislead.
-    const { queue: _ignored, ...rest } = (options ?? {}) as ActivityOptions;
-    return this.execution.scheduleActivity<Result>(type, input, options === undefined ? undefined : rest, this.seq);
-  }
-
-  complete(): void {
-    this.execution.completeSession(this.seq);
-  }
-}
-
 function endState(state: string): ActivityEndState {
   return state === "timed_out" || state === "canceled" ? state : "failed";
-}
-
-/** Marks a promise's rejection as handled (see the header); the promise itself is unchanged. */
-function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
 }
 
 function notJson(value: unknown, what: string): TypeError | undefined {

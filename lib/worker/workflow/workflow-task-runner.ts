@@ -39,19 +39,24 @@ type Produced = { kind: "answer"; replay: ExecutionReplay; activation: Activatio
 
 /** Runs `task` to an answer or a failure report; never rejects. */
 export async function runWorkflowTask(task: LeasedTask, deps: WorkflowTaskDeps): Promise<void> {
-  const leaseDeadlineMs = () => Date.parse(task.leaseDeadline) || deps.clock.now();
   const input = workflowTaskInputSchema.safeParse(task.input);
   if (!input.success) {
     await fail(task, taskError("InvalidWorkflowTask", "the workflow task's input is not {workflowId, workflowType}"), deps);
     return;
   }
   const { workflowId, workflowType } = input.data;
-  const fields = { taskId: task.id, workflowId, workflowType, attempt: task.attempt };
   const workflow = Object.hasOwn(deps.workflows, workflowType) ? deps.workflows[workflowType] : undefined;
   if (workflow === undefined) {
     await fail(task, taskError("UnknownWorkflowType", `this worker has no workflow "${workflowType}"`), deps);
     return;
   }
+  await deps.cache.exclusive(workflowId, () => runExclusively(task, workflowId, workflowType, workflow, deps));
+}
+
+/** Runs the task with no other task of its workflow running on this worker (see ExecutionCache). */
+async function runExclusively(task: LeasedTask, workflowId: string, workflowType: string, workflow: Workflow, deps: WorkflowTaskDeps): Promise<void> {
+  const fields = { taskId: task.id, workflowId, workflowType, attempt: task.attempt };
+  const leaseDeadlineMs = () => Date.parse(task.leaseDeadline) || deps.clock.now();
   let produced: Produced;
   try {
     produced = await produce(task, workflowId, workflowType, workflow, deps);

@@ -127,7 +127,10 @@ export class FakeWorkerClient implements WorkerClient {
           return settled;
         },
       };
-      signal?.addEventListener("abort", () => call.refuse(new DOMException("The operation was aborted.", "AbortError")), { once: true });
+      const abort = () => call.refuse(new DOMException("The operation was aborted.", "AbortError"));
+      // As fetch does, a signal aborted already refuses at once.
+      if (signal?.aborted) queueMicrotask(abort);
+      else signal?.addEventListener("abort", abort, { once: true });
       (baseQueueOf(queue) === queue ? this.polls : this.ownPolls).record(call);
       this.allPolls.record(call);
     });
