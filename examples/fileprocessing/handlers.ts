@@ -1,7 +1,13 @@
 /**
  * The file-processing example of Temporal's docs, for tqd: `download` runs on any host and
  * leaves the file on that host's local disk; `process` and `upload` must then run on the same
- * host, so the driver (run.sh) sends them to the host queue `download` returned.
+ * host. Two drivers:
+ *
+ * - the workflow `fileProcessing` below: one durable function that runs the three steps in a
+ *   session (one worker holds it, so all three run on that worker's host) and starts over on a
+ *   new session when that host dies:
+ *     tqd workflow start fileProcessing '{"name":"a.csv","outDir":"/tmp/out"}' --queue files --wait
+ * - run.sh: the same from the shell, sending the host steps to the host queue `download` returned.
  *
  *   tqd work examples/fileprocessing/handlers.ts --queue files [--host NAME]
  *
@@ -12,7 +18,7 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { defineHandlers, NonRetryableError, type TaskContext } from "tqd";
+import { defineHandlers, defineWorkflows, NonRetryableError, SessionFailedError, type TaskContext } from "tqd";
 
 /** The host this worker stands for: the HOST of its host queue `files@host:HOST`. */
 function hostOf(ctx: TaskContext): string {
@@ -64,5 +70,43 @@ export default defineHandlers({
     const uploaded = join(input.outDir, basename(input.path));
     await copyFile(input.path, uploaded);
     return { uploaded, host: hostOf(ctx) };
+  },
+});
+
+interface FileInput {
+  name: string;
+  outDir: string;
+  /** The queue whose workers run the steps (default "files"). */
+  queue?: string;
+  /** A dead host is noticed after this long without its heartbeat (default 20s). */
+  sessionHeartbeat?: string;
+  /** Hosts to try before giving up (default 5). */
+  maxTries?: number;
+}
+
+export const workflows = defineWorkflows({
+  /**
+   * Download, process and upload one file on one host. The session pins all three steps to the
+   * worker that took it; if that worker dies, the session fails (after `sessionHeartbeat`), its
+   * pending step is canceled, and the file starts over on a new session, at most `maxTries` times.
+   */
+  fileProcessing: async (ctx, input: FileInput) => {
+    const queue = input.queue ?? "files";
+    const maxTries = input.maxTries ?? 5;
+    const failures: string[] = [];
+    for (let attempt = 1; attempt <= maxTries; attempt++) {
+      const session = await ctx.createSession({ queue, heartbeatTimeout: input.sessionHeartbeat ?? "20s" });
+      try {
+        const downloaded = await session.activity<{ path: string; host: string }>("download", { name: input.name }, { startToCloseTimeout: "1m" });
+        const processed = await session.activity<{ path: string; host: string }>("process", { path: downloaded.path }, { startToCloseTimeout: "1m" });
+        const uploaded = await session.activity<{ uploaded: string; host: string }>("upload", { path: processed.path, outDir: input.outDir }, { startToCloseTimeout: "1m" });
+        session.complete();
+        return { ...uploaded, hosts: [downloaded.host, processed.host, uploaded.host], attempts: attempt };
+      } catch (error) {
+        if (!(error instanceof SessionFailedError)) throw error;
+        failures.push(`${session.worker}: ${error.message}`);
+      }
+    }
+    throw new Error(`${input.name}: every session failed (${failures.join("; ")})`);
   },
 });
