@@ -311,6 +311,9 @@ export class WorkflowEngine {
     if (!link || link.workflowId !== workflowId || link.kind !== "workflowTask") {
       const record = this.read(workflowId);
       if (!record) throw new NotFoundError(`workflow ${workflowId} not found`);
+      // A repeat of an answer that was recorded (its reply was lost): the same answer again.
+      const task = this.deps.core.getLive(answer.taskId) ? undefined : this.deps.store.readTask(answer.taskId);
+      if (task?.state === "completed" && task.leaseToken === answer.leaseToken && task.type === this.deps.naming.workflowTaskType(record.type)) return record;
       throw new ConflictError(`task ${answer.taskId} is not the current workflow task of workflow ${workflowId} (it is ${record.state})`);
     }
     if (!memo) throw new ConflictError(`workflow ${workflowId} is closed`);

@@ -220,7 +220,7 @@ export const sessionTaskInputSchema = z.object({ workflowId: z.string(), seq: z.
 export type SessionTaskInput = z.infer<typeof sessionTaskInputSchema>;
 
 export const LIMITS_WORKFLOW = {
-  commandsPerTask: 1_000,
+  commandsPerTask: 10_000,
   historyPage: 10_000,
   blockedOn: 100,
 } as const;
