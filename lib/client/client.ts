@@ -24,6 +24,7 @@ import {
   paths,
   pollResponseSchema,
   queueListResponseSchema,
+  settleBatchResponseSchema,
   settleResponseSchema,
   taskViewSchema,
   type CancelResponse,
@@ -49,6 +50,8 @@ import {
   type LeasedTask,
   type PollRequest,
   type QueueListResponse,
+  type SettleItem,
+  type SettleItemResult,
   type SettleResponse,
   type TaskError,
   type TaskView,
@@ -163,6 +166,22 @@ export class TqdClient {
       schema: settleResponseSchema,
       idempotent: true,
     });
+  }
+
+  /**
+   * Completes and fails several attempts in one request; each item has its own answer (a
+   * stale lease is an `error` item, not a failed request). Safe to repeat, like complete.
+   */
+  async settleBatch(completions: SettleItem[], signal?: AbortSignal): Promise<SettleItemResult[]> {
+    const response = await this.call({
+      method: "POST",
+      path: paths.settleBatch(),
+      body: { completions },
+      schema: settleBatchResponseSchema,
+      idempotent: true,
+      signal,
+    });
+    return response.results;
   }
 
   heartbeat(id: string, leaseToken: string, details?: unknown): Promise<HeartbeatResponse> {

@@ -36,8 +36,14 @@ export function errorResponse(code: ErrorCode, message: string, headers?: Header
 
 /** Maps a thrown error to its answer; returns undefined for errors that are not ours (500). */
 export function responseOfKnownError(error: unknown): Response | undefined {
-  if (error instanceof HttpError) return errorResponse(error.code, error.message);
-  if (error instanceof TqdError) return errorResponse(codeOfCore(error.code), error.message);
+  const known = knownError(error);
+  return known && errorResponse(known.code, known.message);
+}
+
+/** The code and message of an error we raised on purpose; undefined for anything else (a bug). */
+export function knownError(error: unknown): { code: ErrorCode; message: string } | undefined {
+  if (error instanceof HttpError) return { code: error.code, message: error.message };
+  if (error instanceof TqdError) return { code: codeOfCore(error.code), message: error.message };
   return undefined;
 }
 

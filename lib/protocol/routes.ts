@@ -28,6 +28,8 @@ export const paths = {
   task: (id: string) => `/v1/tasks/${t(id)}`,
   complete: (id: string) => `/v1/tasks/${t(id)}/complete`,
   fail: (id: string) => `/v1/tasks/${t(id)}/fail`,
+  /** Several completions and failures in one request. */
+  settleBatch: () => `/v1/tasks/complete`,
   heartbeat: (id: string) => `/v1/tasks/${t(id)}/heartbeat`,
   cancel: (id: string) => `/v1/tasks/${t(id)}/cancel`,
   deadList: (queue: string) => `/v1/queues/${q(queue)}/dead`,

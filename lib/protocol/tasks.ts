@@ -4,13 +4,16 @@
  * CLI parse responses with them.
  */
 import * as z from "zod";
-import { identitySchema, taskTypeSchema } from "./names.ts";
+import { ERROR_CODES } from "./errors.ts";
+import { identitySchema, taskIdSchema, taskTypeSchema } from "./names.ts";
 import { rateSchema } from "./rates.ts";
 import { ATTEMPT_OUTCOMES, TASK_STATES } from "./task-states.ts";
 
 /** Upper bounds that keep one request from monopolising the daemon. */
 export const LIMITS = {
   batchTasks: 10_000,
+  /** Outcomes in one `POST /v1/tasks/complete`. */
+  settleBatch: 1_000,
   pollMax: 1_000,
   pollTypes: 100,
   pollWaitMs: 60_000,
@@ -75,6 +78,32 @@ export const failRequestSchema = z.strictObject({
   error: taskErrorSchema,
 });
 export type FailRequest = z.input<typeof failRequestSchema>;
+
+/**
+ * `POST /v1/tasks/complete`: several outcomes in one request and one commit (the worker
+ * coalesces the completions and failures that finish while its previous report is in flight).
+ * An item with `error` fails its attempt; otherwise it completes it with `result`.
+ */
+export const settleItemSchema = z.union([
+  z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, result: z.unknown().optional() }),
+  z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, error: taskErrorSchema }),
+]);
+export type SettleItem = z.input<typeof settleItemSchema>;
+
+export const settleBatchRequestSchema = z.strictObject({
+  completions: z.array(settleItemSchema).min(1).max(LIMITS.settleBatch),
+});
+export type SettleBatchRequest = z.input<typeof settleBatchRequestSchema>;
+
+/** Each item's own answer, in request order: one stale lease never fails the others. */
+export const settleItemResultSchema = z.union([
+  z.object({ id: z.string(), state: z.enum(TASK_STATES) }),
+  z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
+]);
+export type SettleItemResult = z.infer<typeof settleItemResultSchema>;
+
+export const settleBatchResponseSchema = z.object({ results: z.array(settleItemResultSchema) });
+export type SettleBatchResponse = z.infer<typeof settleBatchResponseSchema>;
 
 /** The task's state after a complete or fail: `scheduled` when a failure will be retried. */
 export const settleResponseSchema = z.object({ id: z.string(), state: z.enum(TASK_STATES) });

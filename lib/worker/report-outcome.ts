@@ -1,5 +1,6 @@
 /**
- * Tells the server how an attempt ended. An unreachable server is retried with backoff for as
+ * Tells the server how an attempt ended: first in a batch with other outcomes (ack-batcher.ts),
+ * then, if the batch gave no definite answer, alone. An unreachable server is retried with backoff for as
  * long as the lease lasts (after that the server has re-queued the task, so the report would be
  * refused anyway); a lost lease is logged, never fatal.
  */
@@ -7,6 +8,7 @@ import { TqdApiError, TqdUnreachableError } from "../client/index.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LeasedTask } from "../protocol/index.ts";
+import type { AckBatcher } from "./ack-batcher.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import type { ServerHealth } from "./server-health.ts";
 import { describeError, taskError, type TaskOutcome } from "./task-outcome.ts";
@@ -20,6 +22,8 @@ export interface ReportDeps {
   random: () => number;
   /** Aborted when the worker stops waiting for reports at shutdown. */
   giveUp: AbortSignal;
+  /** Coalesces outcomes into batch requests; absent, each outcome is reported alone. */
+  acks?: AckBatcher | undefined;
 }
 
 /** Reports `outcome` for `task`; resolves when done or abandoned, never rejects. */
@@ -31,6 +35,17 @@ export async function reportOutcome(
 ): Promise<void> {
   const { clock, log, health } = deps;
   let pending = serializable(outcome);
+  if (deps.acks) {
+    const verdict = await deps.acks.report(task, pending);
+    if (verdict.kind === "settled") {
+      health.markReachable();
+      return;
+    }
+    if (verdict.kind === "lease-lost") {
+      log.warn("lease lost before the outcome was reported; outcome discarded", { ...fieldsOf(task), error: verdict.message });
+      return;
+    }
+  }
   for (let failures = 0; ; failures++) {
     try {
       await send(deps.client, task, pending);

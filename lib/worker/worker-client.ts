@@ -4,7 +4,9 @@
  */
 import { TqdApiError, type TqdClient } from "../client/index.ts";
 
-export type WorkerClient = Pick<TqdClient, "poll" | "complete" | "fail" | "heartbeat" | "leave" | "workflowHistory" | "completeWorkflowTask">;
+export type WorkerClient = Pick<TqdClient, "poll" | "complete" | "fail" | "heartbeat" | "leave" | "workflowHistory" | "completeWorkflowTask"> &
+  /** Optional so a client without it reports each outcome alone (see ack-batcher.ts). */
+  Partial<Pick<TqdClient, "settleBatch">>;
 
 /**
  * The server no longer holds this worker's lease: the task is unknown (404) or its lease token

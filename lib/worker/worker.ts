@@ -28,6 +28,7 @@
 import type { Clock } from "../clock/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_POLL_WAIT_MS, hostQueueName, LIMITS, workerQueueName, workflowTaskType, workflowTypeOfTask, type LeasedTask } from "../protocol/index.ts";
+import { AckBatcher } from "./ack-batcher.ts";
 import type { HandlerMap } from "./handler-api.ts";
 import { runPollLoop, type PollLoop, type PollLoopDeps } from "./poll-loop.ts";
 import { ServerHealth } from "./server-health.ts";
@@ -140,7 +141,9 @@ class PollingWorker implements Worker {
     this.rateLimit = options.ratePerSecond === undefined ? undefined : new TaskRateLimit(options.ratePerSecond, clock);
     const health = new ServerHealth(log, () => clock.now());
     const random = options.random ?? Math.random;
-    this.taskDeps = { client, clock, log, health, random, handlers, abandon: this.abandon.signal, giveUp: this.giveUp.signal };
+    // Outcomes that finish together share one request and one commit on the server.
+    const acks = new AckBatcher(client);
+    this.taskDeps = { client, clock, log, health, random, handlers, acks, abandon: this.abandon.signal, giveUp: this.giveUp.signal };
     const cache = new ExecutionCache(options.workflowCacheSize ?? DEFAULT_WORKFLOW_CACHE_SIZE);
     this.workflowDeps = { ...this.taskDeps, workflows, cache };
     const maxSessions = options.maxSessions ?? 0;

@@ -11,6 +11,8 @@ import {
   type HeartbeatResponse,
   type LeasedTask,
   type PollRequest,
+  type SettleItem,
+  type SettleItemResult,
   type SettleResponse,
   type TaskError,
   type WorkflowHistoryResponse,
@@ -76,6 +78,10 @@ export class CallLog<Call> {
   }
 }
 
+export interface SettleBatchCall {
+  items: SettleItem[];
+}
+
 export interface LeaveCall {
   queue: string;
   identity: string;
@@ -106,6 +112,21 @@ export class FakeWorkerClient implements WorkerClient {
     throw new Error("the test set no heartbeat behaviour");
   };
   leaveBehaviour: (call: LeaveCall) => Promise<{ queue: string; identity: string; left: boolean }> = async (call) => ({ ...call, left: true });
+  readonly batches = new CallLog<SettleBatchCall>();
+  /** Batched outcomes (`POST /v1/tasks/complete`); undefined until `acceptBatches()`, so the worker reports each outcome alone. */
+  settleBatch?: (items: SettleItem[]) => Promise<SettleItemResult[]>;
+
+  /** Makes the fake take batched outcomes, answered by `behaviour` (default: every item settled). */
+  acceptBatches(
+    behaviour: (call: SettleBatchCall) => Promise<SettleItemResult[]> = async (call) =>
+      call.items.map((item) => ({ id: item.id, state: "error" in item ? "pending" : "completed" })),
+  ): void {
+    this.settleBatch = (items) => {
+      const call = { items };
+      this.batches.record(call);
+      return behaviour(call);
+    };
+  }
   historyBehaviour: (call: HistoryCall) => Promise<WorkflowHistoryResponse> = async () => {
     throw new Error("the test set no history behaviour");
   };

@@ -1,0 +1,26 @@
+/**
+ * `POST /v1/tasks/complete`: several completions and failures settled in one commit. Every item
+ * gets its own answer in request order, so one stale lease (409) or unknown task (404) never
+ * fails the others; the request itself fails only for a malformed body or an internal error.
+ */
+import { settleBatchRequestSchema, type SettleItemResult } from "../protocol/index.ts";
+import { knownError } from "./errors.ts";
+import { jsonText, readJsonBody } from "./request-body.ts";
+import { json, type RouteContext } from "./route-context.ts";
+
+export async function settleBatch(context: RouteContext): Promise<Response> {
+  const body = await readJsonBody(context.request, settleBatchRequestSchema, context.settings.maxBodyBytes);
+  const commands = body.completions.map((item) =>
+    "error" in item ? { id: item.id, leaseToken: item.leaseToken, failure: item.error } : { id: item.id, leaseToken: item.leaseToken, resultJson: jsonText(item.result) },
+  );
+  const settled = await context.daemon.settleMany(commands);
+  const results = settled.map((outcome, index): SettleItemResult => {
+    const id = commands[index]!.id;
+    if ("record" in outcome) return { id, state: outcome.record.state };
+    const known = knownError(outcome.error);
+    // Anything else is a bug: the whole request answers 500 with a request id, as elsewhere.
+    if (!known) throw outcome.error;
+    return { id, error: known };
+  });
+  return json({ results });
+}

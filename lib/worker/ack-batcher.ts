@@ -1,0 +1,91 @@
+/**
+ * Coalesces task outcomes into `POST /v1/tasks/complete` requests, one commit each on the
+ * server. An outcome reported while no request is in flight goes out on the next turn of the
+ * event loop (so outcomes of the same tick share it, and an idle worker adds no latency);
+ * outcomes reported while a request is in flight wait for it and go out together in the next.
+ *
+ * Only definite answers are final here: a settled item, or a stale lease (409) or unknown task
+ * (404). Anything else (the request failed, an item was refused for another reason) comes back
+ * as `alone`, and the caller reports that outcome by itself with the per-task retry rules of
+ * report-outcome.ts. A server without the batch route (404/405) turns batching off for good.
+ */
+import { TqdApiError } from "../client/index.ts";
+import { LIMITS, type LeasedTask, type SettleItem, type SettleItemResult } from "../protocol/index.ts";
+import type { TaskOutcome } from "./task-outcome.ts";
+import type { WorkerClient } from "./worker-client.ts";
+
+/** What became of one outcome sent in a batch. */
+export type BatchVerdict = { kind: "settled" } | { kind: "lease-lost"; message: string } | { kind: "alone" };
+
+
+interface Waiting {
+  item: SettleItem;
+  resolve(verdict: BatchVerdict): void;
+}
+
+const ALONE: BatchVerdict = { kind: "alone" };
+const SETTLED: BatchVerdict = { kind: "settled" };
+
+export class AckBatcher {
+  private waiting: Waiting[] = [];
+  private inFlight = false;
+  private scheduled = false;
+  private unsupported = false;
+  /** Requests sent and items in them, for tests and debugging. */
+  requests = 0;
+  items = 0;
+
+  constructor(
+    /** A client without `settleBatch` (an older fake, say) gets every outcome back `alone`. */
+    private readonly client: Pick<WorkerClient, "settleBatch">,
+    private readonly maxItems: number = LIMITS.settleBatch,
+  ) {}
+
+  /** Queues `outcome` for the next batch; resolves with what the server said about it. */
+  report(task: LeasedTask, outcome: TaskOutcome): Promise<BatchVerdict> {
+    if (this.unsupported || !this.client.settleBatch) return Promise.resolve(ALONE);
+    const item: SettleItem = outcome.ok
+      ? outcome.result === undefined
+        ? { id: task.id, leaseToken: task.leaseToken }
+        : { id: task.id, leaseToken: task.leaseToken, result: outcome.result }
+      : { id: task.id, leaseToken: task.leaseToken, error: outcome.error };
+    return new Promise((resolve) => {
+      this.waiting.push({ item, resolve });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.scheduled || this.waiting.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight || this.waiting.length === 0) return;
+    const batch = this.waiting.splice(0, this.maxItems);
+    this.inFlight = true;
+    this.requests++;
+    this.items += batch.length;
+    try {
+      const results = await this.client.settleBatch!(batch.map((waiting) => waiting.item));
+      batch.forEach((waiting, index) => waiting.resolve(verdictOf(results[index], waiting.item.id)));
+    } catch (error) {
+      if (error instanceof TqdApiError && (error.status === 404 || error.status === 405)) this.unsupported = true;
+      for (const waiting of batch) waiting.resolve(ALONE);
+    } finally {
+      this.inFlight = false;
+      this.schedule();
+    }
+  }
+}
+
+function verdictOf(result: SettleItemResult | undefined, id: string): BatchVerdict {
+  if (result === undefined || result.id !== id) return ALONE;
+  if ("state" in result) return SETTLED;
+  if (result.error.code === "conflict" || result.error.code === "not_found") return { kind: "lease-lost", message: result.error.message };
+  return ALONE;
+}

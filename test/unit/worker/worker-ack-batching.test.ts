@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { TqdApiError, TqdUnreachableError } from "../../../lib/client/index.ts";
+import type { SettleItemResult } from "../../../lib/protocol/index.ts";
+import { deferred, setup } from "./worker-test-bundle.ts";
+
+describe("batched acknowledgements", () => {
+  it("reports outcomes that end in the same tick in one request", async () => {
+    const b = setup({ t: async (input) => ({ echo: input }) });
+    b.client.acceptBatches();
+    await b.worker.start();
+    const tasks = [b.aLeasedTask({ input: 1 }), b.aLeasedTask({ input: 2 }), b.aLeasedTask({ input: 3 })];
+    (await b.client.polls.next()).answer(tasks);
+    const batch = await b.client.batches.next();
+    expect(batch.items).toEqual(tasks.map((task) => ({ id: task.id, leaseToken: task.leaseToken, result: { echo: task.input } })));
+    await b.worker.stop();
+    expect(b.client.batches.calls).toHaveLength(1);
+    expect(b.client.completes.calls).toHaveLength(0);
+  });
+
+  it("holds outcomes that end while a request is in flight and sends them together next", async () => {
+    const first = deferred<SettleItemResult[]>();
+    const handlers = [deferred(), deferred(), deferred()];
+    let started = 0;
+    const b = setup({ t: async () => handlers[started++]!.promise });
+    let calls = 0;
+    b.client.acceptBatches(async (call) => (calls++ === 0 ? first.promise : call.items.map((item) => ({ id: item.id, state: "completed" }))));
+    await b.worker.start();
+    const tasks = [b.aLeasedTask(), b.aLeasedTask(), b.aLeasedTask()];
+    (await b.client.polls.next()).answer(tasks);
+    handlers[0]!.resolve();
+    expect((await b.client.batches.next()).items.map((item) => item.id)).toEqual([tasks[0]!.id]);
+    handlers[1]!.resolve();
+    handlers[2]!.resolve();
+    // Both end while the first request is unanswered: no second request yet.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(b.client.batches.calls).toHaveLength(1);
+    first.resolve([{ id: tasks[0]!.id, state: "completed" }]);
+    expect((await b.client.batches.next()).items.map((item) => item.id)).toEqual([tasks[1]!.id, tasks[2]!.id]);
+    await b.worker.stop();
+    expect(b.client.completes.calls).toHaveLength(0);
+  });
+
+  it("drops an item whose lease is stale without failing the others or retrying it alone", async () => {
+    const b = setup({ t: async () => "ok" });
+    b.client.acceptBatches(async (call) =>
+      call.items.map((item, index): SettleItemResult => (index === 0 ? { id: item.id, error: { code: "conflict", message: "lease token is stale" } } : { id: item.id, state: "completed" })),
+    );
+    await b.worker.start();
+    const tasks = [b.aLeasedTask(), b.aLeasedTask()];
+    (await b.client.polls.next()).answer(tasks);
+    await b.client.batches.next();
+    await b.worker.stop();
+    expect(b.logged("warn", "lease lost")).toEqual([expect.objectContaining({ taskId: tasks[0]!.id, error: "lease token is stale" })]);
+    expect(b.client.completes.calls).toHaveLength(0);
+  });
+
+  it("reports each outcome alone when a batch request fails, or an item gets no definite answer", async () => {
+    const b = setup({ t: async () => "ok" });
+    b.client.acceptBatches(async (call) => {
+      if (call.items.length > 1) throw new TqdUnreachableError("http://tqd.test", new Error("connection reset"));
+      return [{ id: call.items[0]!.id, error: { code: "unavailable", message: "the store could not commit" } }];
+    });
+    await b.worker.start();
+    const tasks = [b.aLeasedTask(), b.aLeasedTask()];
+    (await b.client.polls.next()).answer(tasks);
+    await b.client.completes.until(() => b.client.completes.calls.length === 2);
+    (await b.client.polls.next()).answer([b.aLeasedTask()]);
+    await b.client.completes.until(() => b.client.completes.calls.length === 3);
+    await b.worker.stop();
+    expect(b.client.completes.calls.map((call) => call.id).slice(0, 2).sort()).toEqual(tasks.map((task) => task.id).sort());
+  });
+
+  it("stops batching against a server without the batch route", async () => {
+    const b = setup({ t: async () => "ok" });
+    b.client.acceptBatches(async () => {
+      throw new TqdApiError(405, "method_not_allowed", "POST is not allowed on /v1/tasks/complete");
+    });
+    await b.worker.start();
+    (await b.client.polls.next()).answer([b.aLeasedTask()]);
+    await b.client.completes.next();
+    (await b.client.polls.next()).answer([b.aLeasedTask()]);
+    await b.client.completes.next();
+    await b.worker.stop();
+    expect(b.client.batches.calls).toHaveLength(1);
+  });
+});
