@@ -130,6 +130,8 @@ class SqliteTaskStore implements TaskStore {
     const live = await this.kysely
       .selectFrom("tasks")
       .selectAll()
+      // finished_at IS NULL selects the partial index tasks_live_v3; state guards the meaning.
+      .where("finished_at", "is", null)
       .where("state", "in", ["scheduled", "pending", "running"])
       .orderBy("seq")
       .execute();

@@ -65,6 +65,21 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("boot loads every task without a finish time, in enqueue order, including one requeued from the dead", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const scheduled = aTaskRecord({ state: "scheduled", runAt: 50 });
+    const running = aTaskRecord({ state: "running", attempt: 1, leaseToken: "t", leaseDeadline: 99, worker: "w", startedAt: 5 });
+    const dead = aTaskRecord({ state: "failed", finishedAt: 7 });
+    const pending = aTaskRecord();
+    await store.commit([scheduled, running, dead, pending].map((task) => ({ op: "tasks.insert", task })));
+    expect((await store.loadLive()).live.map((t) => t.id)).toEqual([scheduled.id, running.id, pending.id]);
+    // A requeue writes the task back live: no finish time.
+    await store.commit([{ op: "tasks.saveState", task: { ...dead, state: "pending", finishedAt: undefined } }]);
+    expect((await store.loadLive()).live.map((t) => t.id)).toEqual([scheduled.id, running.id, dead.id, pending.id]);
+    await store.close();
+  });
+
   test("lists dead tasks by queue and final tasks by age, and deletes a task with its attempts", async () => {
     await using dir = await tempDir();
     const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
