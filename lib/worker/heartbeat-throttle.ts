@@ -28,6 +28,9 @@ export function heartbeatThrottleMs(heartbeatTimeoutMs: number | undefined): num
   return Math.min(MAX_HEARTBEAT_THROTTLE_MS, Math.floor(heartbeatTimeoutMs * HEARTBEAT_THROTTLE_RATIO));
 }
 
+/** A shared abort reason: `abort()` without one builds a DOMException (with a stack) per call. */
+const FLUSHED = new Error("heartbeats flushed");
+
 export class HeartbeatThrottle {
   /** Details not sent yet; a wrapper, so that "nothing pending" differs from "no details". */
   private pending: { details: unknown } | undefined;
@@ -38,7 +41,8 @@ export class HeartbeatThrottle {
   private currentSend: Promise<void> | undefined;
   /** Set by `flush()`: the window no longer applies. */
   private flushing = false;
-  private readonly wake = new AbortController();
+  /** Wakes a loop sleeping out the window; made only when a loop sleeps (most tasks never do). */
+  private wake: AbortController | undefined;
 
   constructor(
     private readonly windowMs: number,
@@ -65,7 +69,8 @@ export class HeartbeatThrottle {
   /** Sends pending details now, ignoring the window, and waits for the answers. */
   async flush(): Promise<void> {
     this.flushing = true;
-    this.wake.abort();
+    if (!this.loop) return;
+    this.wake?.abort(FLUSHED);
     await this.loop;
   }
 
@@ -75,6 +80,7 @@ export class HeartbeatThrottle {
       while (this.pending && !this.stop.aborted) {
         const waitMs = this.flushing ? 0 : this.nextSendAtMs - this.clock.now();
         if (waitMs > 0) {
+          this.wake ??= new AbortController();
           await this.clock.sleep(waitMs, AbortSignal.any([this.stop, this.wake.signal]));
           continue;
         }

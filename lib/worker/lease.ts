@@ -26,6 +26,12 @@ export interface LeaseDeps {
   health: ServerHealth;
 }
 
+/**
+ * The reason every lease closes with. One shared value: `abort()` without a reason builds a
+ * DOMException with a stack trace per task, which showed as a fifth of the worker's CPU.
+ */
+const LEASE_CLOSED = new Error("the lease is closed");
+
 export class TaskLease {
   /** Epoch ms; the server's deadline, so it assumes the clocks roughly agree. */
   private deadlineMs: number;
@@ -68,7 +74,7 @@ export class TaskLease {
   /** Marks the lease lost and aborts the handler. */
   markLost(): void {
     this.lostFlag = true;
-    this.closed.abort();
+    this.closed.abort(LEASE_CLOSED);
     this.abort("lease-lost", `the server no longer holds this worker's lease on task ${this.task.id}`);
   }
 
@@ -84,7 +90,7 @@ export class TaskLease {
 
   /** Stops the deadline watcher and heartbeats; call once the outcome has been reported. */
   release(): void {
-    this.closed.abort();
+    this.closed.abort(LEASE_CLOSED);
   }
 
   private async send(details: unknown): Promise<void> {
@@ -119,7 +125,7 @@ export class TaskLease {
     while (!stop.aborted) {
       const remainingMs = this.deadlineMs - clock.now();
       if (remainingMs <= 0) {
-        this.closed.abort();
+        this.closed.abort(LEASE_CLOSED);
         this.abort("lease-expired", `the lease on task ${this.task.id} expired without a heartbeat extending it`);
         return;
       }
