@@ -10,4 +10,4 @@ export type { PollerInfo } from "./poller-registry.ts";
 export { explainTask, type Explanation } from "./explain.ts";
 export * from "./route-rules.ts";
 export type * from "./workflow-records.ts";
-export { DeadlineHeap } from "./deadline-heap.ts";
+export { DeadlineHeap, type DeadlineEntry } from "./deadline-heap.ts";

@@ -62,3 +62,17 @@ export class WorkflowChange {
     return this.ops.length === 0 && this.touched.size === 0;
   }
 }
+
+/** A JSON column's value for an event body (undefined stays undefined). */
+export function parsedJson(json: string | undefined): unknown {
+  return json === undefined ? undefined : JSON.parse(json);
+}
+
+/** The `{type, message}` an activity or holder task ended with, for its event. */
+export function errorOfTask(task: TaskRecord): { type: string; message: string } {
+  if (task.errorJson !== undefined) {
+    const error = JSON.parse(task.errorJson) as { type?: string; message?: string };
+    return { type: error.type ?? task.state, message: error.message ?? task.state };
+  }
+  return { type: task.state, message: `the task ended ${task.state}` };
+}
