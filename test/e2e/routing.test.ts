@@ -5,15 +5,15 @@
  * completed step with its host and can hold a file's `process` step until the test lets go.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { tempDir } from "../support/temp-dir.ts";
-import { eventually, runTqd, startDaemon, startTqd, TQD_BIN, type TqdProcess } from "../support/tqd-process.ts";
+import { startHostWorkers } from "./fixtures/host-workers.ts";
+import { runTqd, startDaemon, TQD_BIN } from "../support/tqd-process.ts";
 
 const HANDLERS = resolve(import.meta.dirname, "fixtures/fileprocessing-handlers.ts");
 const RUN_SH = resolve(import.meta.dirname, "../../examples/fileprocessing/run.sh");
-const HOSTS = ["h1", "h2", "h3"] as const;
 
 interface Driver {
   exited: Promise<{ code: number; stdout: string; stderr: string }>;
@@ -48,24 +48,13 @@ function hostsByFile(stdout: string): Map<string, string> {
 describe("routing (binary)", () => {
   test("file processing: every file's steps run on one host, and a file whose host dies mid-chain restarts elsewhere", async () => {
     await using dir = await tempDir();
-    const holdDir = join(dir.path, "hold");
-    const outDir = join(dir.path, "uploaded");
-    const stepLog = join(dir.path, "steps.log");
-    mkdirSync(holdDir);
-    mkdirSync(join(dir.path, "tmp"));
     await using daemon = await startDaemon(join(dir.path, "data"));
-    const workerEnv = { TMPDIR: join(dir.path, "tmp"), FILEPROCESSING_STEP_LOG: stepLog, FILEPROCESSING_HOLD_DIR: holdDir };
-    const workers = new Map<string, TqdProcess>();
-    for (const host of HOSTS) {
-      const worker = startTqd(["work", HANDLERS, "--queue", "files", "--host", host, "--identity", `${host}-worker`, "--concurrency", "6", "--server", daemon.url], { env: workerEnv });
-      workers.set(host, worker);
-    }
-    await using _workers = { [Symbol.asyncDispose]: async () => void (await Promise.all([...workers.values()].map((worker) => worker[Symbol.asyncDispose]()))) };
-    for (const worker of workers.values()) await worker.waitForOutput(/worker started/);
+    await using hosts = await startHostWorkers(dir.path, HANDLERS, daemon.url, 6);
+    const { outDir, stepLog } = hosts;
 
     // f07's process step waits for the test: its host's worker is killed while it runs.
     const files = Array.from({ length: 20 }, (_, n) => `f${String(n).padStart(2, "0")}`);
-    writeFileSync(join(holdDir, "f07"), "");
+    hosts.hold("f07");
     const driver = runScript(files, {
       TQD_SERVER: daemon.url,
       OUT_DIR: outDir,
@@ -74,12 +63,7 @@ describe("routing (binary)", () => {
       WAIT_TIMEOUT: "1m",
       PARALLEL: "4",
     });
-    const marker = join(holdDir, "f07.processing");
-    const doomedHost = await eventually(() => (existsSync(marker) ? readFileSync(marker, "utf8") : undefined), "f07's process step to start", 30_000);
-    const doomed = workers.get(doomedHost)!;
-    doomed.kill("SIGKILL");
-    await doomed.exited;
-    rmSync(join(holdDir, "f07")); // the restarted chain's process step runs through
+    const doomedHost = await hosts.killHostOf("f07");
 
     const { code, stdout, stderr } = await driver.exited;
     expect(code, `${stdout}\n${stderr}`).toBe(0);

@@ -3,11 +3,12 @@
  * test/e2e/fixtures/workflow-handlers.ts (the file-processing example's workflow plus small
  * ones), and the `tqd workflow` commands. Crashes are real: `kill -9` of workers and daemon.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { workflowHistoryResponseSchema, workflowViewSchema } from "../../lib/protocol/index.ts";
 import { tempDir } from "../support/temp-dir.ts";
+import { startHostWorkers } from "./fixtures/host-workers.ts";
 import { eventually, runTqd, startDaemon, startTqd, type DaemonProcess, type TqdProcess } from "../support/tqd-process.ts";
 
 const HANDLERS = resolve(import.meta.dirname, "fixtures/workflow-handlers.ts");
@@ -46,35 +47,16 @@ function startWorker(daemon: DaemonProcess | string, args: readonly string[], en
   return startTqd(["work", HANDLERS, "--server", url, ...args], { env });
 }
 
-async function disposeAll(processes: Iterable<TqdProcess>): Promise<void> {
-  await Promise.all([...processes].map((p) => p[Symbol.asyncDispose]()));
-}
-
 describe("workflows (binary)", () => {
   test("file processing in sessions: each file's steps on one host; a host killed mid-session makes its file start over elsewhere", async () => {
     await using dir = await tempDir();
-    const holdDir = join(dir.path, "hold");
-    const outDir = join(dir.path, "uploaded");
-    const stepLog = join(dir.path, "steps.log");
-    mkdirSync(holdDir);
-    mkdirSync(join(dir.path, "tmp"));
     await using daemon = await startDaemon(join(dir.path, "data"));
-    const env = { TMPDIR: join(dir.path, "tmp"), FILEPROCESSING_STEP_LOG: stepLog, FILEPROCESSING_HOLD_DIR: holdDir };
-    const workers = new Map<string, TqdProcess>();
-    for (const host of ["h1", "h2", "h3"]) workers.set(host, startWorker(daemon, ["--queue", "files", "--host", host, "--identity", `${host}-worker`, "--concurrency", "8"], env));
-    await using _workers = { [Symbol.asyncDispose]: () => disposeAll(workers.values()) };
-    for (const worker of workers.values()) await worker.waitForOutput(/worker started/);
-
+    await using hosts = await startHostWorkers(dir.path, HANDLERS, daemon.url, 8);
+    const { outDir, stepLog } = hosts;
     const files = Array.from({ length: 20 }, (_, n) => `f${String(n).padStart(2, "0")}`);
-    writeFileSync(join(holdDir, "f07"), "");
+    hosts.hold("f07");
     for (const file of files) await startWorkflow(daemon, "fileProcessing", { name: file, outDir, sessionHeartbeat: "2s" }, "files", file);
-
-    const marker = join(holdDir, "f07.processing");
-    const doomedHost = await eventually(() => (existsSync(marker) ? readFileSync(marker, "utf8") : undefined), "f07's process step to start", 30_000);
-    const doomed = workers.get(doomedHost)!;
-    doomed.kill("SIGKILL");
-    await doomed.exited;
-    rmSync(join(holdDir, "f07"));
+    const doomedHost = await hosts.killHostOf("f07");
 
     const results = new Map<string, { hosts: string[]; attempts: number; host: string }>();
     for (const file of files) results.set(file, (await waitWorkflow(daemon, file)) as { hosts: string[]; attempts: number; host: string });
