@@ -24,6 +24,7 @@ import {
   paths,
   pollResponseSchema,
   queueListResponseSchema,
+  releaseResponseSchema,
   settleBatchResponseSchema,
   settleResponseSchema,
   taskViewSchema,
@@ -50,6 +51,8 @@ import {
   type LeasedTask,
   type PollRequest,
   type QueueListResponse,
+  type ReleaseItem,
+  type ReleaseItemResult,
   type SettleItem,
   type SettleItemResult,
   type SettleResponse,
@@ -181,6 +184,15 @@ export class TqdClient {
       idempotent: true,
       signal,
     });
+    return response.results;
+  }
+
+  /**
+   * Gives back leased tasks this worker will not run (see `POST /v1/tasks/release`); each item
+   * has its own answer. Safe to repeat: the lease token decides.
+   */
+  async release(tasks: ReleaseItem[], signal?: AbortSignal): Promise<ReleaseItemResult[]> {
+    const response = await this.call({ method: "POST", path: paths.release(), body: { tasks }, schema: releaseResponseSchema, idempotent: true, signal });
     return response.results;
   }
 

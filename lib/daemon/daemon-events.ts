@@ -7,6 +7,8 @@ export interface DaemonEventMap {
   "task.dispatched": { id: string; queue: string; attempt: number; worker: string };
   "task.finished": { id: string; queue: string; state: "completed" | "failed" | "canceled" | "timed_out" };
   "lease.expired": { id: string; queue: string; attempt: number };
+  /** A leased task went back to pending, its attempt uncounted (the worker left or gave it back). */
+  "task.released": { id: string; queue: string };
   "poll.parked": { queue: string; identity: string };
   /** Events were appended to a workflow's history (committed). */
   "workflow.changed": { workflowId: string; lastEventId: number };

@@ -80,6 +80,9 @@ export type SettleCommand =
 /** Each command's own answer: the task after the settle, or why this one was refused. */
 export type SettleResult = { record: TaskRecord } | { error: unknown };
 
+/** Each item's own answer to `release`: whether this call gave the task back, or why it was refused. */
+export type ReleaseResult = { released: boolean } | { error: unknown };
+
 /** A planned settle waiting for its commit. */
 interface PreparedSettle {
   task: LiveTask;
@@ -236,7 +239,10 @@ export class Daemon {
     const plan = { ...command, declaredRate: command.queueRate };
     this.queues.notePoll(command.queue, now);
     const ready = this.core.takeForPoll(plan, now);
-    if (ready.length > 0 || command.waitMs === 0) {
+    // Sent before its worker left, arrived after: answered now, and the worker stays gone.
+    const departed = this.polls.departedJustNow(command.queue, command.identity, now);
+    if (departed) this.queues.leave(command.queue, command.identity);
+    if (ready.length > 0 || command.waitMs === 0 || departed) {
       this.recordDispatch(ready);
       return ready;
     }
@@ -246,10 +252,43 @@ export class Daemon {
     const tasks = await this.polls.wait(pollerId, command.waitMs, () => this.core.unpark(pollerId, this.deps.clock.now()), signal);
     if (signal?.aborted && tasks.length > 0) {
       // The client left while its tasks were being leased: give them back, attempt uncounted.
-      this.deliver(this.core.release(tasks, this.deps.clock.now()));
+      this.giveBack(tasks);
       return [];
     }
     return tasks;
+  }
+
+  /**
+   * A worker stopped polling `queue`: its polls parked there are answered empty at once, its
+   * poll still on the way does not park (see waiters.ts), and describe drops it.
+   */
+  leave(queue: string, identity: string): boolean {
+    const parked = this.core.peekQueue(queue)?.parked.values() ?? [];
+    const pollerIds = [...parked].filter((poller) => poller.identity === identity).map((poller) => poller.id);
+    this.polls.leave(queue, identity, pollerIds, this.deps.clock.now());
+    return this.queues.leave(queue, identity);
+  }
+
+  /**
+   * Gives back leased tasks their worker will not run (`POST /v1/tasks/release`), each answered
+   * alone: `released: true` when it was running under that lease token and is pending again,
+   * `false` when it is not (released before, expired, settled: nothing changes, so a repeat is
+   * harmless). A session holder or a task with a cancellation requested is refused (409): its
+   * worker reports the attempt instead, so the session ends or the cancel completes.
+   */
+  release(items: readonly { id: string; leaseToken: string }[]): ReleaseResult[] {
+    this.assertAccepting();
+    const tasks = items.map(({ id }) => this.core.getLive(id));
+    const answers = items.map(({ id, leaseToken }, index): ReleaseResult | "held" => {
+      const task = tasks[index];
+      if (!task) return this.deps.store.readTask(id) ? { released: false } : { error: new NotFoundError(`task ${id} not found`) };
+      if (task.state !== "running" || task.lease?.token !== leaseToken) return { released: false };
+      if (task.type === this.deps.naming.sessionTaskType) return { error: new ConflictError(`task ${id} holds a session: fail it to end the session`) };
+      if (task.cancelRequested) return { error: new ConflictError(`cancellation of task ${id} was requested: report the attempt instead`) };
+      return "held";
+    });
+    const given = new Set(this.giveBack(tasks.filter((task, index): task is LiveTask => answers[index] === "held")));
+    return answers.map((answer, index) => (answer === "held" ? { released: given.has(tasks[index]!) } : answer));
   }
 
   /** Completes a running task; repeating a completion with the same lease token is harmless. */
@@ -531,8 +570,25 @@ export class Daemon {
   private deliver(assignments: readonly Assignment[]): void {
     for (const { pollerId, tasks } of assignments) {
       this.recordDispatch(tasks);
-      if (!this.polls.deliver(pollerId, tasks)) this.core.release(tasks, this.deps.clock.now());
+      if (!this.polls.deliver(pollerId, tasks)) this.giveBack(tasks);
     }
+  }
+
+  /**
+   * Gives leased tasks back: pending again at the front of their queues, the attempt uncounted
+   * (a task settling, or no longer running, is left as it is). Staged like the dispatch record
+   * it undoes, so a restart finds them pending. Returns the tasks given back.
+   */
+  private giveBack(tasks: readonly LiveTask[]): LiveTask[] {
+    if (tasks.length === 0) return [];
+    const tokens = tasks.map((task) => task.lease?.token);
+    const assignments = this.core.release(tasks, this.deps.clock.now());
+    // A task given back may be leased again at once (to a parked poll): its token changed too.
+    const given = tasks.filter((task, index) => task.lease?.token !== tokens[index]);
+    if (given.length > 0) this.deps.store.stage(given.map((task): StoreOp => ({ op: "tasks.saveState", task: recordOfLiveTask(task) })));
+    for (const task of given) this.events.emit("task.released", { id: task.id, queue: task.queue });
+    this.deliver(assignments);
+    return given;
   }
 
   /**

@@ -1,5 +1,5 @@
 /** The running server: core + store + clock + waiters. */
-export { Daemon, type DaemonDeps, type PollCommand, type TaskDetails } from "./daemon.ts";
+export { Daemon, type DaemonDeps, type PollCommand, type ReleaseResult, type TaskDetails } from "./daemon.ts";
 export type { EnqueueCommand, EnqueueOutcome, IfExists } from "./enqueue-plan.ts";
 export { DaemonEvents, type DaemonEventMap } from "./daemon-events.ts";
 export { DEFAULT_RETENTION, type RetentionSettings } from "./dead-letters.ts";

@@ -59,7 +59,7 @@ export const queueRoutes = {
   async leave(context: RouteContext): Promise<Response> {
     const queue = queueParam(context);
     const body = await readJsonBody(context.request, leaveRequestSchema, context.settings.maxBodyBytes);
-    return json({ queue, identity: body.identity, left: context.daemon.queues.leave(queue, body.identity) });
+    return json({ queue, identity: body.identity, left: context.daemon.leave(queue, body.identity) });
   },
 
   /** The process is up and serving HTTP. */

@@ -9,6 +9,7 @@ import type { RouteHandler } from "./route-context.ts";
 import { listDead, purgeDead, requeueDead } from "./dead-letter-routes.ts";
 import { metrics } from "./metrics-route.ts";
 import { routingRoutes } from "./routing-routes.ts";
+import { releaseTasks } from "./release-route.ts";
 import { settleBatch } from "./settle-batch-route.ts";
 import { cancelWorkflow, completeWorkflowTask, explainWorkflow, getWorkflow, listWorkflows, signalWorkflow, startWorkflow, workflowHistory } from "./workflow-routes.ts";
 import { cancelTask, completeTask, enqueueBatch, enqueueTask, explainTask, failTask, getTask, heartbeatTask, pollTasks } from "./task-routes.ts";
@@ -44,6 +45,7 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", pattern: /^\/v1\/queues$/, params: [], handler: queueRoutes.list },
   // Several outcomes at once; GET on this path still reads a task whose id is "complete".
   { method: "POST", pattern: /^\/v1\/tasks\/complete$/, params: [], handler: settleBatch },
+  { method: "POST", pattern: /^\/v1\/tasks\/release$/, params: [], handler: releaseTasks },
   { method: "GET", pattern: /^\/v1\/tasks\/([^/]+)$/, params: ["id"], handler: getTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/complete$/, params: ["id"], handler: completeTask },
   { method: "POST", pattern: /^\/v1\/tasks\/([^/]+)\/fail$/, params: ["id"], handler: failTask },

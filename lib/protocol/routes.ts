@@ -30,6 +30,8 @@ export const paths = {
   fail: (id: string) => `/v1/tasks/${t(id)}/fail`,
   /** Several completions and failures in one request. */
   settleBatch: () => `/v1/tasks/complete`,
+  /** Gives back leased tasks the worker will not run. */
+  release: () => `/v1/tasks/release`,
   heartbeat: (id: string) => `/v1/tasks/${t(id)}/heartbeat`,
   cancel: (id: string) => `/v1/tasks/${t(id)}/cancel`,
   deadList: (queue: string) => `/v1/queues/${q(queue)}/dead`,

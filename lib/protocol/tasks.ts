@@ -105,6 +105,30 @@ export type SettleItemResult = z.infer<typeof settleItemResultSchema>;
 export const settleBatchResponseSchema = z.object({ results: z.array(settleItemResultSchema) });
 export type SettleBatchResponse = z.infer<typeof settleBatchResponseSchema>;
 
+/**
+ * `POST /v1/tasks/release`: gives back leased tasks the worker will not run (a poll answered
+ * after it began stopping). Each goes back to the front of its queue and the attempt does not
+ * count. Checked against the lease token, and safe to repeat: a task not running under that
+ * token (released already, expired, settled) is left as it is and answers `released: false`.
+ */
+export const releaseItemSchema = z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema });
+export type ReleaseItem = z.input<typeof releaseItemSchema>;
+
+export const releaseRequestSchema = z.strictObject({
+  tasks: z.array(releaseItemSchema).min(1).max(LIMITS.pollMax),
+});
+export type ReleaseRequest = z.input<typeof releaseRequestSchema>;
+
+/** Each item's own answer, in request order. */
+export const releaseItemResultSchema = z.union([
+  z.object({ id: z.string(), released: z.boolean() }),
+  z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
+]);
+export type ReleaseItemResult = z.infer<typeof releaseItemResultSchema>;
+
+export const releaseResponseSchema = z.object({ results: z.array(releaseItemResultSchema) });
+export type ReleaseResponse = z.infer<typeof releaseResponseSchema>;
+
 /** The task's state after a complete or fail: `scheduled` when a failure will be retried. */
 export const settleResponseSchema = z.object({ id: z.string(), state: z.enum(TASK_STATES) });
 export type SettleResponse = z.infer<typeof settleResponseSchema>;

@@ -36,12 +36,14 @@ export { isLeaseLost, type WorkerClient } from "./worker-client.ts";
 export { DEFAULT_WORKFLOW_CACHE_SIZE, ExecutionCache } from "./workflow/execution-cache.ts";
 export { CachedStateMismatch, ExecutionReplay, InvalidHistoryError, type Activation } from "./workflow/execution-replay.ts";
 export { MIN_SESSION_HEARTBEAT_MS } from "./workflow/session-holders.ts";
+export { RELEASE_TIMEOUT_MS } from "./task-release.ts";
 export {
   createWorker,
   DEFAULT_CONCURRENCY,
   DEFAULT_GRACE_MS,
   FINAL_REPORT_MS,
   LEAVE_TIMEOUT_MS,
+  POLL_RETURN_MS,
   type StopOptions,
   type StopReport,
   type Worker,

@@ -14,6 +14,11 @@
  * of its own: the server keeps one poller record per identity and queue (types, declared rate,
  * free slots, as describe and explain show them), so a second loop on the same base queue
  * naming only `tqd.session` would overwrite the worker's handler types there on every poll.
+ *
+ * Stopping (see worker.ts): once `stop` aborts, the loop sends no further poll, but the one in
+ * flight is not aborted (`abortPoll` does that, only as a last resort): it comes back normally,
+ * answered empty by the server when the worker leaves, and what it brings goes to
+ * `returnTasks`, since its tasks are leased to this worker all the same.
  */
 import { TqdApiError, TqdUnreachableError } from "../client/index.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -43,10 +48,14 @@ export interface PollLoopDeps {
   /** How long the server may hold an empty poll that holds only the loop's own slot, in ms. */
   pollWaitMs: number;
   random: () => number;
-  /** Aborted when the worker stops polling; also aborts an in-flight poll. */
+  /** Aborted when the worker begins stopping: no further poll is sent (the one in flight goes on). */
   stop: AbortSignal;
+  /** Aborts the poll in flight: only when stop's bound on in-flight polls runs out (see worker.ts). */
+  abortPoll: AbortSignal;
   /** Starts a leased task; the task must release its slot to `loop.slots` when it has been reported. */
   startTask(task: LeasedTask, loop: PollLoop): void;
+  /** Takes the tasks of a poll answered after `stop` aborted; each must release its slot when done with. */
+  returnTasks(tasks: LeasedTask[], loop: PollLoop): void;
 }
 
 /** One polled queue and what its tasks see. */
@@ -83,7 +92,7 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
     const waitMs = grant.ownOnly ? deps.pollWaitMs : Math.min(deps.pollWaitMs, SHARED_POLL_WAIT_MS);
     let tasks: LeasedTask[];
     try {
-      tasks = await deps.client.poll(loop.queue, { ...(sessionSlots > 0 ? withSessions : request), max: reserved, waitMs }, stop);
+      tasks = await deps.client.poll(loop.queue, { ...(sessionSlots > 0 ? withSessions : request), max: reserved, waitMs }, deps.abortPoll);
     } catch (error) {
       returnCapacity(loop.slots, deps, reserved);
       loop.sessions?.unreserve(sessionSlots);
@@ -100,9 +109,13 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
     // A held session takes no slot and no rate token.
     if (holders.length > 0) returnCapacity(loop.slots, deps, holders.length);
     loop.sessions?.unreserve(sessionSlots - holders.length);
-    for (const task of tasks) {
-      if (holders.includes(task)) loop.sessions!.hold(task);
-      else deps.startTask(task, loop);
+    // Holders brought after stop began are held too: stop ends every held session after the drain.
+    for (const holder of holders) loop.sessions!.hold(holder);
+    const work = holders.length > 0 ? tasks.filter((task) => !holders.includes(task)) : tasks;
+    if (stop.aborted) {
+      if (work.length > 0) deps.returnTasks(work, loop);
+    } else {
+      for (const task of work) deps.startTask(task, loop);
     }
   }
 }

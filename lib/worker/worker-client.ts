@@ -4,7 +4,7 @@
  */
 import { TqdApiError, type TqdClient } from "../client/index.ts";
 
-export type WorkerClient = Pick<TqdClient, "poll" | "complete" | "fail" | "heartbeat" | "leave" | "workflowHistory" | "completeWorkflowTask"> &
+export type WorkerClient = Pick<TqdClient, "poll" | "complete" | "fail" | "heartbeat" | "leave" | "release" | "workflowHistory" | "completeWorkflowTask"> &
   /** Optional so a client without it reports each outcome alone (see ack-batcher.ts). */
   Partial<Pick<TqdClient, "settleBatch">>;
 

@@ -5,20 +5,29 @@
  * Lifecycle: `start()` launches three poll loops per queue Q (Q itself, its host queue
  * `Q@host:HOST` and its worker queue `Q@worker:IDENTITY`) over a shared slot pool (and, under
  * `--rate`, a shared token bucket). `stop()` then runs three phases, each bounded so the process
- * always exits:
- *   1. stop polling: abort in-flight polls; running tasks go on. (A poll aborted while the
- *      server's answer is already on the wire loses those tasks until their leases expire; the
- *      server gives tasks back only when it sees the abort before answering. HTTP long polls
- *      cannot close that window without a protocol change, and it is milliseconds wide.)
- *      Then tell the server this worker left each queue, so `tqd describe` drops it at once
- *      instead of after the poller expiry; best effort, at most `LEAVE_TIMEOUT_MS`, alongside
- *      phase 2.
- *   2. drain: wait up to `graceMs` for running handlers to finish and be reported;
+ * always exits, and a graceful stop leaves no task `running` on the server without a worker:
+ *   1. stop polling: the loops send no further poll, and the worker tells the server it left
+ *      each queue (`POST .../pollers/leave`, at most `LEAVE_TIMEOUT_MS`), which answers its
+ *      parked polls empty at once (and does not park its poll still on the way there). In-flight
+ *      polls are NOT aborted: an aborted poll whose answer is already on the wire loses its tasks
+ *      until their leases expire (the server gives tasks back only when it sees the abort before
+ *      answering), and with a backlog a poll is nearly always in flight. So each poll comes back
+ *      normally, and tasks it brings after stop began are leased to this worker: they are given
+ *      back unstarted (`POST /v1/tasks/release`: pending again at once, the attempt uncounted),
+ *      or run in the drain when the server cannot take them back (an older server, a failed
+ *      request: see task-release.ts). Workflow tasks run in the drain (a replay is quick, and
+ *      one given back would wait for its sticky queue's timeout); session holders are held,
+ *      and end in phase 3. Last resort: polls still open after `POLL_RETURN_MS` (a server that
+ *      answers neither leave nor poll) are aborted, with the old window.
+ *   2. drain: wait, within what is left of `graceMs`, for running handlers to finish and be
+ *      reported (outcomes still queued in the ack batcher included: a task leaves `running`
+ *      only once its batch is answered);
  *   3. abandon: abort the signals of handlers still running and wait at most `FINAL_REPORT_MS`
  *      for them to unwind. They are not reported: a failure would be final, so the server
  *      re-queues those tasks when their leases expire and they run again as the next attempt.
  *      Held sessions are ended now, reported failed (see workflow/session-holders.ts), within
  *      the same `FINAL_REPORT_MS`.
+ * A second stop with `graceMs: 0` aborts open polls and cuts phase 2 short.
  *
  * Workflows: the types the loops name include `tqd.workflow:<Type>` for each workflow of the
  * handlers module; such a task takes a slot while workflow/workflow-task-runner.ts answers it,
@@ -34,6 +43,7 @@ import { runPollLoop, type PollLoop, type PollLoopDeps } from "./poll-loop.ts";
 import { ServerHealth } from "./server-health.ts";
 import { SlotPool } from "./slot-pool.ts";
 import { describeError } from "./task-outcome.ts";
+import { releaseUnstarted } from "./task-release.ts";
 import { TaskRateLimit } from "./task-rate-limit.ts";
 import { runTask, type TaskRunnerDeps } from "./task-runner.ts";
 import type { WorkerClient } from "./worker-client.ts";
@@ -46,6 +56,8 @@ import { runWorkflowTask, type WorkflowTaskDeps } from "./workflow/workflow-task
 export const FINAL_REPORT_MS = 5_000;
 /** How long `stop()` waits for the server to acknowledge that the worker left its queues. */
 export const LEAVE_TIMEOUT_MS = 1_000;
+/** How long phase 1 of `stop()` lets in-flight polls come back by themselves before aborting them. */
+export const POLL_RETURN_MS = 2_000;
 export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_GRACE_MS = 30_000;
 
@@ -117,8 +129,12 @@ class PollingWorker implements Worker {
   private readonly workflowDeps: WorkflowTaskDeps;
   /** Undefined when the worker holds no sessions. */
   private readonly sessions: SessionHolders | undefined;
-  /** Phase 1 of stop: ends the poll loops and aborts their in-flight polls. */
+  /** Phase 1 of stop: the poll loops send no further poll. */
   private readonly stopPolling = new AbortController();
+  /** Aborts the polls still in flight: phase 1's last resort, or a cut grace period. */
+  private readonly abortPolls = new AbortController();
+  /** Give-backs of tasks that polls brought after stop began (see `giveBack`). */
+  private readonly returning = new Set<Promise<void>>();
   /** Phase 3 of stop: aborts handlers still running after the grace period. */
   private readonly abandon = new AbortController();
   /** End of phase 3: report retries stop. */
@@ -170,7 +186,9 @@ class PollingWorker implements Worker {
       types: this.types,
       pollWaitMs: this.options.pollWaitMs ?? DEFAULT_POLL_WAIT_MS,
       stop: this.stopPolling.signal,
+      abortPoll: this.abortPolls.signal,
       startTask: (task, loop) => this.startTask(task, loop),
+      returnTasks: (tasks, loop) => this.returnTasks(tasks, loop),
     };
     this.loops = this.pollLoops().map((loop) => runPollLoop(loop, loopDeps));
     log.info("worker started", {
@@ -186,7 +204,10 @@ class PollingWorker implements Worker {
   }
 
   stop(stopOptions: StopOptions = {}): Promise<StopReport> {
-    if (stopOptions.graceMs === 0) this.graceCut.abort();
+    if (stopOptions.graceMs === 0) {
+      this.graceCut.abort();
+      this.abortPolls.abort();
+    }
     this.stopping ??= this.drain(stopOptions.graceMs ?? this.options.graceMs);
     return this.stopping;
   }
@@ -230,13 +251,38 @@ class PollingWorker implements Worker {
     this.running.add(run);
   }
 
+  /**
+   * Tasks a poll brought after stop began (see the header): workflow tasks start, the others
+   * go back to the server.
+   */
+  private returnTasks(tasks: LeasedTask[], loop: PollLoop): void {
+    const back = tasks.filter((task) => workflowTypeOfTask(task.type) === undefined);
+    for (const task of tasks) if (!back.includes(task)) this.startTask(task, loop);
+    if (back.length === 0) return;
+    const returning = this.giveBack(back, loop).finally(() => this.returning.delete(returning));
+    this.returning.add(returning);
+  }
+
+  /** Releases `tasks` on the server; runs, in the drain, those it did not take back. */
+  private async giveBack(tasks: LeasedTask[], loop: PollLoop): Promise<void> {
+    const kept = await releaseUnstarted(tasks, loop.queue, this.options);
+    for (const task of tasks) {
+      if (kept.includes(task)) this.startTask(task, loop);
+      else loop.slots.release(1);
+    }
+  }
+
   private async drain(graceMs: number): Promise<StopReport> {
     const { clock, log } = this.options;
+    const stopStartedMs = clock.now();
     this.stopPolling.abort();
-    await Promise.all(this.loops ?? []);
     const leaving = this.loops ? this.leaveQueues() : Promise.resolve();
+    await this.pollsReturned();
+    // Each give-back ends within RELEASE_TIMEOUT_MS, having released its tasks or started them.
+    await Promise.all(this.returning);
     log.info("worker stopping", { runningTasks: this.running.size, heldSessions: this.heldSessions, graceMs });
-    const drained = await settledWithin(clock, [...this.running], graceMs, this.graceCut.signal);
+    const graceLeftMs = Math.max(0, graceMs - (clock.now() - stopStartedMs));
+    const drained = await settledWithin(clock, [...this.running], graceLeftMs, this.graceCut.signal);
     const abandoned = drained ? 0 : this.running.size;
     if (!drained) {
       log.warn("grace period over; aborting the handlers still running", { runningTasks: abandoned });
@@ -251,6 +297,17 @@ class PollingWorker implements Worker {
     await leaving;
     log.info("worker stopped", { abandoned });
     return { abandoned };
+  }
+
+  /** Waits for the poll loops to end; aborts the polls still open after `POLL_RETURN_MS`. */
+  private async pollsReturned(): Promise<void> {
+    const loops = this.loops ?? [];
+    if (await settledWithin(this.options.clock, loops, POLL_RETURN_MS, this.abortPolls.signal)) return;
+    if (!this.abortPolls.signal.aborted) {
+      this.options.log.info("polls still open at stop; aborting them (a task leased to one comes back when its lease expires)", { timeoutMs: POLL_RETURN_MS });
+      this.abortPolls.abort();
+    }
+    await Promise.all(loops);
   }
 
   /** Tells the server this worker stopped polling each queue; failures only cost a later expiry. */

@@ -6,6 +6,19 @@ import { tempDir } from "../support/temp-dir.ts";
 import { eventually, runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
 
 const HELLO = resolve(import.meta.dirname, "../../examples/hello/handlers.ts");
+const LIFECYCLE = resolve(import.meta.dirname, "fixtures/lifecycle-handlers.ts");
+
+interface QueueCounts {
+  name: string;
+  pending: number;
+  running: number;
+  completed: number;
+}
+
+async function countsOf(url: string, queue: string): Promise<QueueCounts | undefined> {
+  const { queues } = (await (await fetch(`${url}/v1/queues`)).json()) as { queues: QueueCounts[] };
+  return queues.find((entry) => entry.name === queue);
+}
 
 describe("tqd work (binary)", () => {
   test("serve + work examples/hello + enqueue --wait prints the result", async () => {
@@ -32,6 +45,31 @@ describe("tqd work (binary)", () => {
     const enqueued = await runTqd(["enqueue", "math", "add", '{"a":2,"b":40}', "--id", "sum-1", "--wait", "--server", daemon.url]);
     expect(enqueued.code, enqueued.stderr).toBe(0);
     expect(JSON.parse(enqueued.stdout)).toEqual({ sum: 42, id: "sum-1" });
+  });
+
+  test("SIGTERM while draining a backlog leaves no task running: none waits for its lease", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const total = 6_000;
+    for (let sent = 0; sent < total; sent += 1_000) {
+      const tasks = Array.from({ length: 1_000 }, () => ({ type: "noop" }));
+      const response = await fetch(`${daemon.url}/v1/queues/backlog/tasks/batch`, { method: "POST", body: JSON.stringify({ tasks }) });
+      expect(response.status).toBe(201);
+    }
+    // Three workers in turn, each stopped mid-drain with its polls in flight (the default lease
+    // is 5 minutes, so a stranded task would stay running far past the deadline below).
+    for (let round = 1; round <= 3; round++) {
+      const before = (await countsOf(daemon.url, "backlog"))!.completed;
+      await using worker = startTqd(["work", LIFECYCLE, "--queue", "backlog", "--concurrency", "32", "--server", daemon.url]);
+      await eventually(async () => ((await countsOf(daemon.url, "backlog"))!.completed >= before + 500 ? true : undefined), `round ${round}: 500 more completed`);
+      worker.kill("SIGTERM");
+      expect(await worker.exited, worker.stderr()).toBe(0);
+      const after = await eventually(async () => {
+        const counts = await countsOf(daemon.url, "backlog");
+        return counts?.running === 0 ? counts : undefined;
+      }, `round ${round}: no task running`, 10_000);
+      expect(after.completed + after.pending).toBe(total);
+    }
   });
 
   test("500 tasks survive kill -9 of the daemon and each runs exactly once", async () => {

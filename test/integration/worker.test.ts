@@ -110,6 +110,7 @@ describe("worker against a real server", () => {
       fail: (...args) => real.fail(...args),
       heartbeat: (...args) => (heartbeatsSent++, real.heartbeat(...args)),
       leave: (...args) => real.leave(...args),
+      release: (...args) => real.release(...args),
       workflowHistory: (...args) => real.workflowHistory(...args),
       completeWorkflowTask: (...args) => real.completeWorkflowTask(...args),
     };
@@ -155,8 +156,8 @@ describe("worker against a real server", () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let started!: () => void;
-    // Waits for the handler, not the server's dispatch event: a poll aborted while its answer is
-    // on the wire loses those tasks until their lease expires (see lib/worker/worker.ts).
+    // Waits for the handler, not the server's dispatch event: a task whose poll answer arrives
+    // after stop began is given back unstarted (see lib/worker/worker.ts), not run.
     const handlerStarted = new Promise<void>((resolve) => (started = resolve));
     const { worker } = workerFor(server, { gated: async () => (started(), await released, "finished") });
     await worker.start();

@@ -1,7 +1,8 @@
 /**
  * A hand-written WorkerClient for the worker's unit tests. Polls stay pending until the test
- * answers them (like a long poll); complete, fail, heartbeat and leave answer through replaceable
- * behaviours. Every call is recorded and can be awaited, so tests wait on events, not time.
+ * answers them (like a long poll); complete, fail, heartbeat, leave and release answer through
+ * replaceable behaviours. Like the server, the default leave answers the worker's open polls of
+ * that queue empty. Every call is recorded and can be awaited, so tests wait on events, not time.
  *
  * Polls of base queues go to `polls`; polls of the worker's own host and worker queues
  * (`Q@host:H`, `Q@worker:ID`) go to `ownPolls`, so tests about one queue read like before.
@@ -11,6 +12,8 @@ import {
   type HeartbeatResponse,
   type LeasedTask,
   type PollRequest,
+  type ReleaseItem,
+  type ReleaseItemResult,
   type SettleItem,
   type SettleItemResult,
   type SettleResponse,
@@ -86,6 +89,9 @@ export interface LeaveCall {
   queue: string;
   identity: string;
 }
+export interface ReleaseCall {
+  tasks: ReleaseItem[];
+}
 export interface HistoryCall {
   id: string;
   after: number | undefined;
@@ -111,7 +117,12 @@ export class FakeWorkerClient implements WorkerClient {
   heartbeatBehaviour: (call: HeartbeatCall) => Promise<HeartbeatResponse> = async () => {
     throw new Error("the test set no heartbeat behaviour");
   };
-  leaveBehaviour: (call: LeaveCall) => Promise<{ queue: string; identity: string; left: boolean }> = async (call) => ({ ...call, left: true });
+  leaveBehaviour: (call: LeaveCall) => Promise<{ queue: string; identity: string; left: boolean }> = async (call) => {
+    for (const poll of [...this.openPolls, ...this.openOwnPolls]) if (poll.queue === call.queue && poll.request.identity === call.identity) poll.answer([]);
+    return { ...call, left: true };
+  };
+  readonly releases = new CallLog<ReleaseCall>();
+  releaseBehaviour: (call: ReleaseCall) => Promise<ReleaseItemResult[]> = async (call) => call.tasks.map((task) => ({ id: task.id, released: true }));
   readonly batches = new CallLog<SettleBatchCall>();
   /** Batched outcomes (`POST /v1/tasks/complete`); undefined until `acceptBatches()`, so the worker reports each outcome alone. */
   settleBatch?: (items: SettleItem[]) => Promise<SettleItemResult[]>;
@@ -179,6 +190,12 @@ export class FakeWorkerClient implements WorkerClient {
     const call = { queue, identity };
     this.leaves.record(call);
     return this.leaveBehaviour(call);
+  }
+
+  release(tasks: ReleaseItem[]): Promise<ReleaseItemResult[]> {
+    const call = { tasks };
+    this.releases.record(call);
+    return this.releaseBehaviour(call);
   }
 
   workflowHistory(id: string, after?: number): Promise<WorkflowHistoryResponse> {

@@ -41,6 +41,30 @@ describe("batched acknowledgements", () => {
     expect(b.client.completes.calls).toHaveLength(0);
   });
 
+  it("reports outcomes still queued behind an unanswered batch before stop resolves", async () => {
+    const first = deferred<SettleItemResult[]>();
+    const gates = [deferred(), deferred(), deferred()];
+    let started = 0;
+    const b = setup({ t: async () => gates[started++]!.promise });
+    let calls = 0;
+    b.client.acceptBatches(async (call) => (calls++ === 0 ? first.promise : call.items.map((item) => ({ id: item.id, state: "completed" }))));
+    await b.worker.start();
+    const tasks = [b.aLeasedTask(), b.aLeasedTask(), b.aLeasedTask()];
+    (await b.client.polls.next()).answer(tasks);
+    gates[0]!.resolve();
+    await b.client.batches.next();
+    let stopped = false;
+    const stopping = b.worker.stop().then((report) => ((stopped = true), report));
+    gates[1]!.resolve();
+    gates[2]!.resolve();
+    await b.clock.advance(1_000);
+    expect(stopped).toBe(false); // two outcomes wait behind the first, unanswered batch
+    first.resolve([{ id: tasks[0]!.id, state: "completed" }]);
+    expect((await b.client.batches.next()).items.map((item) => item.id)).toEqual([tasks[1]!.id, tasks[2]!.id]);
+    expect(await stopping).toEqual({ abandoned: 0 });
+    expect(b.client.completes.calls).toHaveLength(0);
+  });
+
   it("drops an item whose lease is stale without failing the others or retrying it alone", async () => {
     const b = setup({ t: async () => "ok" });
     b.client.acceptBatches(async (call) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { IDLE_TURN_MS, SHARED_POLL_WAIT_MS, TaskAbortedError, type TaskContext } from "../../../lib/worker/index.ts";
+import { TqdApiError } from "../../../lib/client/index.ts";
+import { IDLE_TURN_MS, POLL_RETURN_MS, RELEASE_TIMEOUT_MS, SHARED_POLL_WAIT_MS, TaskAbortedError, type TaskContext } from "../../../lib/worker/index.ts";
 import type { PollCall } from "./fake-worker-client.ts";
 import { deferred, setup, type WorkerTestBundle } from "./worker-test-bundle.ts";
 
@@ -213,7 +214,8 @@ describe("worker shutdown", () => {
     let stopped = false;
     const stopping = b.worker.stop().then((report) => ((stopped = true), report));
     await b.clock.advance(29_000);
-    expect(idlePoll.settled).toBe(true); // the in-flight long poll was aborted
+    expect(idlePoll.settled).toBe(true); // the leave answered the in-flight long poll
+    expect(idlePoll.signal?.aborted).toBe(false);
     expect(stopped).toBe(false);
     gate.resolve("finished late");
     expect(await stopping).toEqual({ abandoned: 0 });
@@ -238,6 +240,65 @@ describe("worker shutdown", () => {
     expect(b.client.fails.calls).toEqual([]);
     expect(b.client.completes.calls).toEqual([]);
     expect(b.logged("warn", "task abandoned at shutdown; the server redelivers it when its lease expires")).toHaveLength(1);
+  });
+
+  it("gives back, unstarted, the tasks of a poll answered after stop began", async () => {
+    let started = 0;
+    const b = setup({ t: async () => void started++ });
+    b.client.leaveBehaviour = async (call) => ({ ...call, left: true }); // the poll is answered by hand below
+    await b.worker.start();
+    const poll = await b.client.polls.next();
+    const stopping = b.worker.stop();
+    await b.client.leaves.until(() => b.client.leaves.calls.length === 3);
+    const late = [b.aLeasedTask(), b.aLeasedTask()];
+    poll.answer(late);
+    expect((await b.client.releases.next()).tasks).toEqual(late.map((task) => ({ id: task.id, leaseToken: task.leaseToken })));
+    expect(poll.signal?.aborted).toBe(false);
+    await b.clock.advance(POLL_RETURN_MS); // the host and worker queues' polls, never answered, are aborted
+    expect(await stopping).toEqual({ abandoned: 0 });
+    expect(started).toBe(0);
+    expect(b.client.completes.calls).toEqual([]);
+  });
+
+  it("runs the late tasks in the drain when the server cannot take them back", async () => {
+    const ran: string[] = [];
+    const b = setup({ t: async (_input, ctx) => void ran.push(ctx.taskId) });
+    b.client.leaveBehaviour = async (call) => ({ ...call, left: true });
+    b.client.releaseBehaviour = async (call) => {
+      if (call.tasks.length > 1) throw new TqdApiError(404, "not_found", "no route POST /v1/tasks/release");
+      return [{ id: call.tasks[0]!.id, error: { code: "conflict", message: "cancellation was requested" } }];
+    };
+    await b.worker.start();
+    const poll = await b.client.polls.next();
+    const hostPoll = b.client.openOwnPolls.find((call) => call.queue === "q@host:test-host") ?? (await b.client.ownPolls.next());
+    const stopping = b.worker.stop();
+    await b.client.leaves.until(() => b.client.leaves.calls.length === 3);
+    const late = [b.aLeasedTask(), b.aLeasedTask(), b.aLeasedTask({ queue: "q@host:test-host" })];
+    poll.answer(late.slice(0, 2));
+    hostPoll.answer(late.slice(2));
+    await b.client.releases.until(() => b.client.releases.calls.length === 2);
+    await b.clock.advance(POLL_RETURN_MS);
+    expect(await stopping).toEqual({ abandoned: 0 });
+    expect(ran.sort()).toEqual(late.map((task) => task.id).sort());
+    expect(b.client.completes.calls.map((call) => call.id).sort()).toEqual(late.map((task) => task.id).sort());
+  });
+
+  it(`runs the late tasks when the server does not answer their release within ${RELEASE_TIMEOUT_MS} ms`, async () => {
+    const ran: string[] = [];
+    const b = setup({ t: async (_input, ctx) => void ran.push(ctx.taskId) });
+    b.client.releaseBehaviour = () => new Promise(() => {});
+    await b.worker.start();
+    const poll = await b.client.polls.next();
+    b.client.leaveBehaviour = async (call) => ({ ...call, left: true });
+    const stopping = b.worker.stop();
+    const late = b.aLeasedTask();
+    poll.answer([late]);
+    await b.client.releases.next();
+    await b.clock.advance(RELEASE_TIMEOUT_MS);
+    await b.clock.advance(POLL_RETURN_MS);
+    expect(await stopping).toEqual({ abandoned: 0 });
+    expect(ran).toEqual([late.id]);
+    expect(b.logged("info", "did not take back tasks that arrived after stop began in time")).toHaveLength(1);
   });
 
   it("cuts the grace period short when stopped again with graceMs 0", async () => {

@@ -3,7 +3,7 @@
  * and its local rate limit (`--rate`), against the fake client and a fake clock.
  */
 import { describe, expect, it } from "vitest";
-import { LEAVE_TIMEOUT_MS } from "../../../lib/worker/index.ts";
+import { LEAVE_TIMEOUT_MS, POLL_RETURN_MS } from "../../../lib/worker/index.ts";
 import { setup } from "./worker-test-bundle.ts";
 
 // One macrotask turn: lets every pending promise job run, to show that nothing further happens.
@@ -82,17 +82,20 @@ describe("worker presence", () => {
     await b.worker.stop();
   });
 
-  it("tells the server it left each queue once it has stopped polling", async () => {
+  it("tells the server it left each queue at stop, and lets the polls the leave answered come back unaborted", async () => {
     const b = setup({ t: async () => "done" }, { queues: ["a", "b"] });
-    const openPollsAtLeave: number[] = [];
-    b.client.leaveBehaviour = async (call) => (openPollsAtLeave.push(b.client.openPolls.length), { ...call, left: true });
     await b.worker.start();
-    await b.client.polls.until(() => b.client.openPolls.length === 2);
+    await b.client.ownPolls.until(() => b.client.openPolls.length === 2 && b.client.openOwnPolls.length === 4);
+    const polls = [...b.client.openPolls, ...b.client.openOwnPolls];
     await b.worker.stop();
     expect(b.client.leaves.calls).toEqual(
       ["a", "a@host:test-host", "a@worker:test-worker", "b", "b@host:test-host", "b@worker:test-worker"].map((queue) => ({ queue, identity: "test-worker" })),
     );
-    expect(openPollsAtLeave).toEqual([0, 0, 0, 0, 0, 0]);
+    for (const poll of polls) {
+      expect(poll.settled).toBe(true);
+      expect(poll.signal?.aborted).toBe(false);
+    }
+    expect(b.client.allPolls.calls).toHaveLength(6);
   });
 
   it("does not leave a worker that never started", async () => {
@@ -101,15 +104,23 @@ describe("worker presence", () => {
     expect(b.client.leaves.calls).toEqual([]);
   });
 
-  it("logs a refused leave at debug and stops anyway", async () => {
+  it(`logs a refused leave at debug, and aborts the polls still open ${POLL_RETURN_MS} ms into stop`, async () => {
     const b = setup({ t: async () => "done" });
     b.client.leaveBehaviour = async () => {
       throw new Error("connection refused");
     };
     await b.worker.start();
-    await b.client.polls.next();
-    expect(await b.worker.stop()).toEqual({ abandoned: 0 });
+    const poll = await b.client.polls.next();
+    let stopped = false;
+    const stopping = b.worker.stop().then((report) => ((stopped = true), report));
+    await b.clock.advance(POLL_RETURN_MS - 1);
+    expect(stopped).toBe(false);
+    expect(poll.signal?.aborted).toBe(false);
+    await b.clock.advance(1);
+    expect(await stopping).toEqual({ abandoned: 0 });
+    expect(poll.signal?.aborted).toBe(true);
     expect(b.logged("debug", "could not tell the server the worker left")).toHaveLength(3); // the queue, its host and worker queues
+    expect(b.logged("info", "polls still open at stop")).toHaveLength(1);
     expect(b.logs.filter((record) => record.level === "warn" || record.level === "error")).toEqual([]);
   });
 
@@ -118,12 +129,10 @@ describe("worker presence", () => {
     b.client.leaveBehaviour = () => new Promise(() => {});
     await b.worker.start();
     await b.client.polls.next();
-    let stopped = false;
-    const stopping = b.worker.stop().then(() => (stopped = true));
-    await b.clock.advance(LEAVE_TIMEOUT_MS - 1);
-    expect(stopped).toBe(false);
-    await b.clock.advance(1);
-    await stopping;
+    const stopping = b.worker.stop();
+    await b.clock.advance(LEAVE_TIMEOUT_MS);
     expect(b.logged("debug", "did not acknowledge the worker leaving")).toHaveLength(1);
+    await b.clock.advance(POLL_RETURN_MS - LEAVE_TIMEOUT_MS);
+    expect(await stopping).toEqual({ abandoned: 0 });
   });
 });
