@@ -8,10 +8,19 @@
 // TQD_CLIENT=fetch (default: the global fetch) or http (node:http with a keep-alive agent, which
 // costs about half the client CPU per request of Node 20's fetch; used only to measure that cost).
 //
-// The worker side (startWorker) plays the role of the peers' Node client libraries: an
-// in-process loop keeping `concurrency` slots, with a few concurrent long-polls that each ask
-// for their share of the free slots, running the no-op handler and completing each task.
-import { execFileSync } from 'node:child_process';
+// The worker side (startWorker), TQD_WORKER:
+//   process (default): what users run, `$TQD_BIN work bench/noop-handlers.mjs --queue Q
+//     --concurrency C --server URL` as a child process. startWorker resolves once the child
+//     logged "worker started" (it is polling); stopWorker sends SIGTERM and waits for it to exit.
+//     The handler runs in the child, so the harness' onJob is fed from the daemon instead: when
+//     the harness' worker.mjs drains N tasks (env N > 0), the adapter reads `tqd_live_tasks`
+//     from /metrics every 10 ms and calls onJob once per task that left the live set.
+//   node: an in-process loop keeping `concurrency` slots, with a few concurrent long-polls that
+//     each ask for their share of the free slots, running the no-op handler and completing each
+//     task (client-bound: Node's HTTP client, one complete request per task).
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import http from 'node:http';
 import { hostname } from 'node:os';
 
@@ -19,6 +28,8 @@ const BASE = (process.env.TQD_URL || `http://127.0.0.1:${process.env.TQD_PORT ||
 const TOKEN = process.env.TQD_TOKEN;
 const CLIENT = process.env.TQD_CLIENT === 'http' ? 'http' : 'fetch';
 const POLLERS = Math.max(1, Number(process.env.TQD_POLLERS || 4));
+const WORKER = process.env.TQD_WORKER === 'node' ? 'node' : 'process';
+const HANDLERS = fileURLToPath(new URL('./noop-handlers.mjs', import.meta.url));
 const WAIT_MS = 30_000;
 const BATCH_MAX_TASKS = 10_000; // server limit per batch call
 const BATCH_MAX_BYTES = 900 * 1024; // stay under serve's default --max-body of 1 MiB
@@ -97,7 +108,7 @@ const sleep = (ms, signal) => new Promise((resolve) => {
 
 export default {
   name: 'tqd',
-  libVersions: () => ({ tqd: versionOfBinary(), client: CLIENT === 'http' ? `node:http keep-alive (node ${process.version})` : `node fetch (undici ${process.versions.undici || '?'})`, pollers: POLLERS }),
+  libVersions: () => ({ tqd: versionOfBinary(), worker: WORKER === 'process' ? 'tqd work (child process)' : 'node in-process loop', client: CLIENT === 'http' ? `node:http keep-alive (node ${process.version})` : `node fetch (undici ${process.versions.undici || '?'})`, pollers: POLLERS }),
 
   async init(q) {
     this.q = q;
@@ -143,6 +154,7 @@ export default {
 
   // Worker side: onJob(data) is the no-op handler.
   async startWorker(q, concurrency, onJob) {
+    if (WORKER === 'process') return this.startProcessWorker(q, concurrency, onJob);
     const qPath = `/v1/queues/${enc(q)}`;
     const identity = `bench-${hostname()}-${process.pid}`;
     const pollers = Math.min(POLLERS, concurrency);
@@ -199,9 +211,52 @@ export default {
     };
     for (let i = 0; i < pollers; i++) w.loops.push(loop());
   },
+  async startProcessWorker(q, concurrency, onJob) {
+    if (!process.env.TQD_BIN) throw new Error('tqd adapter: TQD_WORKER=process needs TQD_BIN');
+    const args = ['work', HANDLERS, '--queue', q, '--concurrency', String(concurrency), '--server', BASE];
+    if (TOKEN) args.push('--token', TOKEN);
+    const child = spawn(process.env.TQD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const killOnExit = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); };
+    process.on('exit', killOnExit); // worker.mjs ends with process.exit(): never leave the child behind
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('tqd adapter: `tqd work` did not log "worker started" within 10 s')), 10_000);
+      exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`tqd adapter: \`tqd work\` exited (${code ?? signal}) before it started`)); });
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        if (line.includes('worker started')) { clearTimeout(timer); resolve(); }
+        else if (!/\bINFO\b/.test(line)) process.stderr.write(`[tqd work] ${line}\n`);
+      });
+    });
+    const w = { child, exited, killOnExit, timer: undefined };
+    this.worker = w;
+    const n = Number(process.env.N || 0); // worker.mjs drains N tasks, then waits for handled >= N
+    if (n > 0) {
+      let seen = 0;
+      let busy = false;
+      w.timer = setInterval(async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          const res = await fetch(`${BASE}/metrics`, { headers: HEADERS });
+          const m = /^tqd_live_tasks (\d+)/m.exec(await res.text());
+          if (m) { const done = Math.max(0, n - Number(m[1])); for (; seen < done; seen++) onJob(undefined); }
+        } catch { /* next tick */ } finally { busy = false; }
+      }, 10);
+    }
+  },
   async stopWorker() {
     const w = this.worker;
     if (!w) return;
+    if (w.child) {
+      clearInterval(w.timer);
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+      const t = setTimeout(() => w.child.kill('SIGKILL'), 35_000);
+      await w.exited;
+      clearTimeout(t);
+      process.off('exit', w.killOnExit);
+      this.worker = undefined;
+      return;
+    }
     w.stop.abort();
     await Promise.allSettled(w.loops);
     await Promise.allSettled([...w.inflight]);
