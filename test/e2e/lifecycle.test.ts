@@ -81,13 +81,14 @@ describe("task lifecycle (binary)", () => {
     const server = ["--server", daemon.url];
     await using worker = startTqd(["work", HANDLERS, "--queue", "jobs", ...server]);
     const before = Date.now();
-    const first = await runTqd(["enqueue", "jobs", "stamp", "{}", "--id", "later", "--delay", "1500ms", ...server]);
-    const second = await runTqd(["enqueue", "jobs", "stamp", "{}", "--id", "later", "--delay", "1500ms", ...server]);
+    // The delay leaves room for three CLI round trips on a loaded CI machine before it ends.
+    const first = await runTqd(["enqueue", "jobs", "stamp", "{}", "--id", "later", "--delay", "5s", ...server]);
+    const second = await runTqd(["enqueue", "jobs", "stamp", "{}", "--id", "later", "--delay", "5s", ...server]);
     expect([first.stdout.trim(), second.stdout.trim()]).toEqual(["later", "later"]);
     expect(JSON.parse((await runTqd(["get", "later", "--json", ...server])).stdout).state).toBe("scheduled");
     const waited = await runTqd(["wait", "later", "--timeout", "20s", ...server]);
     expect(waited.code, waited.stderr).toBe(0);
-    expect(JSON.parse(waited.stdout).startedAt - before).toBeGreaterThanOrEqual(1_500);
+    expect(JSON.parse(waited.stdout).startedAt - before).toBeGreaterThanOrEqual(5_000);
     const { queues } = JSON.parse((await runTqd(["queues", "--json", ...server])).stdout);
     expect(queues[0]).toMatchObject({ name: "jobs", completed: 1 });
     void worker;
