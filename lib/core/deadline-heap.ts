@@ -10,7 +10,7 @@ export interface DeadlineEntry<K> {
 }
 
 export class DeadlineHeap<K> {
-  private readonly entries: DeadlineEntry<K>[] = [];
+  private entries: DeadlineEntry<K>[] = [];
 
   get size(): number {
     return this.entries.length;
@@ -18,7 +18,8 @@ export class DeadlineHeap<K> {
 
   push(at: number, key: K): void {
     const entries = this.entries;
-    entries.push({ at, key });
+    const entry = { at, key };
+    entries.push(entry);
     let i = entries.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -26,7 +27,7 @@ export class DeadlineHeap<K> {
       entries[i] = entries[parent]!;
       i = parent;
     }
-    entries[i] = { at, key };
+    entries[i] = entry;
   }
 
   /** The earliest deadline, or undefined when empty. */
@@ -43,10 +44,21 @@ export class DeadlineHeap<K> {
     return top;
   }
 
+  /** Keeps only the entries `keep` accepts, in O(n) (rebuilds the heap bottom-up). */
+  retain(keep: (entry: DeadlineEntry<K>) => boolean): void {
+    const kept = this.entries.filter(keep);
+    this.entries = kept;
+    for (let i = (kept.length >> 1) - 1; i >= 0; i--) this.siftDownFrom(i, kept[i]!);
+  }
+
   private siftDown(item: DeadlineEntry<K>): void {
+    this.siftDownFrom(0, item);
+  }
+
+  private siftDownFrom(start: number, item: DeadlineEntry<K>): void {
     const entries = this.entries;
     const n = entries.length;
-    let i = 0;
+    let i = start;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;

@@ -65,7 +65,7 @@ export function resolveTaskOptions(input: TaskOptionsInput, defaultStartToCloseM
   if (maxIntervalMs < initialIntervalMs) throw new InvalidArgumentError("retryPolicy.maxInterval must not be below retryPolicy.initialInterval");
   const backoffCoefficient = input.retry?.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient;
   if (!(backoffCoefficient >= 1)) throw new InvalidArgumentError("retryPolicy.backoffCoefficient must be at least 1");
-  return {
+  return shared({
     scheduleToStartMs: input.scheduleToStartMs,
     startToCloseMs,
     scheduleToCloseMs,
@@ -77,7 +77,26 @@ export function resolveTaskOptions(input: TaskOptionsInput, defaultStartToCloseM
       maxAttempts: input.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
       nonRetryableErrorTypes: [...(input.retry?.nonRetryableErrorTypes ?? [])],
     },
-  };
+  });
+}
+
+/**
+ * Equal option sets share one frozen object, so the tasks of a batch that all name the same
+ * timeouts hold one (and share a `TaskKind`, see live-task.ts). Cleared when full.
+ */
+const sharedOptions = new Map<string, TaskOptions>();
+const MAX_SHARED_OPTIONS = 1_024;
+
+function shared(options: TaskOptions): TaskOptions {
+  const r = options.retry;
+  const key = `${options.scheduleToStartMs}|${options.startToCloseMs}|${options.scheduleToCloseMs}|${options.heartbeatMs}|${r.initialIntervalMs}|${r.backoffCoefficient}|${r.maxIntervalMs}|${r.maxAttempts}|${JSON.stringify(r.nonRetryableErrorTypes)}`;
+  let found = sharedOptions.get(key);
+  if (!found) {
+    if (sharedOptions.size >= MAX_SHARED_OPTIONS) sharedOptions.clear();
+    found = Object.freeze({ ...options, retry: Object.freeze({ ...r, nonRetryableErrorTypes: Object.freeze(r.nonRetryableErrorTypes) }) });
+    sharedOptions.set(key, found);
+  }
+  return found;
 }
 
 /** Backoff after the `failedAttempts`-th failure of the current budget (1 = after the first). */

@@ -30,6 +30,8 @@
  */
 import type { TaskOptions } from "./task-options.ts";
 
+export { LiveTask, liveTaskOfRecord, recordOfLiveTask, type LiveTaskCore } from "./live-task.ts";
+
 export type LiveTaskState = "scheduled" | "pending" | "running";
 export type FinalTaskState = "completed" | "failed" | "canceled" | "timed_out";
 export type TaskState = LiveTaskState | FinalTaskState;
@@ -108,32 +110,8 @@ export interface AttemptRecord {
   errorJson: string | undefined;
 }
 
-/** A task in memory: the dispatch truth while it is live. */
-export interface LiveTask extends Omit<TaskRecord, "leaseToken" | "leaseDeadline"> {
-  lease: Lease | undefined;
-  /** A settle is being committed: timers and other settles must not act on the task meanwhile. */
-  settling: boolean;
-  /** Other commits of this task in flight (a cancel): timers wait for them. */
-  commitsInFlight: number;
-  /** The task left memory (final, or deleted): stale ring and timer entries skip it. */
-  gone: boolean;
-}
-
 export function isFinalState(state: TaskState): state is FinalTaskState {
   return state === "completed" || state === "failed" || state === "canceled" || state === "timed_out";
-}
-
-/** The record form of a task in memory, for reads and writes. */
-export function recordOfLiveTask(task: LiveTask): TaskRecord {
-  const { lease, settling: _settling, gone: _gone, commitsInFlight: _commits, ...rest } = task;
-  return { ...rest, leaseToken: lease?.token, leaseDeadline: lease?.deadline };
-}
-
-/** A task in memory built from its record (at boot, or when a dead task is requeued). */
-export function liveTaskOfRecord(record: TaskRecord): LiveTask {
-  const { leaseToken, leaseDeadline, ...rest } = record;
-  const lease = record.state === "running" && leaseToken !== undefined ? { token: leaseToken, deadline: leaseDeadline ?? 0 } : undefined;
-  return { ...rest, lease, settling: false, gone: false, commitsInFlight: 0 };
 }
 
 /**

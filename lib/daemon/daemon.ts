@@ -53,6 +53,8 @@ export interface DaemonDeps {
   naming: WorkflowNaming;
   /** How long a workflow task waits for the worker that ran the previous one (default 5 s). */
   stickyTimeoutMs?: number;
+  /** Characters of input pending tasks keep in memory; the rest are read at dispatch (default 4 Mi). */
+  pendingInputChars?: number;
 }
 
 export interface PollCommand {
@@ -121,7 +123,7 @@ export class Daemon {
 
   private constructor(private readonly deps: DaemonDeps) {
     this.ids = deps.ids ?? randomIds;
-    this.core = new DispatchCore({ newLeaseToken: () => this.ids.leaseToken() });
+    this.core = new DispatchCore({ newLeaseToken: () => this.ids.leaseToken(), pendingInputChars: deps.pendingInputChars });
     this.polls = new PollWaiters(deps.clock);
     this.taskWaiters = new TaskWaiters(deps.clock);
     this.deadLetters = new DeadLetters({
@@ -182,7 +184,7 @@ export class Daemon {
     daemon.timerLoop = daemon.runTimers();
     daemon.sweepLoop = daemon.runSweeps();
     daemon.deadLetters.startRetention();
-    deps.log.info("store loaded", { liveTasks: snapshot.live.length });
+    deps.log.info("store loaded", { liveTasks: daemon.core.liveTaskCount });
     return daemon;
   }
 
@@ -557,7 +559,10 @@ export class Daemon {
 
   private readTask(id: string): TaskRecord | undefined {
     const live = this.core.getLive(id);
-    return live ? recordOfLiveTask(live) : this.deps.store.readTask(id);
+    if (!live) return this.deps.store.readTask(id);
+    const record = recordOfLiveTask(live);
+    record.inputJson ??= this.deps.store.readInput(id, live.seq);
+    return record;
   }
 
   /** Wakes the waiters of a task that reached a final state. */
@@ -601,6 +606,8 @@ export class Daemon {
     const changes: WorkflowChange[] = [];
     const now = this.deps.clock.now();
     for (const task of tasks) {
+      // A pending task's input waits in the store (see LiveTask.inputJson); the lease holds it.
+      task.inputJson ??= this.deps.store.readInput(task.id, task.seq);
       const lease = task.lease!;
       ops.push({ op: "tasks.markDispatched", id: task.id, attempt: task.attempt, leaseToken: lease.token, leaseDeadline: lease.deadline, worker: task.worker!, startedAt: task.startedAt! });
       if (task.attempt === 1 && task.routeRuleId !== undefined && task.routedFrom !== undefined && task.queue !== task.routedFrom) {

@@ -9,7 +9,7 @@ import { openSqlite, type SqliteConnection } from "./sqlite.ts";
 import { QueueStatements } from "./queue-statements.ts";
 import { RouteStatements } from "./route-statements.ts";
 import { WorkflowStatements } from "./workflow-statements.ts";
-import { recordOfRow, TaskStatements, type TaskRow } from "./task-statements.ts";
+import { TaskStatements } from "./task-statements.ts";
 import type { CommitStats, LiveSnapshot, StoreOp, TaskStore, WorkflowListFilter } from "./task-store.ts";
 
 export interface SqliteStoreOptions {
@@ -126,21 +126,17 @@ class SqliteTaskStore implements TaskStore {
     return this.statements.listFinishedBefore(before, limit, scope);
   }
 
+  readInput(id: string, seq: number) {
+    return this.statements.readInput(id, seq);
+  }
+
   async loadLive(): Promise<LiveSnapshot> {
-    const live = await this.kysely
-      .selectFrom("tasks")
-      .selectAll()
-      // finished_at IS NULL selects the partial index tasks_live_v3; state guards the meaning.
-      .where("finished_at", "is", null)
-      .where("state", "in", ["scheduled", "pending", "running"])
-      .orderBy("seq")
-      .execute();
     const max = await this.kysely
       .selectFrom("tasks")
       .select((eb) => eb.fn.max<number | null>("seq").as("maxSeq"))
       .executeTakeFirst();
     return {
-      live: live.map((row) => recordOfRow(row as TaskRow)),
+      live: this.statements.live(),
       queues: this.queueStatements.loadAll(),
       routes: this.routeStatements.latest(),
       maxSeq: max?.maxSeq ?? 0,

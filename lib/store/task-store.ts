@@ -45,7 +45,12 @@ export type StoreOp =
 
 /** What the daemon loads at boot to rebuild the core. */
 export interface LiveSnapshot {
-  live: TaskRecord[];
+  /**
+   * The live tasks in enqueue order, read from the store while they are iterated (a boot of a
+   * million tasks never holds them all as records at once): iterate once, before any other
+   * call. Their inputs stay in the store (`inputJson` undefined): see `readInput`.
+   */
+  live: Iterable<TaskRecord>;
   queues: StoredQueue[];
   /** The rules in force for each queue that has any. */
   routes: RouteVersion[];
@@ -93,6 +98,11 @@ export interface TaskStore {
   /** Adds `ops` to the next group commit without waiting: for writes a crash may lose. */
   stage(ops: StoreOp[]): void;
   readTask(id: string): TaskRecord | undefined;
+  /**
+   * A task's input (undefined when it has none). Memory holds a live task's input only while
+   * it is being created or leased; dispatch and reads of a live task fetch it here.
+   */
+  readInput(id: string, seq: number): string | undefined;
   readAttempts(id: string): AttemptRecord[];
   /** Failed and timed-out tasks of a queue, oldest first. */
   listDead(queue: string, limit: number): TaskRecord[];

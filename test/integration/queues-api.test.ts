@@ -1,6 +1,7 @@
 /** Queue administration and visibility over the in-process HTTP API, on a real SQLite file. */
 import { describe, expect, test } from "vitest";
 import { describeResponseSchema, explainResponseSchema, queueListResponseSchema } from "../../lib/protocol/index.ts";
+import { FakeClock } from "../support/fake-clock.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 
@@ -18,6 +19,24 @@ describe("queues over HTTP", () => {
     await poll(server, "emails");
     const second = await (await call(server, "POST", "/v1/queues/emails/tasks", { type: "t" })).json();
     expect(second.warning).toBeUndefined();
+  });
+
+  test("last-poll times survive a restart, so the typo guard stays quiet for a queue polled before it", async () => {
+    await using dir = await tempDir();
+    const t0 = Date.UTC(2030, 0, 1);
+    {
+      const clock = new FakeClock(t0);
+      await using server = await startTestServer({ dataDir: dir.path, clock });
+      await poll(server, "emails");
+      await clock.advance(6 * 60_000);
+      await poll(server, "emails");
+    }
+    // 56 minutes after the second poll, 62 after the first: only the second keeps the queue known.
+    await using server = await startTestServer({ dataDir: dir.path, clock: new FakeClock(t0 + 62 * 60_000) });
+    const answer = await (await call(server, "POST", "/v1/queues/emails/tasks", { type: "t" })).json();
+    expect(answer.warning).toBeUndefined();
+    const other = await (await call(server, "POST", "/v1/queues/emials/tasks", { type: "t" })).json();
+    expect(other.warning).toContain("emials");
   });
 
   test("limit, pause and fairness are persisted and survive a restart", async () => {

@@ -14,7 +14,7 @@ describe("sqlite store", () => {
     const reopened = await openSqliteStore({ dataDir: dir.path, pid: 1 });
     expect(reopened.readTask(task.id)).toEqual(task);
     const snapshot = await reopened.loadLive();
-    expect(snapshot.live.map((t) => t.id)).toEqual([task.id]);
+    expect([...snapshot.live].map((t) => t.id)).toEqual([task.id]);
     expect(snapshot.maxSeq).toBe(task.seq);
     await reopened.close();
   });
@@ -56,7 +56,7 @@ describe("sqlite store", () => {
       { op: "attempts.insert", attempt: { taskId: done.id, attempt: 1, worker: "w", startedAt: 5, endedAt: 9, outcome: "completed", errorJson: undefined } },
     ]);
     const snapshot = await store.loadLive();
-    expect(snapshot.live.map((t) => t.id)).toEqual([open.id]);
+    expect([...snapshot.live].map((t) => t.id)).toEqual([open.id]);
     expect(store.finalCounts("")).toEqual([{ queue: "a", state: "completed", count: 1 }]);
     expect(store.finalCountsOf("a")).toEqual([{ queue: "a", state: "completed", count: 1 }]);
     expect(store.finalCounts("b")).toEqual([]);
@@ -73,10 +73,10 @@ describe("sqlite store", () => {
     const dead = aTaskRecord({ state: "failed", finishedAt: 7 });
     const pending = aTaskRecord();
     await store.commit([scheduled, running, dead, pending].map((task) => ({ op: "tasks.insert", task })));
-    expect((await store.loadLive()).live.map((t) => t.id)).toEqual([scheduled.id, running.id, pending.id]);
+    expect([...(await store.loadLive()).live].map((t) => t.id)).toEqual([scheduled.id, running.id, pending.id]);
     // A requeue writes the task back live: no finish time.
     await store.commit([{ op: "tasks.saveState", task: { ...dead, state: "pending", finishedAt: undefined } }]);
-    expect((await store.loadLive()).live.map((t) => t.id)).toEqual([scheduled.id, running.id, dead.id, pending.id]);
+    expect([...(await store.loadLive()).live].map((t) => t.id)).toEqual([scheduled.id, running.id, dead.id, pending.id]);
     await store.close();
   });
 

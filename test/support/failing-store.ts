@@ -26,6 +26,7 @@ export function failingStore(inner: TaskStore): FailingStore {
     },
     stage: (ops) => inner.stage(ops),
     readTask: (id) => inner.readTask(id),
+    readInput: (id, seq) => inner.readInput(id, seq),
     readAttempts: (id) => inner.readAttempts(id),
     listDead: (queue, limit) => inner.listDead(queue, limit),
     listFinishedBefore: (before, limit, scope) => inner.listFinishedBefore(before, limit, scope),

@@ -23,6 +23,8 @@ export interface TestServerOptions {
   wrapStore?: (store: TaskStore) => TaskStore;
   /** Reuse a data directory (for restart tests); the caller disposes of it. */
   dataDir?: string;
+  /** Characters of input pending tasks keep in memory (0: every dispatch reads it from the store). */
+  pendingInputChars?: number;
 }
 
 export interface TestServer extends AsyncDisposable {
@@ -49,6 +51,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     clock: options.clock ?? systemClock,
     log,
     defaultStartToCloseMs: options.defaultStartToCloseMs,
+    pendingInputChars: options.pendingInputChars,
     naming: WORKFLOW_NAMING,
     ...(options.ids ? { ids: options.ids } : {}),
   });

@@ -126,6 +126,43 @@ describe("dispatch core: dispatch", () => {
     expect(core.tick(T0 + 5_000).changed).toEqual([task]);
   });
 
+  test("pending tasks keep their inputs in memory within a budget; the rest wait in the store", () => {
+    const { core, add, poll } = setup();
+    const big = "x".repeat(3 << 20);
+    const kept = add("q", "x", T0, { inputJson: `"${big}"` });
+    const delayed = add("q", "x", T0, { inputJson: "{}", runAt: T0 + 1_000 });
+    const over = add("q", "x", T0, { inputJson: `"${big}"` });
+    expect([kept.inputJson?.length, delayed.inputJson, over.inputJson]).toEqual([big.length + 2, undefined, undefined]);
+    // The lease takes the kept input; once that task ends, the budget has room again.
+    const [leased] = poll("q", ["x"], 1);
+    expect(leased?.inputJson).toBe(kept.inputJson);
+    core.applySettle(leased!, core.planSettle(leased!, leased!.lease!.token, { kind: "completed", resultJson: undefined }, T0));
+    expect(leased!.inputJson).toBeUndefined();
+    expect(add("q", "x", T0, { inputJson: `"${big}"` }).inputJson?.length).toBe(big.length + 2);
+  });
+
+  test("timers still due fire after thousands of finished tasks' timers were dropped", () => {
+    const { core, add, poll } = setup();
+    const long = anOptions({ startToCloseMs: 60_000 });
+    const leased = add("q", "lease", T0, { options: anOptions({ startToCloseMs: 30_000, retry: { maxAttempts: 1 } }) });
+    poll("q", ["lease"]);
+    const delayed = add("q", "delay", T0, { runAt: T0 + 40_000 });
+    const released = add("host", "fb", T0, { fallbackQueue: "base", fallbackAt: T0 + 50_000 });
+    const firstAttempt = poll("host", ["fb"]);
+    // Each of these leaves a lease timer behind when it completes: enough to compact the heap.
+    for (let i = 0; i < 5_000; i++) {
+      const task = add("busy", "x", T0, { options: long });
+      poll("busy", ["x"]);
+      core.applySettle(task, core.planSettle(task, task.lease!.token, { kind: "completed", resultJson: undefined }, T0));
+    }
+    // Given back after the compactions: its fallback applies again.
+    core.release(firstAttempt, T0);
+    expect(core.tick(T0 + 30_000).changed.map((t) => [t.id, t.state])).toEqual([[leased.id, "timed_out"]]);
+    expect(core.tick(T0 + 40_000).changed.map((t) => [t.id, t.state])).toEqual([[delayed.id, "pending"]]);
+    expect(core.tick(T0 + 50_000).changed.map((t) => [t.id, t.queue])).toEqual([[released.id, "base"]]);
+    expect(core.tick(T0 + 120_000).changed).toEqual([]);
+  });
+
   test("restore keeps running leases, makes tasks without a known lease pending, and re-arms delays", () => {
     const { core, poll } = setup();
     const running = aTaskRecord({ id: "r", seq: 1, state: "running", attempt: 1, leaseToken: "tok", leaseDeadline: T0 + 50, worker: "w", startedAt: T0 - 10 });

@@ -1,6 +1,6 @@
 /** Timeouts, retries, cancellation and scheduling in the pure core, driven by explicit time. */
 import { describe, expect, test } from "vitest";
-import { DispatchCore, InvalidArgumentError, resolveTaskOptions, type LiveTask, type NewTask, type SettleOutcome, type TaskOptionsInput } from "../../../lib/core/index.ts";
+import { DispatchCore, InvalidArgumentError, recordOfLiveTask, resolveTaskOptions, type LiveTask, type NewTask, type SettleOutcome, type TaskOptionsInput } from "../../../lib/core/index.ts";
 import { anOptions } from "../../support/task-builders.ts";
 
 const T0 = 1_000_000;
@@ -229,7 +229,7 @@ describe("scheduling and dead letters", () => {
     const { core, task, poll, fail } = setup({ retry: { maxAttempts: 1 } });
     fail(poll(T0)!, T0);
     expect(task.state).toBe("failed");
-    const revived = core.reviveTask({ ...task, leaseToken: undefined, leaseDeadline: undefined }, s(60));
+    const revived = core.reviveTask({ ...recordOfLiveTask(task), leaseToken: undefined, leaseDeadline: undefined }, s(60));
     core.addTasks([revived], s(60), ["failed"]);
     expect(core.queueCounts()[0]).toMatchObject({ pending: 1 });
     const leased = poll(s(60))!;
