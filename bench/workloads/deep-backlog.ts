@@ -1,6 +1,7 @@
 /**
  * W4 deep backlog: N pending tasks (default 1,000,000) enqueued in batches of 1,000 by 4
- * concurrent producers; half of them drained by one `tqd work` process at concurrency 32; then
+ * concurrent producers; VmRSS right after the last enqueue and again after 15 s idle (the
+ * backlog itself, without the enqueue requests' garbage); half of them drained by one `tqd work` process at concurrency 32; then
  * the worker stops, the daemon is killed with SIGKILL while the other half is still pending,
  * restarted on the same data directory, and timed from spawn to its first `200` on `/readyz`;
  * then a new worker drains the rest.
@@ -22,6 +23,8 @@ import { drainWithWorker } from "../support/worker-drain.ts";
 const QUEUE = "w4";
 const PRODUCERS = 4;
 const BATCH = 1000;
+/** Idle time before the settled RSS reading (1 s in smoke-sized runs). */
+const SETTLE_MS = 15_000;
 
 export async function runDeepBacklog(options: BenchOptions, report: Report): Promise<void> {
   const n = options.w4Tasks;
@@ -36,6 +39,10 @@ export async function runDeepBacklog(options: BenchOptions, report: Report): Pro
 
     const enqueueSeconds = await enqueueBatched(first.url, QUEUE, n, BATCH, PRODUCERS);
     const rssWithBacklogMiB = rssMiB(pid);
+    // Right after the burst the heap still holds the requests' garbage; idle, the daemon
+    // collects it and the allocator returns the pages within seconds.
+    await new Promise((resolve) => setTimeout(resolve, n > 50_000 ? SETTLE_MS : 1_000));
+    const rssWithBacklogSettledMiB = rssMiB(pid);
     const half = await drainWithWorker(first.url, QUEUE, { remaining: Math.floor(n / 2), serverPid: pid, everyMs });
     const serverPeakRssMiB = peakRssMiB(pid);
     const atKill = await queueCounts(first.url, QUEUE);
@@ -60,6 +67,7 @@ export async function runDeepBacklog(options: BenchOptions, report: Report): Pro
       processVsW1Ratio: ratio(processPerSec, report.find("W1-batch")?.processPerSec),
       processAfterRestartPerSec: Math.round(rest.tasks / rest.seconds),
       serverRssWithBacklogMiB: rssWithBacklogMiB,
+      serverRssWithBacklogSettledMiB: rssWithBacklogSettledMiB,
       serverPeakRssMiB,
       pendingAtKill: atKill.pending,
       strandedAtKill: atKill.running,

@@ -211,16 +211,16 @@ export class DispatchCore {
       }
       touched.add(queue);
     });
-    const assignments = this.matchParked(touched, now);
+    // Before matching: a lease takes a kept input out of the budget, so it must be counted in.
     this.keepOrDropInputs(tasks);
-    return assignments;
+    return this.matchParked(touched, now);
   }
 
   /**
    * Inputs wait in the store (see LiveTask.inputJson), except within a small budget: a
-   * backlog of a few thousand tasks dispatches without a store read per task (about 1.5 µs
-   * each), and a deep one holds at most 4 Mi characters of inputs. A task handed to a parked
-   * poll right away keeps its own; a delayed one never does.
+   * backlog of tens of thousands of small tasks dispatches without a store read per task
+   * (about 1 µs each), and a deep one holds at most 4 Mi characters of inputs. A delayed task
+   * never keeps its input.
    */
   private keepOrDropInputs(tasks: readonly LiveTask[]): void {
     for (const task of tasks) {

@@ -141,6 +141,19 @@ describe("dispatch core: dispatch", () => {
     expect(add("q", "x", T0, { inputJson: `"${big}"` }).inputJson?.length).toBe(big.length + 2);
   });
 
+  test("tasks handed straight to parked polls leave the input budget as it was", () => {
+    const { core, add } = setup();
+    const big = `"${"x".repeat(3 << 20)}"`;
+    for (let i = 0; i < 3; i++) {
+      core.park({ queue: "q", types: ["x"], max: 1, identity: "w1", waitMs: 30_000 }, T0);
+      const task = add("q", "x", T0, { inputJson: big });
+      expect(task.state).toBe("running");
+      core.applySettle(task, core.planSettle(task, task.lease!.token, { kind: "completed", resultJson: undefined }, T0));
+    }
+    // 4 Mi characters hold one of these, not two.
+    expect([add("q", "x", T0, { inputJson: big }).inputJson, add("q", "x", T0, { inputJson: big }).inputJson]).toEqual([big, undefined]);
+  });
+
   test("timers still due fire after thousands of finished tasks' timers were dropped", () => {
     const { core, add, poll } = setup();
     const long = anOptions({ startToCloseMs: 60_000 });
