@@ -6,7 +6,7 @@ import { WORKFLOW_NAMING } from "../lib/protocol/index.ts";
 import { systemClock } from "../lib/clock/clock.ts";
 import { ConfigError, resolveServeConfig, type ServeConfig } from "../lib/config/index.ts";
 import { Daemon } from "../lib/daemon/index.ts";
-import { createFetchHandler, startHttpServer } from "../lib/http/index.ts";
+import { createFetchHandler, createWorkerStreamEndpoint, startHttpServer } from "../lib/http/index.ts";
 import { createLogger, type Logger } from "../lib/log/logger.ts";
 import { DataDirLockedError, openSqliteStore } from "../lib/store/index.ts";
 import { newCommand, parseArgs, usageError } from "./command-line.ts";
@@ -69,7 +69,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
   };
   let server;
   try {
-    server = startHttpServer({ ...config.listen, maxBodyBytes: config.maxBodyBytes, fetch: createFetchHandler(daemon, settings, log) });
+    server = startHttpServer({ ...config.listen, maxBodyBytes: config.maxBodyBytes, fetch: createFetchHandler(daemon, settings, log), stream: createWorkerStreamEndpoint(daemon, settings, log) });
   } catch (error) {
     await daemon.stop();
     io.stderr.write(`error: cannot listen on ${config.listen.host}:${config.listen.port}: ${String(error)}\n`);
@@ -85,6 +85,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
   log.info("shutting down", { signal });
   const closing = server.stop();
   await daemon.stop();
+  server.closeStreams();
   await closing;
   log.info("stopped");
   return EXIT.ok;

@@ -24,7 +24,7 @@ import {
   type WorkFlags,
 } from "../lib/config/index.ts";
 import { createLogger, type Logger } from "../lib/log/logger.ts";
-import { createWorker, HandlerModuleError, loadWorkerModule, NON_RETRYABLE_EXIT_CODE, shellHandler, type Worker, type WorkerModule } from "../lib/worker/index.ts";
+import { createWorker, HandlerModuleError, loadWorkerModule, NON_RETRYABLE_EXIT_CODE, shellHandler, StreamingWorkerClient, type Worker, type WorkerModule } from "../lib/worker/index.ts";
 import { addClientOptions } from "./client-command.ts";
 import { collect, newCommand, parseArgs, usageError } from "./command-line.ts";
 import { EXIT, type CliIo } from "./io.ts";
@@ -82,6 +82,7 @@ function workCommand(io: CliIo) {
       .option("--grace <duration>", `on SIGTERM, how long running tasks may finish (default ${DEFAULT_WORK_GRACE})`)
       .option("--workflow-cache <n>", `workflow executions kept in memory between their tasks, 0 for none (default ${DEFAULT_WORKFLOW_CACHE})`)
       .option("--max-sessions <n>", `most workflow sessions this worker holds at once, 0 for none (default ${DEFAULT_MAX_SESSIONS})`)
+      .option("--transport <kind>", "stream: polls and acknowledgements over one WebSocket (HTTP where the server has none); http: a request per call (env TQD_TRANSPORT, default stream)")
       .option("--log-format <format>", "text or json (env TQD_LOG_FORMAT, default text)")
       .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL, default info)"),
   ).addHelpText("after", HELP_AFTER);
@@ -108,7 +109,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const loaded = await moduleFor(config, io);
   if (typeof loaded === "number") return loaded;
   // The worker retries unreachable servers itself, on its clock and with its logging.
-  const client = new TqdClient({ baseUrl: config.client.serverUrl, token: config.client.token, transportRetries: 0 });
+  const http = new TqdClient({ baseUrl: config.client.serverUrl, token: config.client.token, transportRetries: 0 });
+  const client = config.transport === "stream" ? new StreamingWorkerClient(http, log) : http;
   const worker = createWorker({
     client,
     clock: systemClock,
@@ -129,6 +131,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const stopped = stopOnSignals(io, worker, log);
   await worker.start();
   await stopped;
+  if (client instanceof StreamingWorkerClient) client.close();
   return EXIT.ok;
 }
 

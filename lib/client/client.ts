@@ -104,7 +104,7 @@ interface CallOptions<S extends Schema> {
 
 export class TqdClient {
   readonly baseUrl: string;
-  private readonly token: string | undefined;
+  readonly token: string | undefined;
   private readonly transportRetries: number;
   private readonly retryBackoffMs: number;
   private readonly fetchImpl: typeof fetch;

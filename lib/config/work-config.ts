@@ -34,6 +34,7 @@ export interface WorkFlags {
   grace?: string | undefined;
   workflowCache?: string | undefined;
   maxSessions?: string | undefined;
+  transport?: string | undefined;
   server?: string | undefined;
   token?: string | undefined;
   logFormat?: string | undefined;
@@ -50,6 +51,9 @@ export interface WorkConfigInput {
   /** The machine's host name, used when --host is absent. */
   defaultHost: string;
 }
+
+export const WORK_TRANSPORTS = ["stream", "http"] as const;
+export type WorkTransport = (typeof WORK_TRANSPORTS)[number];
 
 /** Where the handlers come from: a TypeScript module, or a shell command for the listed types. */
 export type WorkSource = { kind: "module"; path: string } | { kind: "exec"; command: string; types: readonly string[] };
@@ -76,6 +80,12 @@ export interface WorkConfig {
   readonly workflowCacheSize: number;
   /** `--max-sessions`: most sessions held at once; 0 holds none. */
   readonly maxSessions: number;
+  /**
+   * `--transport`: `stream` sends polls and acknowledgements over the worker stream (one
+   * WebSocket, falling back to HTTP where the server does not offer it); `http` uses one HTTP
+   * request per call.
+   */
+  readonly transport: WorkTransport;
   readonly client: ClientConfig;
   readonly logFormat: LogFormat;
   readonly logLevel: LogLevel;
@@ -104,10 +114,11 @@ export function resolveWorkConfig({ handlersPath, flags, env, defaultIdentity, d
   const graceMs = parseGraceMs(flags.grace ?? DEFAULT_WORK_GRACE);
   const workflowCacheSize = parseInteger("--workflow-cache", flags.workflowCache ?? String(DEFAULT_WORKFLOW_CACHE), 0, MAX_WORKFLOW_CACHE);
   const maxSessions = parseInteger("--max-sessions", flags.maxSessions ?? String(DEFAULT_MAX_SESSIONS), 0, MAX_MAX_SESSIONS);
+  const transport = parseChoice("--transport", flags.transport ?? env.TQD_TRANSPORT ?? "stream", WORK_TRANSPORTS);
   const client = resolveClientConfig({ flags, env });
   const logFormat = parseChoice("--log-format", flags.logFormat ?? env.TQD_LOG_FORMAT ?? "text", ["text", "json"] as const);
   const logLevel = parseChoice("--log-level", flags.logLevel ?? env.TQD_LOG_LEVEL ?? "info", ["debug", "info", "warn", "error"] as const);
-  return Object.freeze({ source, queues, concurrency, identity, host, queueRate, ratePerSecond, pollWaitMs, graceMs, workflowCacheSize, maxSessions, client, logFormat, logLevel });
+  return Object.freeze({ source, queues, concurrency, identity, host, queueRate, ratePerSecond, pollWaitMs, graceMs, workflowCacheSize, maxSessions, transport, client, logFormat, logLevel });
 }
 
 // Exactly one of HANDLERS.ts and --exec; --type goes with --exec only.

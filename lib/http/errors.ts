@@ -27,6 +27,11 @@ export class HttpError extends Error {
   }
 }
 
+/** The HTTP status of an error code (the worker stream answers with it too). */
+export function statusOf(code: ErrorCode): number {
+  return STATUS_OF[code];
+}
+
 export function errorResponse(code: ErrorCode, message: string, headers?: HeadersInit): Response {
   return new Response(JSON.stringify({ error: { code, message } }), {
     status: STATUS_OF[code],

@@ -3,18 +3,24 @@
  * gets its own answer in request order, so one stale lease (409) or unknown task (404) never
  * fails the others; the request itself fails only for a malformed body or an internal error.
  */
-import { settleBatchRequestSchema, type SettleItemResult } from "../protocol/index.ts";
+import type { Daemon } from "../daemon/index.ts";
+import { settleBatchRequestSchema, type SchemaOutput, type SettleItemResult } from "../protocol/index.ts";
 import { knownError } from "./errors.ts";
 import { jsonText, readJsonBody } from "./request-body.ts";
 import { json, type RouteContext } from "./route-context.ts";
 
 export async function settleBatch(context: RouteContext): Promise<Response> {
   const body = await readJsonBody(context.request, settleBatchRequestSchema, context.settings.maxBodyBytes);
+  return json({ results: await settleItems(context.daemon, body) });
+}
+
+/** Settles a parsed batch: each item's answer in request order (also used by the worker stream). */
+export async function settleItems(daemon: Daemon, body: SchemaOutput<typeof settleBatchRequestSchema>): Promise<SettleItemResult[]> {
   const commands = body.completions.map((item) =>
     "error" in item ? { id: item.id, leaseToken: item.leaseToken, failure: item.error } : { id: item.id, leaseToken: item.leaseToken, resultJson: jsonText(item.result) },
   );
-  const settled = await context.daemon.settleMany(commands);
-  const results = settled.map((outcome, index): SettleItemResult => {
+  const settled = await daemon.settleMany(commands);
+  return settled.map((outcome, index): SettleItemResult => {
     const id = commands[index]!.id;
     if ("record" in outcome) return { id, state: outcome.record.state };
     const known = knownError(outcome.error);
@@ -22,5 +28,4 @@ export async function settleBatch(context: RouteContext): Promise<Response> {
     if (!known) throw outcome.error;
     return { id, error: known };
   });
-  return json({ results });
 }

@@ -14,3 +14,4 @@ export * from "./routing.ts";
 export * from "./routes.ts";
 export type * from "./schema.ts";
 export * from "./workflows.ts";
+export * from "./worker-stream.ts";

@@ -4,6 +4,11 @@
  * the socket buffers; they form the next, larger batch, so throughput grows with load while
  * each acknowledgement still waits for its own data to be durable.
  *
+ * Staged writes (see `stage`) do not start a commit of their own: they ride along with the
+ * next awaited commit, or go out STAGED_FLUSH_MS later when none comes. A poll's dispatch
+ * records then share the fsync of the completions that follow them instead of paying one of
+ * their own (W1 drain: 2,200 -> N commits for 20,000 tasks; W2: one fsync fewer per round).
+ *
  * Failure isolation: if a batch fails, each submission in it is retried in a transaction of
  * its own, so one bad write (or a full disk hitting one large batch) fails only its own caller.
  */
@@ -15,6 +20,9 @@ interface Submission<Op> {
   reject?: (error: unknown) => void;
 }
 
+/** How long staged writes wait for an awaited commit to ride along with, in ms. */
+export const STAGED_FLUSH_MS = 20;
+
 export interface GroupCommitOptions<Op> {
   /** Writes `ops` in one transaction; throws if anything failed (the transaction rolled back). */
   writeBatch(ops: readonly Op[]): void;
@@ -25,6 +33,7 @@ export interface GroupCommitOptions<Op> {
 export class GroupCommitter<Op> {
   private queue: Submission<Op>[] = [];
   private scheduled = false;
+  private stagedTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   commits = 0;
   opsCommitted = 0;
@@ -47,7 +56,10 @@ export class GroupCommitter<Op> {
   stage(ops: Op[]): void {
     if (this.closed || ops.length === 0) return;
     this.queue.push({ ops });
-    this.schedule();
+    this.stagedTimer ??= setTimeout(() => {
+      this.stagedTimer = undefined;
+      this.schedule();
+    }, STAGED_FLUSH_MS);
   }
 
   /** Writes everything queued now, synchronously. */
@@ -55,6 +67,10 @@ export class GroupCommitter<Op> {
     const batch = this.queue;
     this.queue = [];
     this.scheduled = false;
+    if (this.stagedTimer !== undefined) {
+      clearTimeout(this.stagedTimer);
+      this.stagedTimer = undefined;
+    }
     if (batch.length === 0) return;
     const ops = batch.flatMap((submission) => submission.ops);
     try {

@@ -6,7 +6,7 @@ import { WORKFLOW_NAMING } from "../../lib/protocol/index.ts";
 import { systemClock, type Clock } from "../../lib/clock/clock.ts";
 import { TqdClient } from "../../lib/client/index.ts";
 import { Daemon, type IdSource } from "../../lib/daemon/index.ts";
-import { createFetchHandler, startHttpServer, type FetchHandler, type HttpServer } from "../../lib/http/index.ts";
+import { createFetchHandler, createWorkerStreamEndpoint, startHttpServer, type FetchHandler, type HttpServer } from "../../lib/http/index.ts";
 import { silentLogger, type Logger } from "../../lib/log/logger.ts";
 import { openSqliteStore, type TaskStore } from "../../lib/store/index.ts";
 import { liveTestServers } from "./live-servers.ts";
@@ -23,6 +23,8 @@ export interface TestServerOptions {
   wrapStore?: (store: TaskStore) => TaskStore;
   /** Reuse a data directory (for restart tests); the caller disposes of it. */
   dataDir?: string;
+  /** Serve without the worker stream, as a server older than it (its path answers 404). */
+  noStream?: boolean;
   /** Characters of input pending tasks keep in memory (0: every dispatch reads it from the store). */
   pendingInputChars?: number;
 }
@@ -56,18 +58,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.ids ? { ids: options.ids } : {}),
   });
   const maxBodyBytes = options.maxBodyBytes ?? 1 << 20;
-  const fetch = createFetchHandler(
-    daemon,
-    { maxBodyBytes, token: options.token, version: "test" },
-    log,
-  );
-  const http: HttpServer = startHttpServer({ host: "127.0.0.1", port: 0, maxBodyBytes, fetch });
+  const settings = { maxBodyBytes, token: options.token, version: "test" };
+  const fetch = createFetchHandler(daemon, settings, log);
+  const stream = options.noStream ? undefined : createWorkerStreamEndpoint(daemon, settings, log);
+  const http: HttpServer = startHttpServer({ host: "127.0.0.1", port: 0, maxBodyBytes, fetch, stream });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     const closing = http.stop();
     await daemon.stop();
+    http.closeStreams();
     await closing;
   };
   const server: TestServer = {

@@ -1,0 +1,184 @@
+/**
+ * The client side of the worker stream (see protocol/worker-stream.ts): poll and batched settle
+ * over one WebSocket, several calls in flight at once, each matched to its answer by `ref`. The
+ * socket opens on the first call and again on the first call after it closed; calls in flight
+ * when it closes fail with TqdUnreachableError, as an HTTP call does when its connection drops.
+ *
+ * A server that answers the upgrade with anything but 101 (an older server without the stream,
+ * a proxy that does not pass WebSockets, a bad token) fails the call with
+ * StreamUnavailableError, so the caller can use HTTP instead (see worker/streaming-client.ts).
+ *
+ * Aborting a poll sends `cancel` and fails the call at once, as an aborted fetch does. The
+ * server then answers the poll anyway, empty if it could take its tasks back; tasks that were
+ * already on the way are handed to `onOrphanedTasks`, so the caller can give them back instead
+ * of leaving them leased until their lease expires.
+ */
+import {
+  errorBodySchema,
+  pollResponseSchema,
+  settleBatchResponseSchema,
+  WORKER_STREAM_PATH,
+  type LeasedTask,
+  type PollRequest,
+  type Schema,
+  type SchemaOutput,
+  type SettleItem,
+  type SettleItemResult,
+  type StreamRequest,
+} from "../protocol/index.ts";
+import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
+
+/** The server answered the upgrade with a status other than 101: the stream is not offered there. */
+export class StreamUnavailableError extends Error {
+  override readonly name = "StreamUnavailableError";
+}
+
+export interface WorkerStreamOptions {
+  /** Base URL such as `http://127.0.0.1:7070`. */
+  baseUrl: string;
+  token?: string | undefined;
+  /** Tasks of a poll answered after the caller aborted it: leased to this worker, to be given back. */
+  onOrphanedTasks?: (tasks: LeasedTask[]) => void;
+}
+
+interface Pending {
+  schema: Schema;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Refs of aborted polls whose answers are still due: their tasks are orphans. */
+type Withdrawn = Set<number>;
+
+export class WorkerStream {
+  private socket: WebSocket | undefined;
+  private opening: Promise<WebSocket> | undefined;
+  private nextRef = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly withdrawn: Withdrawn = new Set();
+  private closedByUs = false;
+
+  constructor(private readonly options: WorkerStreamOptions) {}
+
+  /** `POST /v1/queues/{queue}/poll` over the stream. */
+  async poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
+    signal?.throwIfAborted();
+    const socket = await this.open();
+    signal?.throwIfAborted();
+    const ref = this.nextRef++;
+    const answered = this.expect(ref, pollResponseSchema);
+    const frame: StreamRequest = { op: "poll", ref, queue, body: request };
+    socket.send(JSON.stringify(frame));
+    if (!signal) return (await answered).tasks;
+    return new Promise<LeasedTask[]>((resolve, reject) => {
+      const onAbort = () => {
+        if (!this.pending.has(ref)) return;
+        this.pending.delete(ref);
+        this.withdrawn.add(ref);
+        const cancel: StreamRequest = { op: "cancel", ref };
+        if (this.socket === socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(cancel));
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      answered.then(
+        (response) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(response.tasks);
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** `POST /v1/tasks/complete` over the stream. */
+  async settleBatch(completions: SettleItem[]): Promise<SettleItemResult[]> {
+    const socket = await this.open();
+    const ref = this.nextRef++;
+    const answered = this.expect(ref, settleBatchResponseSchema);
+    const frame: StreamRequest = { op: "complete", ref, body: { completions } };
+    socket.send(JSON.stringify(frame));
+    return (await answered).results;
+  }
+
+  /** Closes the socket; calls in flight fail as unreachable. */
+  close(): void {
+    this.closedByUs = true;
+    this.socket?.close(1000, "worker closing");
+  }
+
+  private expect<S extends Schema>(ref: number, schema: S): Promise<SchemaOutput<S>> {
+    return new Promise((resolve, reject) => this.pending.set(ref, { schema, resolve: resolve as (value: unknown) => void, reject }));
+  }
+
+  private open(): Promise<WebSocket> {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
+    if (this.closedByUs) return Promise.reject(new TqdUnreachableError(this.options.baseUrl, new Error("the worker stream was closed")));
+    this.opening ??= this.connect().finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  private connect(): Promise<WebSocket> {
+    const url = this.options.baseUrl.replace(/^http/, "ws") + WORKER_STREAM_PATH;
+    const headers: Record<string, string> = this.options.token ? { authorization: `Bearer ${this.options.token}` } : {};
+    return new Promise((resolve, reject) => {
+      // Bun's WebSocket takes headers, which the upgrade needs for the bearer token.
+      const socket = new WebSocket(url, { headers } as unknown as string[]);
+      let opened = false;
+      let failure: string | undefined;
+      socket.onopen = () => {
+        opened = true;
+        this.socket = socket;
+        resolve(socket);
+      };
+      socket.onerror = (event) => {
+        failure = (event as ErrorEvent).message ?? "connection failed";
+      };
+      socket.onmessage = (event) => this.receive(typeof event.data === "string" ? event.data : String(event.data));
+      socket.onclose = (event) => {
+        if (this.socket === socket) this.socket = undefined;
+        const cause = new Error(failure ?? `the worker stream closed (${event.code}${event.reason ? `: ${event.reason}` : ""})`);
+        if (!opened) {
+          reject(failure !== undefined && /Expected 101 status code/.test(failure) ? new StreamUnavailableError(failure) : new TqdUnreachableError(this.options.baseUrl, cause));
+          return;
+        }
+        const lost = [...this.pending.values()];
+        this.pending.clear();
+        this.withdrawn.clear();
+        for (const call of lost) call.reject(new TqdUnreachableError(this.options.baseUrl, cause));
+      };
+    });
+  }
+
+  private receive(frame: string): void {
+    let answer: { ref?: unknown; status?: unknown; body?: unknown };
+    try {
+      answer = JSON.parse(frame) as typeof answer;
+    } catch {
+      return;
+    }
+    if (typeof answer.ref !== "number" || typeof answer.status !== "number") return;
+    const call = this.pending.get(answer.ref);
+    if (!call) {
+      if (this.withdrawn.delete(answer.ref)) this.orphaned(answer.body);
+      return;
+    }
+    this.pending.delete(answer.ref);
+    if (answer.status >= 200 && answer.status < 300) {
+      const parsed = call.schema.safeParse(answer.body);
+      if (parsed.success) call.resolve(parsed.data);
+      else call.reject(new TqdProtocolError("unexpected answer on the worker stream"));
+      return;
+    }
+    const error = errorBodySchema.safeParse(answer.body);
+    call.reject(error.success ? new TqdApiError(answer.status, error.data.error.code, error.data.error.message) : new TqdApiError(answer.status, "internal", `status ${answer.status} on the worker stream`));
+  }
+
+  /** The answer of a withdrawn poll: any tasks in it go to `onOrphanedTasks`. */
+  private orphaned(body: unknown): void {
+    const parsed = pollResponseSchema.safeParse(body);
+    if (parsed.success && parsed.data.tasks.length > 0) this.options.onOrphanedTasks?.(parsed.data.tasks);
+  }
+}

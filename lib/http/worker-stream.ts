@@ -1,0 +1,139 @@
+/**
+ * One worker's stream (see protocol/worker-stream.ts): reads its frames, runs each call on the
+ * daemon as the HTTP route would, and answers with the route's status and body. Runtime-neutral:
+ * serve.ts feeds it frames and gives it the socket's `send` and `close`.
+ *
+ * What a poll answer must never do is lose its tasks: they are leased from the moment the
+ * daemon hands them over. So a poll withdrawn (`cancel`) or cut off (the socket closed) before
+ * its answer gives its tasks back like an aborted HTTP poll, and an answer the socket refuses
+ * (closed meanwhile) releases its tasks at once instead of leaving them to their lease expiry.
+ */
+import type { Daemon, PollCommand } from "../daemon/index.ts";
+import type { Logger } from "../log/logger.ts";
+import { queueNameSchema, streamRequestSchema, type SchemaOutput } from "../protocol/index.ts";
+import { hasValidToken } from "./auth.ts";
+import { errorResponse, invalidRequest, knownError, statusOf } from "./errors.ts";
+import type { HttpSettings } from "./route-context.ts";
+import { renderLeasedTasks } from "./render-task.ts";
+import { settleItems } from "./settle-batch-route.ts";
+
+/** The socket, as the session needs it. */
+export interface StreamSocket {
+  /** Sends one text frame; false when the socket can no longer take it (closed). */
+  send(text: string): boolean;
+  /** Closes with a WebSocket status code (1007 bad payload, 1008 policy) and a reason. */
+  close(code: number, reason: string): void;
+}
+
+/** WebSocket close codes the session uses. */
+export const CLOSE_BAD_FRAME = 1007;
+
+export class WorkerStreamSession {
+  /** Polls in flight by ref: aborting one withdraws it. */
+  private readonly polls = new Map<number, AbortController>();
+  private closed = false;
+
+  constructor(
+    private readonly socket: StreamSocket,
+    private readonly daemon: Daemon,
+    private readonly log: Logger,
+  ) {}
+
+  /** Handles one frame; answers are sent when ready, so calls overlap. */
+  receive(frame: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(frame);
+    } catch {
+      // Without a ref there is nobody to answer: the frame breaks the protocol.
+      this.socket.close(CLOSE_BAD_FRAME, "frame is not valid JSON");
+      return;
+    }
+    const parsed = streamRequestSchema.safeParse(value);
+    if (!parsed.success) {
+      const ref = (value as { ref?: unknown } | null)?.ref;
+      if (typeof ref !== "number" || !Number.isSafeInteger(ref) || ref < 0) {
+        this.socket.close(CLOSE_BAD_FRAME, "frame has no valid ref");
+        return;
+      }
+      const error = invalidRequest(parsed.error);
+      this.answer(ref, statusOf(error.code), JSON.stringify({ error: { code: error.code, message: error.message } }));
+      return;
+    }
+    void this.run(parsed.data);
+  }
+
+  /** The socket closed: withdraws every poll still parked (their tasks go back). */
+  closedByPeer(): void {
+    this.closed = true;
+    for (const poll of this.polls.values()) poll.abort();
+    this.polls.clear();
+  }
+
+  private async run(parsed: SchemaOutput<typeof streamRequestSchema>): Promise<void> {
+    try {
+      if (parsed.op === "cancel") {
+        this.polls.get(parsed.ref)?.abort();
+      } else if (parsed.op === "poll") {
+        await this.poll(parsed.ref, parsed.queue, parsed.body);
+      } else {
+        const results = await settleItems(this.daemon, parsed.body);
+        this.answer(parsed.ref, 200, JSON.stringify({ results }));
+      }
+    } catch (error) {
+      const known = knownError(error);
+      if (known) {
+        this.answer(parsed.ref, statusOf(known.code), JSON.stringify({ error: known }));
+        return;
+      }
+      this.log.error("worker stream call failed", { op: parsed.op, error: String(error) });
+      this.answer(parsed.ref, 500, JSON.stringify({ error: { code: "internal", message: "internal error; see the server log" } }));
+    }
+  }
+
+  private async poll(ref: number, queue: string, body: Omit<PollCommand, "queue">): Promise<void> {
+    const name = queueNameSchema.safeParse(queue);
+    if (!name.success) {
+      this.answer(ref, 400, JSON.stringify({ error: { code: "invalid_argument", message: `invalid queue name: ${name.error.issues[0]?.message ?? "bad name"}` } }));
+      return;
+    }
+    if (this.polls.has(ref)) {
+      this.answer(ref, 400, JSON.stringify({ error: { code: "invalid_argument", message: `ref ${ref} is already in use by a poll in flight` } }));
+      return;
+    }
+    const withdraw = new AbortController();
+    if (this.closed) withdraw.abort();
+    this.polls.set(ref, withdraw);
+    try {
+      const tasks = await this.daemon.poll({ ...body, queue: name.data }, withdraw.signal);
+      if (!this.answer(ref, 200, renderLeasedTasks(tasks)) && tasks.length > 0) {
+        this.daemon.release(tasks.map((task) => ({ id: task.id, leaseToken: task.lease!.token })));
+      }
+    } finally {
+      this.polls.delete(ref);
+    }
+  }
+
+  /** Sends `{"ref","status","body"}` with `body` already JSON text; false if the socket refused it. */
+  private answer(ref: number, status: number, bodyJson: string): boolean {
+    if (this.closed) return false;
+    return this.socket.send(`{"ref":${ref},"status":${status},"body":${bodyJson}}`);
+  }
+}
+
+/** What serve.ts needs to offer the stream: the upgrade check and a session per socket. */
+export interface WorkerStreamEndpoint {
+  /** An error answer when `request` may not open a stream (bad token); undefined to upgrade. */
+  refuse(request: Request): Response | undefined;
+  open(socket: StreamSocket): WorkerStreamSession;
+}
+
+export function createWorkerStreamEndpoint(daemon: Daemon, settings: HttpSettings, log: Logger): WorkerStreamEndpoint {
+  return {
+    refuse: (request) =>
+      settings.token !== undefined && !hasValidToken(request, settings.token)
+        ? errorResponse("unauthorized", "missing or invalid bearer token", { "www-authenticate": "Bearer" })
+        : undefined,
+    open: (socket) => new WorkerStreamSession(socket, daemon, log),
+  };
+}

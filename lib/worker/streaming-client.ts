@@ -1,0 +1,80 @@
+/**
+ * The worker's client when it uses the worker stream (`tqd work --transport stream`, the
+ * default): polls and batched settles go over the stream, every other call over HTTP. Where the
+ * server does not offer the stream (it answered the upgrade with an HTTP status: an older
+ * server, a proxy without WebSockets), the calls go over HTTP and the stream is tried again
+ * after STREAM_RETRY_MS. Tasks of a poll answered after the worker withdrew it are given back
+ * over HTTP (`POST /v1/tasks/release`) instead of staying leased until their lease expires.
+ */
+import { StreamUnavailableError, WorkerStream, type TqdClient } from "../client/index.ts";
+import type { Logger } from "../log/logger.ts";
+import type { LeasedTask, PollRequest, SettleItem, SettleItemResult } from "../protocol/index.ts";
+import { describeError } from "./task-outcome.ts";
+import type { WorkerClient } from "./worker-client.ts";
+
+/** How long the worker uses HTTP after the server refused the stream, in ms. */
+export const STREAM_RETRY_MS = 60_000;
+
+export class StreamingWorkerClient implements WorkerClient {
+  private readonly stream: WorkerStream;
+  /** Epoch ms until which the stream is not tried (the server refused it). */
+  private httpUntilMs = 0;
+
+  constructor(
+    private readonly http: TqdClient,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.stream = new WorkerStream({
+      baseUrl: http.baseUrl,
+      token: http.token,
+      onOrphanedTasks: (tasks) => this.giveBack(tasks),
+    });
+  }
+
+  poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
+    return this.viaStream(
+      () => this.stream.poll(queue, request, signal),
+      () => this.http.poll(queue, request, signal),
+    );
+  }
+
+  settleBatch(completions: SettleItem[], signal?: AbortSignal): Promise<SettleItemResult[]> {
+    return this.viaStream(
+      () => this.stream.settleBatch(completions),
+      () => this.http.settleBatch(completions, signal),
+    );
+  }
+
+  complete: TqdClient["complete"] = (...args) => this.http.complete(...args);
+  fail: TqdClient["fail"] = (...args) => this.http.fail(...args);
+  heartbeat: TqdClient["heartbeat"] = (...args) => this.http.heartbeat(...args);
+  leave: TqdClient["leave"] = (...args) => this.http.leave(...args);
+  release: TqdClient["release"] = (...args) => this.http.release(...args);
+  workflowHistory: TqdClient["workflowHistory"] = (...args) => this.http.workflowHistory(...args);
+  completeWorkflowTask: TqdClient["completeWorkflowTask"] = (...args) => this.http.completeWorkflowTask(...args);
+
+  /** Closes the stream (at the end of `tqd work`). */
+  close(): void {
+    this.stream.close();
+  }
+
+  private async viaStream<T>(overStream: () => Promise<T>, overHttp: () => Promise<T>): Promise<T> {
+    if (this.now() < this.httpUntilMs) return overHttp();
+    try {
+      return await overStream();
+    } catch (error) {
+      if (!(error instanceof StreamUnavailableError)) throw error;
+      this.httpUntilMs = this.now() + STREAM_RETRY_MS;
+      this.log.info("the server does not offer the worker stream; using HTTP", { error: error.message, retryInMs: STREAM_RETRY_MS });
+      return overHttp();
+    }
+  }
+
+  private giveBack(tasks: LeasedTask[]): void {
+    this.http.release(tasks.map((task) => ({ id: task.id, leaseToken: task.leaseToken }))).then(
+      () => this.log.debug("gave back the tasks of a withdrawn poll", { tasks: tasks.length }),
+      (error: unknown) => this.log.info("could not give back the tasks of a withdrawn poll; they return when their leases expire", { tasks: tasks.length, error: describeError(error) }),
+    );
+  }
+}

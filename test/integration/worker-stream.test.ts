@@ -1,0 +1,213 @@
+/**
+ * The worker stream (`GET /v1/worker/stream`) against a real server on a socket: the raw
+ * protocol (frames, refs, errors, cancel, a socket that goes away), the WorkerStream client,
+ * and StreamingWorkerClient's fallback to HTTP on a server without the stream.
+ */
+import { describe, expect, test } from "vitest";
+import { StreamUnavailableError, TqdApiError, TqdClient, WorkerStream } from "../../lib/client/index.ts";
+import type { LeasedTask } from "../../lib/protocol/index.ts";
+import { silentLogger } from "../../lib/log/logger.ts";
+import { StreamingWorkerClient } from "../../lib/worker/index.ts";
+import { startTestServer, type TestServer } from "../support/test-server.ts";
+
+const POLL = { identity: "w1", types: ["t"], max: 10, waitMs: 0 };
+
+/** A raw socket on the stream with its frames collected, for protocol-level checks. */
+async function rawSocket(server: TestServer, token?: string) {
+  const socket = new WebSocket(server.url.replace("http", "ws") + "/v1/worker/stream", { headers: token ? { authorization: `Bearer ${token}` } : {} } as unknown as string[]);
+  const frames: Record<string, unknown>[] = [];
+  const waiting: (() => void)[] = [];
+  let closed: { code: number; reason: string } | undefined;
+  socket.onmessage = (event) => {
+    frames.push(JSON.parse(String(event.data)) as Record<string, unknown>);
+    waiting.splice(0).forEach((wake) => wake());
+  };
+  socket.onclose = (event) => {
+    closed = { code: event.code, reason: event.reason };
+    waiting.splice(0).forEach((wake) => wake());
+  };
+  await new Promise<void>((resolve, reject) => {
+    socket.onopen = () => resolve();
+    socket.onerror = () => reject(new Error("stream did not open"));
+  });
+  /** Waits (with a deadline) until `ready()` holds, re-checking at every frame or close. */
+  const until = async <T>(ready: () => T | undefined, what: string): Promise<T> => {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const value = ready();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(frames)}`);
+      await new Promise<void>((wake) => {
+        waiting.push(wake);
+        setTimeout(wake, 100);
+      });
+    }
+  };
+  return {
+    send: (frame: unknown) => socket.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
+    answer: (ref: number) => until(() => frames.find((frame) => frame.ref === ref), `the answer to ref ${ref}`),
+    closed: () => until(() => closed, "the socket to close"),
+    close: () => socket.close(),
+    frames,
+  };
+}
+
+async function enqueue(server: TestServer, n: number): Promise<string[]> {
+  const answer = await server.client.enqueueBatch("q", Array.from({ length: n }, (_, i) => ({ type: "t", input: { i } })));
+  return answer.tasks.map((task) => task.id);
+}
+
+describe("worker stream: the protocol", () => {
+  test("poll and batched complete answer with the HTTP routes' status and body, matched by ref", async () => {
+    await using server = await startTestServer();
+    const ids = await enqueue(server, 3);
+    const socket = await rawSocket(server);
+    socket.send({ op: "poll", ref: 7, queue: "q", body: POLL });
+    const polled = await socket.answer(7);
+    expect(polled).toMatchObject({ ref: 7, status: 200 });
+    const tasks = (polled.body as { tasks: LeasedTask[] }).tasks;
+    expect(tasks.map((task) => task.id)).toEqual(ids);
+    expect(tasks[0]).toMatchObject({ queue: "q", type: "t", input: { i: 0 }, attempt: 1 });
+
+    const commitsBefore = server.daemon.storeStats().commits;
+    socket.send({ op: "complete", ref: 8, body: { completions: [...tasks.map((task) => ({ id: task.id, leaseToken: task.leaseToken, result: "ok" })), { id: "no-such-task", leaseToken: "x" }] } });
+    const settled = await socket.answer(8);
+    expect(settled).toMatchObject({ ref: 8, status: 200 });
+    expect((settled.body as { results: unknown[] }).results).toEqual([
+      ...ids.map((id) => ({ id, state: "completed" })),
+      { id: "no-such-task", error: { code: "not_found", message: expect.stringContaining("no-such-task") } },
+    ]);
+    expect(server.daemon.storeStats().commits - commitsBefore).toBe(1);
+    expect(await server.client.getTask(ids[0]!)).toMatchObject({ state: "completed", result: "ok" });
+    socket.close();
+  });
+
+  test("calls overlap: a parked poll does not hold up a settle sent after it", async () => {
+    await using server = await startTestServer();
+    const [first] = await enqueue(server, 1);
+    const socket = await rawSocket(server);
+    socket.send({ op: "poll", ref: 1, queue: "q", body: POLL });
+    const [task] = ((await socket.answer(1)).body as { tasks: LeasedTask[] }).tasks;
+    socket.send({ op: "poll", ref: 2, queue: "q", body: { ...POLL, waitMs: 30_000 } });
+    socket.send({ op: "complete", ref: 3, body: { completions: [{ id: task!.id, leaseToken: task!.leaseToken }] } });
+    expect((await socket.answer(3)).status).toBe(200);
+    expect(socket.frames.some((frame) => frame.ref === 2)).toBe(false);
+    expect((await server.client.getTask(first!)).state).toBe("completed");
+    // The parked poll takes the next task as soon as it is enqueued.
+    const [next] = await enqueue(server, 1);
+    const answer = await socket.answer(2);
+    expect((answer.body as { tasks: LeasedTask[] }).tasks.map((t) => t.id)).toEqual([next]);
+    socket.close();
+  });
+
+  test("cancel answers a parked poll empty, and a later task stays pending", async () => {
+    await using server = await startTestServer();
+    const socket = await rawSocket(server);
+    socket.send({ op: "poll", ref: 1, queue: "q", body: { ...POLL, waitMs: 30_000 } });
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(1);
+    socket.send({ op: "cancel", ref: 1 });
+    expect(await socket.answer(1)).toEqual({ ref: 1, status: 200, body: { tasks: [] } });
+    const [id] = await enqueue(server, 1);
+    expect((await server.client.getTask(id!)).state).toBe("pending");
+    socket.close();
+  });
+
+  test("a socket that closes withdraws its parked polls: nothing is leased to it afterwards", async () => {
+    await using server = await startTestServer();
+    const socket = await rawSocket(server);
+    socket.send({ op: "poll", ref: 1, queue: "q", body: { ...POLL, waitMs: 30_000 } });
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(1);
+    socket.close();
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(0);
+    const [id] = await enqueue(server, 1);
+    expect((await server.client.getTask(id!)).state).toBe("pending");
+  });
+
+  test("bad frames: a refless or unparsable frame closes the socket (1007); a bad call with a ref gets a 400 and the socket stays", async () => {
+    await using server = await startTestServer();
+    const socket = await rawSocket(server);
+    socket.send({ op: "poll", ref: 1, queue: "q", body: { identity: "w1", types: [], max: 0 } });
+    const invalid = await socket.answer(1);
+    expect(invalid).toMatchObject({ ref: 1, status: 400, body: { error: { code: "invalid_argument", message: expect.stringMatching(/body\.types|body\.max/) } } });
+    socket.send({ op: "poll", ref: 2, queue: "bad queue!", body: POLL });
+    expect(await socket.answer(2)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("invalid queue name") } } });
+    socket.send({ op: "explode", ref: 3 });
+    expect(await socket.answer(3)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument" } } });
+    socket.send({ op: "complete", ref: 4, body: { completions: [] } });
+    expect(await socket.answer(4)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("completions") } } });
+    // Still open: a good call works.
+    socket.send({ op: "poll", ref: 5, queue: "q", body: POLL });
+    expect(await socket.answer(5)).toMatchObject({ status: 200, body: { tasks: [] } });
+    for (const frame of socket.frames) expect(JSON.stringify(frame)).not.toMatch(/at .*\.ts|sqlite|SELECT/i);
+
+    socket.send("{not json");
+    expect(await socket.closed()).toMatchObject({ code: 1007 });
+    const second = await rawSocket(server);
+    second.send({ op: "poll", queue: "q", body: POLL });
+    expect(await second.closed()).toMatchObject({ code: 1007, reason: expect.stringContaining("ref") });
+  });
+
+  test("the upgrade needs the bearer token when the server has one; a plain GET is a JSON 400", async () => {
+    await using server = await startTestServer({ token: "s3cret" });
+    const refused = new WorkerStream({ baseUrl: server.url, token: "wrong" });
+    await expect(refused.poll("q", POLL)).rejects.toBeInstanceOf(StreamUnavailableError);
+    const stream = new WorkerStream({ baseUrl: server.url, token: "s3cret" });
+    expect(await stream.poll("q", POLL)).toEqual([]);
+    stream.close();
+    const unauthorized = await fetch(server.url + "/v1/worker/stream");
+    expect(unauthorized.status).toBe(401);
+    const plain = await fetch(server.url + "/v1/worker/stream", { headers: { authorization: "Bearer s3cret" } });
+    expect(plain.status).toBe(400);
+    expect(await plain.json()).toMatchObject({ error: { code: "invalid_argument", message: expect.stringContaining("WebSocket") } });
+  });
+});
+
+describe("worker stream: the clients", () => {
+  test("WorkerStream: overlapping polls and settles, API errors as TqdApiError, a stopping server answers parked polls and then is unreachable", async () => {
+    await using server = await startTestServer();
+    const ids = await enqueue(server, 4);
+    const stream = new WorkerStream({ baseUrl: server.url });
+    const [a, b] = await Promise.all([stream.poll("q", { ...POLL, max: 2 }), stream.poll("q", { ...POLL, max: 2 })]);
+    expect([...a, ...b].map((task) => task.id).sort()).toEqual([...ids].sort());
+    const results = await stream.settleBatch([...a, ...b].map((task) => ({ id: task.id, leaseToken: task.leaseToken })));
+    expect(results.every((result) => "state" in result && result.state === "completed")).toBe(true);
+    await expect(stream.poll("bad queue!", POLL)).rejects.toBeInstanceOf(TqdApiError);
+    // The daemon stops: the parked poll is answered empty before the stream closes, and the next call finds nobody.
+    const parked = stream.poll("q", { ...POLL, waitMs: 30_000 });
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(1);
+    await server.stop();
+    expect(await parked).toEqual([]);
+    await expect(stream.poll("q", POLL)).rejects.toMatchObject({ name: "TqdUnreachableError" });
+    stream.close();
+  });
+
+  test("an aborted poll is withdrawn: the call fails at once and its task stays pending", async () => {
+    await using server = await startTestServer();
+    const stream = new WorkerStream({ baseUrl: server.url });
+    const abort = new AbortController();
+    const parked = stream.poll("q", { ...POLL, waitMs: 30_000 }, abort.signal);
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(1);
+    abort.abort();
+    await expect(parked).rejects.toBeDefined();
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(0);
+    const [id] = await enqueue(server, 1);
+    expect((await server.client.getTask(id!)).state).toBe("pending");
+    stream.close();
+  });
+
+  test("StreamingWorkerClient uses HTTP on a server without the stream, and the stream where there is one", async () => {
+    await using old = await startTestServer({ noStream: true });
+    await using current = await startTestServer();
+    for (const server of [old, current]) {
+      const [id] = await enqueue(server, 1);
+      const lines: string[] = [];
+      const log = { ...silentLogger, info: (message: string) => lines.push(message) };
+      const client = new StreamingWorkerClient(new TqdClient({ baseUrl: server.url, transportRetries: 0 }), log);
+      const [task] = await client.poll("q", POLL);
+      expect(task!.id).toBe(id);
+      expect(await client.settleBatch([{ id: task!.id, leaseToken: task!.leaseToken }])).toEqual([{ id, state: "completed" }]);
+      expect(lines.some((line) => line.includes("does not offer the worker stream"))).toBe(server === old);
+      client.close();
+    }
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, test } from "vitest";
+import { GroupCommitter, STAGED_FLUSH_MS } from "../../../lib/store/group-commit.ts";
+
+/** A committer that records each transaction's ops. */
+function recording() {
+  const transactions: string[][] = [];
+  const committer = new GroupCommitter<string>({ writeBatch: (ops) => void transactions.push([...ops]), onStagedFailure: () => undefined });
+  return { committer, transactions };
+}
+
+const turns = (n: number) => new Promise<void>((resolve) => (n === 0 ? resolve() : setImmediate(() => void turns(n - 1).then(resolve))));
+
+describe("group commit", () => {
+  test("writes submitted in the same turns share one transaction", async () => {
+    const { committer, transactions } = recording();
+    await Promise.all([committer.commit(["a"]), committer.commit(["b", "c"])]);
+    expect(transactions).toEqual([["a", "b", "c"]]);
+  });
+
+  test("staged writes ride along with the next awaited commit, in submission order", async () => {
+    const { committer, transactions } = recording();
+    committer.stage(["dispatch-1"]);
+    await turns(4);
+    expect(transactions).toEqual([]);
+    await committer.commit(["settle-1"]);
+    expect(transactions).toEqual([["dispatch-1", "settle-1"]]);
+    await new Promise((resolve) => setTimeout(resolve, STAGED_FLUSH_MS * 2));
+    expect(transactions).toHaveLength(1);
+  });
+
+  test("staged writes with no commit to ride along go out on their own within STAGED_FLUSH_MS", async () => {
+    const { committer, transactions } = recording();
+    const started = performance.now();
+    committer.stage(["dispatch-1"]);
+    committer.stage(["dispatch-2"]);
+    const deadline = started + 5_000;
+    while (transactions.length === 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    expect(transactions).toEqual([["dispatch-1", "dispatch-2"]]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(STAGED_FLUSH_MS - 2);
+  });
+
+  test("close writes staged ops at once", () => {
+    const { committer, transactions } = recording();
+    committer.stage(["dispatch-1"]);
+    committer.close();
+    expect(transactions).toEqual([["dispatch-1"]]);
+  });
+});
