@@ -1,8 +1,9 @@
 /**
- * Coalesces task outcomes into `POST /v1/tasks/complete` requests, one commit each on the
- * server. An outcome reported while no request is in flight goes out on the next turn of the
- * event loop (so outcomes of the same tick share it, and an idle worker adds no latency);
- * outcomes reported while a request is in flight wait for it and go out together in the next.
+ * Coalesces task outcomes into `POST /v1/tasks/complete` requests (over the worker stream or
+ * HTTP), which the server group-commits. An outcome reported while fewer than
+ * ACK_REQUESTS_IN_FLIGHT requests are in flight goes out on the next turn of the event loop (so
+ * outcomes of the same tick share it, and an idle worker adds no latency); outcomes reported
+ * while that many are in flight wait for one of them and go out together in the next.
  *
  * Only definite answers are final here: a settled item, or a stale lease (409) or unknown task
  * (404). Anything else (the request failed, an item was refused for another reason) comes back
@@ -13,6 +14,14 @@ import { TqdApiError } from "../client/index.ts";
 import { LIMITS, type LeasedTask, type SettleItem, type SettleItemResult } from "../protocol/index.ts";
 import type { TaskOutcome } from "./task-outcome.ts";
 import type { WorkerClient } from "./worker-client.ts";
+
+/**
+ * Batches sent before the previous ones are answered. One at a time, a task finishing during
+ * a commit waited for that commit and then its own, holding its slot all along; with four, it
+ * rides the server's next group commit (W1 drain through the stream, 4 runs each: 1 -> 11,594,
+ * 4 -> 14,257, 8 -> 12,927, unbounded -> 13,564 tasks/s; server CPU per task 59 -> 50 µs).
+ */
+export const ACK_REQUESTS_IN_FLIGHT = 4;
 
 /** What became of one outcome sent in a batch. */
 export type BatchVerdict = { kind: "settled" } | { kind: "lease-lost"; message: string } | { kind: "alone" };
@@ -28,7 +37,7 @@ const SETTLED: BatchVerdict = { kind: "settled" };
 
 export class AckBatcher {
   private waiting: Waiting[] = [];
-  private inFlight = false;
+  private inFlight = 0;
   private scheduled = false;
   private unsupported = false;
   /** Requests sent and items in them, for tests and debugging. */
@@ -39,6 +48,7 @@ export class AckBatcher {
     /** A client without `settleBatch` (an older fake, say) gets every outcome back `alone`. */
     private readonly client: Pick<WorkerClient, "settleBatch">,
     private readonly maxItems: number = LIMITS.settleBatch,
+    private readonly maxInFlight: number = ACK_REQUESTS_IN_FLIGHT,
   ) {}
 
   /** Queues `outcome` for the next batch; resolves with what the server said about it. */
@@ -56,7 +66,7 @@ export class AckBatcher {
   }
 
   private schedule(): void {
-    if (this.inFlight || this.scheduled || this.waiting.length === 0) return;
+    if (this.inFlight >= this.maxInFlight || this.scheduled || this.waiting.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -65,9 +75,9 @@ export class AckBatcher {
   }
 
   private async flush(): Promise<void> {
-    if (this.inFlight || this.waiting.length === 0) return;
+    if (this.inFlight >= this.maxInFlight || this.waiting.length === 0) return;
     const batch = this.waiting.splice(0, this.maxItems);
-    this.inFlight = true;
+    this.inFlight++;
     this.requests++;
     this.items += batch.length;
     try {
@@ -77,7 +87,7 @@ export class AckBatcher {
       if (error instanceof TqdApiError && (error.status === 404 || error.status === 405)) this.unsupported = true;
       for (const waiting of batch) waiting.resolve(ALONE);
     } finally {
-      this.inFlight = false;
+      this.inFlight--;
       this.schedule();
     }
   }

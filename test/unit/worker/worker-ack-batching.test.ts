@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TqdApiError, TqdUnreachableError } from "../../../lib/client/index.ts";
 import type { SettleItemResult } from "../../../lib/protocol/index.ts";
+import { ACK_REQUESTS_IN_FLIGHT } from "../../../lib/worker/ack-batcher.ts";
 import { deferred, setup } from "./worker-test-bundle.ts";
 
 describe("batched acknowledgements", () => {
@@ -17,26 +18,31 @@ describe("batched acknowledgements", () => {
     expect(b.client.completes.calls).toHaveLength(0);
   });
 
-  it("holds outcomes that end while a request is in flight and sends them together next", async () => {
-    const first = deferred<SettleItemResult[]>();
-    const handlers = [deferred(), deferred(), deferred()];
+  it(`sends up to ${ACK_REQUESTS_IN_FLIGHT} batches before answers come; outcomes ending after that wait and go out together`, async () => {
+    const n = ACK_REQUESTS_IN_FLIGHT + 2;
+    const unanswered = Array.from({ length: ACK_REQUESTS_IN_FLIGHT }, () => deferred<SettleItemResult[]>());
+    const handlers = Array.from({ length: n }, () => deferred());
     let started = 0;
-    const b = setup({ t: async () => handlers[started++]!.promise });
+    const b = setup({ t: async () => handlers[started++]!.promise }, { concurrency: n });
     let calls = 0;
-    b.client.acceptBatches(async (call) => (calls++ === 0 ? first.promise : call.items.map((item) => ({ id: item.id, state: "completed" }))));
+    b.client.acceptBatches(async (call) => (calls < ACK_REQUESTS_IN_FLIGHT ? unanswered[calls++]!.promise : call.items.map((item) => ({ id: item.id, state: "completed" }))));
     await b.worker.start();
-    const tasks = [b.aLeasedTask(), b.aLeasedTask(), b.aLeasedTask()];
+    const tasks = Array.from({ length: n }, () => b.aLeasedTask());
     (await b.client.polls.next()).answer(tasks);
-    handlers[0]!.resolve();
-    expect((await b.client.batches.next()).items.map((item) => item.id)).toEqual([tasks[0]!.id]);
-    handlers[1]!.resolve();
-    handlers[2]!.resolve();
-    // Both end while the first request is unanswered: no second request yet.
+    // Each of the first ones ends in a turn of its own: a request each, none answered.
+    for (let i = 0; i < ACK_REQUESTS_IN_FLIGHT; i++) {
+      handlers[i]!.resolve();
+      expect((await b.client.batches.next()).items.map((item) => item.id)).toEqual([tasks[i]!.id]);
+    }
+    handlers[n - 2]!.resolve();
+    handlers[n - 1]!.resolve();
+    // Both end while every request allowed in flight is unanswered: no further request yet.
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(b.client.batches.calls).toHaveLength(1);
-    first.resolve([{ id: tasks[0]!.id, state: "completed" }]);
-    expect((await b.client.batches.next()).items.map((item) => item.id)).toEqual([tasks[1]!.id, tasks[2]!.id]);
+    expect(b.client.batches.calls).toHaveLength(ACK_REQUESTS_IN_FLIGHT);
+    unanswered[0]!.resolve([{ id: tasks[0]!.id, state: "completed" }]);
+    expect((await b.client.batches.next()).items.map((item) => item.id)).toEqual([tasks[n - 2]!.id, tasks[n - 1]!.id]);
+    for (let i = 1; i < ACK_REQUESTS_IN_FLIGHT; i++) unanswered[i]!.resolve([{ id: tasks[i]!.id, state: "completed" }]);
     await b.worker.stop();
     expect(b.client.completes.calls).toHaveLength(0);
   });
