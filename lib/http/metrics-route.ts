@@ -45,6 +45,11 @@ export function metrics(context: RouteContext): Response {
   out.sample("tqd_store_commits_total", {}, m.store.commits);
   out.histogram("tqd_store_commit_batch_size", "Operations per committed transaction (group commit).", m.store.batchSizes);
   out.histogram("tqd_store_commit_duration_seconds", "Duration of each commit, fsync included.", m.store.commitSeconds);
+  const streams = context.settings.workerStreams?.();
+  if (streams !== undefined) {
+    out.family("tqd_worker_streams", "gauge", "Worker streams open (GET /v1/worker/stream): workers on --transport stream.");
+    out.sample("tqd_worker_streams", {}, streams);
+  }
   const process = context.settings.processStats?.();
   if (process) {
     out.family("process_resident_memory_bytes", "gauge", "Resident memory of the daemon.");

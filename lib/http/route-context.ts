@@ -10,6 +10,8 @@ export interface HttpSettings {
   version: string;
   /** Process memory for /metrics; the binary wires the runtime's numbers in. */
   processStats?: () => { rssBytes: number; heapUsedBytes: number };
+  /** Worker streams open, for /metrics (see worker-stream.ts). */
+  workerStreams?: () => number;
 }
 
 export interface RouteContext {

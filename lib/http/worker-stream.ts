@@ -37,6 +37,8 @@ export class WorkerStreamSession {
     private readonly socket: StreamSocket,
     private readonly daemon: Daemon,
     private readonly log: Logger,
+    /** Called once when the socket closes. */
+    private readonly onClosed: () => void = () => undefined,
   ) {}
 
   /** Handles one frame; answers are sent when ready, so calls overlap. */
@@ -65,6 +67,8 @@ export class WorkerStreamSession {
 
   /** The socket closed: withdraws every poll still parked (their tasks go back). */
   closedByPeer(): void {
+    if (this.closed) return;
+    this.onClosed();
     this.closed = true;
     for (const poll of this.polls.values()) poll.abort();
     this.polls.clear();
@@ -126,14 +130,25 @@ export interface WorkerStreamEndpoint {
   /** An error answer when `request` may not open a stream (bad token); undefined to upgrade. */
   refuse(request: Request): Response | undefined;
   open(socket: StreamSocket): WorkerStreamSession;
+  /** Streams open now. */
+  readonly openStreams: number;
 }
 
+/** The endpoint; also sets `settings.workerStreams`, so /metrics reports the streams open. */
 export function createWorkerStreamEndpoint(daemon: Daemon, settings: HttpSettings, log: Logger): WorkerStreamEndpoint {
+  let open = 0;
+  settings.workerStreams = () => open;
   return {
     refuse: (request) =>
       settings.token !== undefined && !hasValidToken(request, settings.token)
         ? errorResponse("unauthorized", "missing or invalid bearer token", { "www-authenticate": "Bearer" })
         : undefined,
-    open: (socket) => new WorkerStreamSession(socket, daemon, log),
+    open: (socket) => {
+      open++;
+      return new WorkerStreamSession(socket, daemon, log, () => open--);
+    },
+    get openStreams() {
+      return open;
+    },
   };
 }

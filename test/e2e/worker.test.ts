@@ -124,6 +124,28 @@ describe("tqd work (binary)", () => {
 });
 
 describe("CLI exit codes (binary)", () => {
+  test("both transports run every task once: the worker stream (default) and --transport http", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    for (const transport of ["stream", "http"]) {
+      const queue = `via-${transport}`;
+      const ranLog = join(dir.path, `${transport}.log`);
+      const tasks = Array.from({ length: 300 }, (_, n) => ({ type: "job", input: { n } }));
+      const response = await fetch(`${daemon.url}/v1/queues/${queue}/tasks/batch`, { method: "POST", body: JSON.stringify({ tasks }) });
+      expect(response.status).toBe(201);
+      await using worker = startTqd(["work", "--exec", `echo "$TQD_TASK_ID" >> ${ranLog}; echo ok`, "--queue", queue, "--type", "job", "--concurrency", "8", "--transport", transport, "--server", daemon.url, "--log-level", "debug"]);
+      await eventually(async () => ((await countsOf(daemon.url, queue))?.completed === 300 ? true : undefined), `300 tasks completed over ${transport}`, 60_000);
+      const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+      expect(metrics).toContain(`tqd_worker_streams ${transport === "stream" ? 1 : 0}\n`);
+      const ran = readFileSync(ranLog, "utf8").trim().split("\n");
+      expect([ran.length, new Set(ran).size]).toEqual([300, 300]);
+      worker.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
+      // A stream worker never falls back on a server that has the stream.
+      expect(worker.stderr()).not.toContain("does not offer the worker stream");
+    }
+  });
+
   test("2 for usage errors, 3 for an unreachable server, 4 for a wait that times out", async () => {
     await using dir = await tempDir();
     await using daemon = await startDaemon(join(dir.path, "data"));
@@ -133,6 +155,8 @@ describe("CLI exit codes (binary)", () => {
     expect([badJson.code, /INPUT/i.test(badJson.stderr)]).toEqual([2, true]);
     const badFlag = await runTqd(["work", HELLO, "--queue", "q", "--concurrency", "zero"]);
     expect([badFlag.code, badFlag.stderr.includes("--concurrency")]).toEqual([2, true]);
+    const badTransport = await runTqd(["work", HELLO, "--queue", "q", "--transport", "grpc"]);
+    expect([badTransport.code, badTransport.stderr.includes("--transport")]).toEqual([2, true]);
     const unreachable = await runTqd(["queues", "--server", "http://127.0.0.1:9"]);
     expect([unreachable.code, unreachable.stderr.includes("http://127.0.0.1:9")]).toEqual([3, true]);
     const enqueued = await runTqd(["enqueue", "q", "t", "--server", daemon.url]);

@@ -112,13 +112,17 @@ describe("worker stream: the protocol", () => {
     socket.close();
   });
 
-  test("a socket that closes withdraws its parked polls: nothing is leased to it afterwards", async () => {
+  test("a socket that closes withdraws its parked polls: nothing is leased to it afterwards; /metrics counts open streams", async () => {
     await using server = await startTestServer();
+    const streamsOpen = async () => /^tqd_worker_streams (\d+)$/m.exec(await (await fetch(server.url + "/metrics")).text())?.[1];
+    expect(await streamsOpen()).toBe("0");
     const socket = await rawSocket(server);
+    expect(await streamsOpen()).toBe("1");
     socket.send({ op: "poll", ref: 1, queue: "q", body: { ...POLL, waitMs: 30_000 } });
     await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(1);
     socket.close();
     await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(0);
+    await expect.poll(streamsOpen, { timeout: 5_000 }).toBe("0");
     const [id] = await enqueue(server, 1);
     expect((await server.client.getTask(id!)).state).toBe("pending");
   });

@@ -29,6 +29,7 @@ describe("resolveWorkConfig", () => {
       ratePerSecond: undefined,
       pollWaitMs: 30_000,
       graceMs: 30_000,
+      transport: "stream",
       client: { serverUrl: "http://127.0.0.1:7070", token: undefined },
     });
   });
@@ -65,6 +66,14 @@ describe("resolveWorkConfig", () => {
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], pollWait: "50ms" }))).toBe("--poll-wait");
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], pollWait: "2m" }))).toBe("--poll-wait");
     expect(flagOf(() => resolve("h.ts", { queue: ["q"], host: "h".repeat(256) }))).toBe("--host");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"], transport: "grpc" }))).toBe("--transport");
+    expect(flagOf(() => resolve("h.ts", { queue: ["q"] }, { TQD_TRANSPORT: "tcp" }))).toBe("--transport");
+  });
+
+  it("takes --transport from the flag, then TQD_TRANSPORT", () => {
+    expect(resolve("h.ts", { queue: ["q"], transport: "http" }).transport).toBe("http");
+    expect(resolve("h.ts", { queue: ["q"] }, { TQD_TRANSPORT: "http" }).transport).toBe("http");
+    expect(resolve("h.ts", { queue: ["q"], transport: "stream" }, { TQD_TRANSPORT: "http" }).transport).toBe("stream");
   });
 
   it("reads --rate as tasks per second, keeps --queue-rate as given for the wire, and --host over the default", () => {
