@@ -617,7 +617,9 @@ export class Daemon {
       const change = this.workflows.onDispatched(task, now);
       if (change) changes.push(change);
     }
-    this.deps.store.stage(ops);
+    // A lost dispatch record only makes its task pending again after a restart, so it waits
+    // for the next awaited commit instead of paying an fsync of its own (see group-commit.ts).
+    this.deps.store.stage(ops, { rideAlong: true });
     // Committed after the staged dispatch (group commit is FIFO), and applied only then, so no
     // worker reads a history without the events its workflow task was scheduled for.
     for (const change of changes) this.workflows.commitDetached("session start", change);

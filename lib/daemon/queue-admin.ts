@@ -83,7 +83,8 @@ export class QueueAdmin {
     const previous = this.lastPolled.get(queue);
     this.lastPolled.set(queue, now);
     if (previous !== undefined && Math.floor(previous / TOUCH_PERSIST_MS) === Math.floor(now / TOUCH_PERSIST_MS)) return;
-    this.deps.store.stage([{ op: "queues.touchPolled", name: queue, at: now }]);
+    // Losing it in a crash only forgets that the queue was polled: it rides along (see group-commit.ts).
+    this.deps.store.stage([{ op: "queues.touchPolled", name: queue, at: now }], { rideAlong: true });
   }
 
   /** The typo guard's warning for an enqueue to `queue`, if no worker polled it lately. */

@@ -4,10 +4,12 @@
  * the socket buffers; they form the next, larger batch, so throughput grows with load while
  * each acknowledgement still waits for its own data to be durable.
  *
- * Staged writes (see `stage`) do not start a commit of their own: they ride along with the
- * next awaited commit, or go out STAGED_FLUSH_MS later when none comes. A poll's dispatch
- * records then share the fsync of the completions that follow them instead of paying one of
- * their own (W1 drain: 2,200 -> N commits for 20,000 tasks; W2: one fsync fewer per round).
+ * Staged writes (see `stage`) are not awaited. Those staged to ride along start no commit of
+ * their own: they join the next awaited commit, or go out STAGED_FLUSH_MS later when none
+ * comes. A poll's dispatch records then share the fsync of the completions that follow them
+ * (W2: one fsync fewer per round trip). Other staged writes go out in the next group commit:
+ * a task given back must not stay leased for a whole lease if the daemon dies 20 ms later
+ * (W4 kills it right after its worker gave tasks back).
  *
  * Failure isolation: if a batch fails, each submission in it is retried in a transaction of
  * its own, so one bad write (or a full disk hitting one large batch) fails only its own caller.
@@ -53,9 +55,13 @@ export class GroupCommitter<Op> {
     });
   }
 
-  stage(ops: Op[]): void {
+  stage(ops: Op[], rideAlong = false): void {
     if (this.closed || ops.length === 0) return;
     this.queue.push({ ops });
+    if (!rideAlong) {
+      this.schedule();
+      return;
+    }
     this.stagedTimer ??= setTimeout(() => {
       this.stagedTimer = undefined;
       this.schedule();

@@ -106,8 +106,8 @@ class SqliteTaskStore implements TaskStore {
     return this.committer.commit(ops);
   }
 
-  stage(ops: StoreOp[]): void {
-    this.committer.stage(ops);
+  stage(ops: StoreOp[], options?: { rideAlong?: boolean }): void {
+    this.committer.stage(ops, options?.rideAlong ?? false);
   }
 
   readTask(id: string) {

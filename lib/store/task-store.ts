@@ -95,8 +95,12 @@ export interface TaskStore {
    * commit fails, rejects and nothing of `ops` was written.
    */
   commit(ops: StoreOp[]): Promise<void>;
-  /** Adds `ops` to the next group commit without waiting: for writes a crash may lose. */
-  stage(ops: StoreOp[]): void;
+  /**
+   * Adds `ops` to the next group commit without waiting: for writes a crash may lose. With
+   * `rideAlong`, they start no commit of their own: they join the next awaited one, or go out
+   * STAGED_FLUSH_MS later (dispatch records: losing one only makes its task pending again).
+   */
+  stage(ops: StoreOp[], options?: { rideAlong?: boolean }): void;
   readTask(id: string): TaskRecord | undefined;
   /**
    * A task's input (undefined when it has none). Memory holds a live task's input only while

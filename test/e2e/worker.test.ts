@@ -72,6 +72,34 @@ describe("tqd work (binary)", () => {
     }
   });
 
+  test("tasks a stopping worker gave back are pending after a kill -9 of the daemon right after it", async () => {
+    await using dir = await tempDir();
+    const data = join(dir.path, "data");
+    const total = 4_000;
+    let port: string;
+    {
+      await using daemon = await startDaemon(data);
+      port = new URL(daemon.url).port;
+      for (let sent = 0; sent < total; sent += 1_000) {
+        const tasks = Array.from({ length: 1_000 }, () => ({ type: "noop" }));
+        const response = await fetch(`${daemon.url}/v1/queues/backlog/tasks/batch`, { method: "POST", body: JSON.stringify({ tasks }) });
+        expect(response.status).toBe(201);
+      }
+      await using worker = startTqd(["work", LIFECYCLE, "--queue", "backlog", "--concurrency", "32", "--server", daemon.url]);
+      await eventually(async () => ((await countsOf(daemon.url, "backlog"))!.completed >= 500 ? true : undefined), "500 completed");
+      worker.kill("SIGTERM");
+      expect(await worker.exited, worker.stderr()).toBe(0);
+      // At once: what the worker gave back while stopping must already be on its way to disk.
+      daemon.kill("SIGKILL");
+      await daemon.exited;
+    }
+    await using daemon = await startDaemon(data, ["--listen", `127.0.0.1:${port}`]);
+    const counts = (await countsOf(daemon.url, "backlog"))!;
+    // Leases are 5 minutes: a give-back lost in the crash would show as running here.
+    expect(counts.running).toBe(0);
+    expect(counts.completed + counts.pending).toBe(total);
+  });
+
   test("500 tasks survive kill -9 of the daemon and each runs exactly once", async () => {
     await using dir = await tempDir();
     const data = join(dir.path, "data");

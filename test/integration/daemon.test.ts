@@ -186,4 +186,25 @@ describe("daemon", () => {
     expect(daemon.queues.list("")[0]).toMatchObject({ pending: 1, running: 0, pollersWaiting: 0 });
     await daemon.stop();
   });
+
+  test("only dispatch records wait to ride along with a commit; a give-back goes out in the next group commit", async () => {
+    await using dir = await tempDir();
+    const inner = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const staged: { ops: string[]; rideAlong: boolean }[] = [];
+    const store = failingStore(inner);
+    const spied = { ...store, stage: (ops: Parameters<typeof inner.stage>[0], options?: { rideAlong?: boolean }) => {
+      // The queue's poll time (the typo guard's) is staged too; this test is about the tasks.
+      if (ops.some((op) => op.op.startsWith("tasks."))) staged.push({ ops: ops.map((op) => op.op), rideAlong: options?.rideAlong ?? false });
+      inner.stage(ops, options);
+    } };
+    const daemon = await Daemon.start({ store: spied, clock: new FakeClock(), log: silentLogger, naming: WORKFLOW_NAMING });
+    await daemon.enqueue("q", [cmd(), cmd()]);
+    const leased = await daemon.poll(poll());
+    expect(staged).toEqual([{ ops: ["tasks.markDispatched", "tasks.markDispatched"], rideAlong: true }]);
+    staged.length = 0;
+    // A worker that stops gives them back; losing that write in a crash would strand them for a whole lease.
+    expect(daemon.release(leased.map((task) => ({ id: task.id, leaseToken: task.lease!.token })))).toEqual([{ released: true }, { released: true }]);
+    expect(staged).toEqual([{ ops: ["tasks.saveState", "tasks.saveState"], rideAlong: false }]);
+    await daemon.stop();
+  });
 });

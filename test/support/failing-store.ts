@@ -24,7 +24,7 @@ export function failingStore(inner: TaskStore): FailingStore {
       }
       return inner.commit(ops);
     },
-    stage: (ops) => inner.stage(ops),
+    stage: (ops, options) => inner.stage(ops, options),
     readTask: (id) => inner.readTask(id),
     readInput: (id, seq) => inner.readInput(id, seq),
     readAttempts: (id) => inner.readAttempts(id),

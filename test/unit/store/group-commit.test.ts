@@ -19,7 +19,7 @@ describe("group commit", () => {
 
   test("staged writes ride along with the next awaited commit, in submission order", async () => {
     const { committer, transactions } = recording();
-    committer.stage(["dispatch-1"]);
+    committer.stage(["dispatch-1"], true);
     await turns(4);
     expect(transactions).toEqual([]);
     await committer.commit(["settle-1"]);
@@ -31,17 +31,25 @@ describe("group commit", () => {
   test("staged writes with no commit to ride along go out on their own within STAGED_FLUSH_MS", async () => {
     const { committer, transactions } = recording();
     const started = performance.now();
-    committer.stage(["dispatch-1"]);
-    committer.stage(["dispatch-2"]);
+    committer.stage(["dispatch-1"], true);
+    committer.stage(["dispatch-2"], true);
     const deadline = started + 5_000;
     while (transactions.length === 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
     expect(transactions).toEqual([["dispatch-1", "dispatch-2"]]);
     expect(performance.now() - started).toBeGreaterThanOrEqual(STAGED_FLUSH_MS - 2);
   });
 
+  test("other staged writes go out in the next group commit, without waiting for one to ride along", async () => {
+    const { committer, transactions } = recording();
+    committer.stage(["dispatch-1"], true);
+    committer.stage(["give-back-1"]);
+    await turns(3);
+    expect(transactions).toEqual([["dispatch-1", "give-back-1"]]);
+  });
+
   test("close writes staged ops at once", () => {
     const { committer, transactions } = recording();
-    committer.stage(["dispatch-1"]);
+    committer.stage(["dispatch-1"], true);
     committer.close();
     expect(transactions).toEqual([["dispatch-1"]]);
   });
