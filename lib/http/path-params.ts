@@ -4,7 +4,12 @@ import { HttpError } from "./errors.ts";
 import type { RouteContext } from "./route-context.ts";
 
 export function queueParam(context: RouteContext): string {
-  const parsed = queueNameSchema.safeParse(context.params.queue);
+  return queueNameOf(context.params.queue);
+}
+
+/** A queue name from a path or a worker-stream frame; 400 naming the rule it breaks. */
+export function queueNameOf(text: string | undefined): string {
+  const parsed = queueNameSchema.safeParse(text);
   if (!parsed.success) throw new HttpError("invalid_argument", `invalid queue name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
   return parsed.data;
 }

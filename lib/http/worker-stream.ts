@@ -10,9 +10,10 @@
  */
 import type { Daemon, PollCommand } from "../daemon/index.ts";
 import type { Logger } from "../log/logger.ts";
-import { queueNameSchema, streamRequestSchema, type SchemaOutput } from "../protocol/index.ts";
+import { streamRequestSchema, type SchemaOutput } from "../protocol/index.ts";
 import { hasValidToken } from "./auth.ts";
 import { errorResponse, invalidRequest, knownError, statusOf } from "./errors.ts";
+import { queueNameOf } from "./path-params.ts";
 import type { HttpSettings } from "./route-context.ts";
 import { renderLeasedTasks } from "./render-task.ts";
 import { settleItems } from "./settle-batch-route.ts";
@@ -25,8 +26,9 @@ export interface StreamSocket {
   close(code: number, reason: string): void;
 }
 
-/** WebSocket close codes the session uses. */
+/** WebSocket close codes the session uses: a frame it cannot read, a ref used twice. */
 export const CLOSE_BAD_FRAME = 1007;
+export const CLOSE_PROTOCOL_BROKEN = 1008;
 
 export class WorkerStreamSession {
   /** Polls in flight by ref: aborting one withdraws it. */
@@ -96,20 +98,17 @@ export class WorkerStreamSession {
   }
 
   private async poll(ref: number, queue: string, body: Omit<PollCommand, "queue">): Promise<void> {
-    const name = queueNameSchema.safeParse(queue);
-    if (!name.success) {
-      this.answer(ref, 400, JSON.stringify({ error: { code: "invalid_argument", message: `invalid queue name: ${name.error.issues[0]?.message ?? "bad name"}` } }));
-      return;
-    }
+    const name = queueNameOf(queue);
     if (this.polls.has(ref)) {
-      this.answer(ref, 400, JSON.stringify({ error: { code: "invalid_argument", message: `ref ${ref} is already in use by a poll in flight` } }));
+      // An answer would be taken for the other poll's: the caller lost track of its calls.
+      this.socket.close(CLOSE_PROTOCOL_BROKEN, `ref ${ref} is already in use by a poll in flight`);
       return;
     }
     const withdraw = new AbortController();
     if (this.closed) withdraw.abort();
     this.polls.set(ref, withdraw);
     try {
-      const tasks = await this.daemon.poll({ ...body, queue: name.data }, withdraw.signal);
+      const tasks = await this.daemon.poll({ ...body, queue: name }, withdraw.signal);
       if (!this.answer(ref, 200, renderLeasedTasks(tasks)) && tasks.length > 0) {
         this.daemon.release(tasks.map((task) => ({ id: task.id, leaseToken: task.lease!.token })));
       }

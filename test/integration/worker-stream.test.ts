@@ -8,6 +8,8 @@ import { StreamUnavailableError, TqdApiError, TqdClient, WorkerStream } from "..
 import type { LeasedTask } from "../../lib/protocol/index.ts";
 import { silentLogger } from "../../lib/log/logger.ts";
 import { StreamingWorkerClient } from "../../lib/worker/index.ts";
+import { ERROR_CODES, errorBodySchema } from "../../lib/protocol/index.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 
 const POLL = { identity: "w1", types: ["t"], max: 10, waitMs: 0 };
@@ -127,7 +129,7 @@ describe("worker stream: the protocol", () => {
     expect((await server.client.getTask(id!)).state).toBe("pending");
   });
 
-  test("bad frames: a refless or unparsable frame closes the socket (1007); a bad call with a ref gets a 400 and the socket stays", async () => {
+  test("bad frames: a refless or unparsable frame closes the socket (1007), a ref used twice too (1008); a bad call with a ref gets a 400 and the socket stays", async () => {
     await using server = await startTestServer();
     const socket = await rawSocket(server);
     socket.send({ op: "poll", ref: 1, queue: "q", body: { identity: "w1", types: [], max: 0 } });
@@ -149,6 +151,13 @@ describe("worker stream: the protocol", () => {
     const second = await rawSocket(server);
     second.send({ op: "poll", queue: "q", body: POLL });
     expect(await second.closed()).toMatchObject({ code: 1007, reason: expect.stringContaining("ref") });
+    // A second poll under a ref still in flight: its answer would pass for the first one's.
+    const third = await rawSocket(server);
+    third.send({ op: "poll", ref: 9, queue: "q", body: { ...POLL, waitMs: 30_000 } });
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(1);
+    third.send({ op: "poll", ref: 9, queue: "q", body: POLL });
+    expect(await third.closed()).toMatchObject({ code: 1008, reason: expect.stringContaining("ref 9") });
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(0);
   });
 
   test("the upgrade needs the bearer token when the server has one; a plain GET is a JSON 400", async () => {
@@ -163,6 +172,51 @@ describe("worker stream: the protocol", () => {
     const plain = await fetch(server.url + "/v1/worker/stream", { headers: { authorization: "Bearer s3cret" } });
     expect(plain.status).toBe(400);
     expect(await plain.json()).toMatchObject({ error: { code: "invalid_argument", message: expect.stringContaining("WebSocket") } });
+  });
+});
+
+describe("worker stream: fuzzed frames", () => {
+  test("random frames never get a 500 or an unknown error shape, close only with 1007/1008, and leave the daemon working", async () => {
+    await using server = await startTestServer();
+    await enqueue(server, 20);
+    const random = seededRandom(6);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const values: unknown[] = [null, true, -1, 0, 1, 2.5, 1e300, "", "q", "t", "bad queue!", "x".repeat(300), [], ["t"], [1], {}, { a: 1 }, "\u0000"];
+    const bodyKeys = ["identity", "types", "max", "waitMs", "host", "queueRate", "completions", "id", "leaseToken", "result", "error", "extra"];
+    const frameOf = (ref: number): unknown => {
+      const body: Record<string, unknown> = { identity: "w1", types: ["t"], waitMs: 0 };
+      for (let k = Math.floor(random() * 4); k > 0; k--) body[pick(bodyKeys)] = pick(values);
+      if (random() < 0.3) body.completions = [{ id: pick(["no-such", "", 5]), leaseToken: pick(["x", "", null]), ...(random() < 0.5 ? { error: pick(values) } : {}) }];
+      const frame: Record<string, unknown> = { op: pick(["poll", "complete", "cancel", "explode", 7]), ref, queue: pick(["q", "bad queue!", "", 3]), body: random() < 0.1 ? pick(values) : body };
+      if (random() < 0.1) delete frame[pick(["op", "queue", "body"])];
+      return frame;
+    };
+    let socket = await rawSocket(server);
+    let answers = 0;
+    for (let i = 0; i < 400; i++) {
+      const ref = 1000 + i;
+      socket.send(frameOf(ref));
+      // Every call answers, except a cancel (it has no answer of its own).
+      const answer = await Promise.race([socket.answer(ref), socket.closed().then((closed) => ({ closed }))]).catch(() => undefined);
+      if (answer && "closed" in answer) {
+        expect([1007, 1008]).toContain((answer.closed as { code: number }).code);
+        socket = await rawSocket(server);
+        continue;
+      }
+      if (!answer) continue;
+      answers++;
+      expect(answer.status as number, JSON.stringify(answer)).toBeLessThan(500);
+      if ((answer.status as number) >= 400) {
+        const parsed = errorBodySchema.safeParse(answer.body);
+        expect(parsed.success, JSON.stringify(answer)).toBe(true);
+        expect(ERROR_CODES).toContain(parsed.data?.error.code);
+        expect(parsed.data?.error.message).not.toMatch(/at .*\.ts|sqlite|SELECT/i);
+      }
+    }
+    expect(answers).toBeGreaterThan(200);
+    socket.send({ op: "poll", ref: 1, queue: "q", body: { ...POLL, max: 100 } });
+    expect((await socket.answer(1)).status).toBe(200);
+    socket.close();
   });
 });
 
