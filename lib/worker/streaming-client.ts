@@ -66,7 +66,7 @@ export class StreamingWorkerClient implements WorkerClient {
     } catch (error) {
       if (!(error instanceof StreamUnavailableError)) throw error;
       this.httpUntilMs = this.now() + STREAM_RETRY_MS;
-      this.log.info("the server does not offer the worker stream; using HTTP", { error: error.message, retryInMs: STREAM_RETRY_MS });
+      this.log.info("the server refused the worker stream (an older server, a proxy, or a bad token); using HTTP", { error: error.message, retryInMs: STREAM_RETRY_MS });
       return overHttp();
     }
   }

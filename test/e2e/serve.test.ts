@@ -95,6 +95,32 @@ describe("tqd serve (binary)", () => {
     const allowed = await runTqd(["queues", "--json", "--server", daemon.url], { env: { TQD_TOKEN: "correct-horse" } });
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(daemon.stderr()).not.toContain("correct-horse");
+
+    // Workers: the token opens the worker stream; a wrong one gets nothing over either transport.
+    await using worker = startTqd(["work", "--exec", "echo ok", "--queue", "secured", "--type", "t", "--server", daemon.url, "--token", "correct-horse"]);
+    const ran = await runTqd(["enqueue", "secured", "t", "--wait", "--server", daemon.url, "--token", "correct-horse"]);
+    expect(ran.code, ran.stderr).toBe(0);
+    const metrics = await (await fetch(daemon.url + "/metrics", { headers: { authorization: "Bearer correct-horse" } })).text();
+    expect(metrics).toContain("tqd_worker_streams 1\n");
+    await using intruder = startTqd(["work", "--exec", "echo ok", "--queue", "secured", "--type", "t", "--server", daemon.url, "--token", "wrong-token"]);
+    await intruder.waitForOutput(/invalid bearer token/);
+    intruder.kill("SIGTERM");
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+  });
+
+  test("SIGTERM with a worker on the stream: the daemon closes the stream and exits 0, the worker keeps retrying", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path);
+    await using worker = startTqd(["work", "--exec", "echo ok", "--queue", "q", "--type", "t", "--server", daemon.url]);
+    await worker.waitForOutput(/worker started/);
+    await expectParked(daemon.url);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+    await worker.waitForOutput(/cannot reach the tqd server|unreachable/i);
+    expect(worker.child.exitCode).toBeNull();
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
   });
 
   test("invalid settings stop the start with a message naming the flag", async () => {

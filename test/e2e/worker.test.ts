@@ -170,7 +170,7 @@ describe("CLI exit codes (binary)", () => {
       worker.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
       // A stream worker never falls back on a server that has the stream.
-      expect(worker.stderr()).not.toContain("does not offer the worker stream");
+      expect(worker.stderr()).not.toContain("refused the worker stream");
     }
   });
 

@@ -264,7 +264,7 @@ describe("worker stream: the clients", () => {
       const [task] = await client.poll("q", POLL);
       expect(task!.id).toBe(id);
       expect(await client.settleBatch([{ id: task!.id, leaseToken: task!.leaseToken }])).toEqual([{ id, state: "completed" }]);
-      expect(lines.some((line) => line.includes("does not offer the worker stream"))).toBe(server === old);
+      expect(lines.some((line) => line.includes("refused the worker stream"))).toBe(server === old);
       client.close();
     }
   });
