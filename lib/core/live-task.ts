@@ -40,19 +40,7 @@ class TaskExtras {
 }
 
 /** What every task has from its creation. */
-export interface LiveTaskCore {
-  id: string;
-  seq: number;
-  queue: string;
-  type: string;
-  state: TaskState;
-  priority: number;
-  fairnessKey: string | undefined;
-  options: TaskOptions;
-  createdAt: number;
-  readyAt: number | undefined;
-  inputJson: string | undefined;
-}
+export type LiveTaskCore = Pick<TaskRecord, "id" | "seq" | "queue" | "type" | "state" | "priority" | "fairnessKey" | "options" | "createdAt" | "readyAt" | "inputJson">;
 
 /**
  * What many tasks have in common, shared: the queue, type, priority, fairness key and options

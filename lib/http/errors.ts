@@ -52,6 +52,16 @@ export function knownError(error: unknown): { code: ErrorCode; message: string }
   return undefined;
 }
 
+/**
+ * An item's own error in a batch answer (`{id, error: {code, message}}`): our refusals pass;
+ * anything else is a bug and is rethrown, so the whole request answers 500 as elsewhere.
+ */
+export function itemError(error: unknown): { code: ErrorCode; message: string } {
+  const known = knownError(error);
+  if (!known) throw error;
+  return known;
+}
+
 /** A zod failure as a 400 that names each offending field. */
 export function invalidRequest(error: SchemaError): HttpError {
   const details = error.issues

@@ -5,7 +5,7 @@
  */
 import type { Daemon } from "../daemon/index.ts";
 import { settleBatchRequestSchema, type SchemaOutput, type SettleItemResult } from "../protocol/index.ts";
-import { knownError } from "./errors.ts";
+import { itemError } from "./errors.ts";
 import { jsonText, readJsonBody } from "./request-body.ts";
 import { json, type RouteContext } from "./route-context.ts";
 
@@ -22,10 +22,6 @@ export async function settleItems(daemon: Daemon, body: SchemaOutput<typeof sett
   const settled = await daemon.settleMany(commands);
   return settled.map((outcome, index): SettleItemResult => {
     const id = commands[index]!.id;
-    if ("record" in outcome) return { id, state: outcome.record.state };
-    const known = knownError(outcome.error);
-    // Anything else is a bug: the whole request answers 500 with a request id, as elsewhere.
-    if (!known) throw outcome.error;
-    return { id, error: known };
+    return "record" in outcome ? { id, state: outcome.record.state } : { id, error: itemError(outcome.error) };
   });
 }

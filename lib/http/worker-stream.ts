@@ -10,7 +10,7 @@
  */
 import type { Daemon, PollCommand } from "../daemon/index.ts";
 import type { Logger } from "../log/logger.ts";
-import { streamRequestSchema, type SchemaOutput } from "../protocol/index.ts";
+import { streamRequestSchema, type ErrorCode, type SchemaOutput } from "../protocol/index.ts";
 import { hasValidToken } from "./auth.ts";
 import { errorResponse, invalidRequest, knownError, statusOf } from "./errors.ts";
 import { queueNameOf } from "./path-params.ts";
@@ -61,7 +61,7 @@ export class WorkerStreamSession {
         return;
       }
       const error = invalidRequest(parsed.error);
-      this.answer(ref, statusOf(error.code), JSON.stringify({ error: { code: error.code, message: error.message } }));
+      this.answerError(ref, { code: error.code, message: error.message });
       return;
     }
     void this.run(parsed.data);
@@ -88,12 +88,8 @@ export class WorkerStreamSession {
       }
     } catch (error) {
       const known = knownError(error);
-      if (known) {
-        this.answer(parsed.ref, statusOf(known.code), JSON.stringify({ error: known }));
-        return;
-      }
-      this.log.error("worker stream call failed", { op: parsed.op, error: String(error) });
-      this.answer(parsed.ref, 500, JSON.stringify({ error: { code: "internal", message: "internal error; see the server log" } }));
+      if (!known) this.log.error("worker stream call failed", { op: parsed.op, error: String(error) });
+      this.answerError(parsed.ref, known ?? { code: "internal", message: "internal error; see the server log" });
     }
   }
 
@@ -115,6 +111,11 @@ export class WorkerStreamSession {
     } finally {
       this.polls.delete(ref);
     }
+  }
+
+  /** Answers with an error body and its code's HTTP status. */
+  private answerError(ref: number, error: { code: ErrorCode; message: string }): void {
+    this.answer(ref, statusOf(error.code), JSON.stringify({ error }));
   }
 
   /** Sends `{"ref","status","body"}` with `body` already JSON text; false if the socket refused it. */
