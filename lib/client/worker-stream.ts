@@ -93,13 +93,19 @@ export class WorkerStream {
     });
   }
 
-  /** `POST /v1/tasks/complete` over the stream. */
-  async settleBatch(completions: SettleItem[]): Promise<SettleItemResult[]> {
+  /**
+   * `POST /v1/tasks/complete` over the stream. `onSent` runs once the frame is on the socket:
+   * the server reads a socket's frames in order, so it reads these outcomes before any call
+   * sent after them on this socket.
+   */
+  async settleBatch(completions: SettleItem[], onSent?: () => void): Promise<SettleItemResult[]> {
     const socket = await this.open();
     const ref = this.nextRef++;
     const answered = this.expect(ref, settleBatchResponseSchema);
     const frame: StreamRequest = { op: "complete", ref, body: { completions } };
+    const open = socket.readyState === WebSocket.OPEN;
     socket.send(JSON.stringify(frame));
+    if (open) onSent?.();
     return (await answered).results;
   }
 

@@ -5,6 +5,9 @@
  * outcomes of the same tick share it, and an idle worker adds no latency); outcomes reported
  * while that many are in flight wait for one of them and go out together in the next.
  *
+ * A batch sent over an ordered channel (the worker stream) frees its outcomes' slots as soon as
+ * it is on the socket (`onOrdered`), not when it is answered: see task-runner.ts.
+ *
  * Only definite answers are final here: a settled item, or a stale lease (409) or unknown task
  * (404). Anything else (the request failed, an item was refused for another reason) comes back
  * as `alone`, and the caller reports that outcome by itself with the per-task retry rules of
@@ -30,6 +33,7 @@ export type BatchVerdict = { kind: "settled" } | { kind: "lease-lost"; message: 
 interface Waiting {
   item: SettleItem;
   resolve(verdict: BatchVerdict): void;
+  onOrdered: (() => void) | undefined;
 }
 
 const ALONE: BatchVerdict = { kind: "alone" };
@@ -51,8 +55,11 @@ export class AckBatcher {
     private readonly maxInFlight: number = ACK_REQUESTS_IN_FLIGHT,
   ) {}
 
-  /** Queues `outcome` for the next batch; resolves with what the server said about it. */
-  report(task: LeasedTask, outcome: TaskOutcome): Promise<BatchVerdict> {
+  /**
+   * Queues `outcome` for the next batch; resolves with what the server said about it.
+   * `onOrdered` runs if the client says the server will read it before anything sent later.
+   */
+  report(task: LeasedTask, outcome: TaskOutcome, onOrdered?: () => void): Promise<BatchVerdict> {
     if (this.unsupported || !this.client.settleBatch) return Promise.resolve(ALONE);
     const item: SettleItem = outcome.ok
       ? outcome.result === undefined
@@ -60,7 +67,7 @@ export class AckBatcher {
         : { id: task.id, leaseToken: task.leaseToken, result: outcome.result }
       : { id: task.id, leaseToken: task.leaseToken, error: outcome.error };
     return new Promise((resolve) => {
-      this.waiting.push({ item, resolve });
+      this.waiting.push({ item, resolve, onOrdered });
       this.schedule();
     });
   }
@@ -81,7 +88,9 @@ export class AckBatcher {
     this.requests++;
     this.items += batch.length;
     try {
-      const results = await this.client.settleBatch!(batch.map((waiting) => waiting.item));
+      const items = batch.map((waiting) => waiting.item);
+      const ordered = () => batch.forEach((waiting) => waiting.onOrdered?.());
+      const results = await this.client.settleBatch!(items, undefined, ordered);
       batch.forEach((waiting, index) => waiting.resolve(verdictOf(results[index], waiting.item.id)));
     } catch (error) {
       if (error instanceof TqdApiError && (error.status === 404 || error.status === 405)) this.unsupported = true;

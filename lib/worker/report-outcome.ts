@@ -26,17 +26,21 @@ export interface ReportDeps {
   acks?: AckBatcher | undefined;
 }
 
-/** Reports `outcome` for `task`; resolves when done or abandoned, never rejects. */
+/**
+ * Reports `outcome` for `task`; resolves when done or abandoned, never rejects. `onOrdered`
+ * runs if the batch carrying the outcome went out on an ordered channel (see worker-client.ts).
+ */
 export async function reportOutcome(
   task: LeasedTask,
   outcome: TaskOutcome,
   leaseDeadlineMs: () => number,
   deps: ReportDeps,
+  onOrdered?: () => void,
 ): Promise<void> {
   const { clock, log, health } = deps;
   let pending = serializable(outcome);
   if (deps.acks) {
-    const verdict = await deps.acks.report(task, pending);
+    const verdict = await deps.acks.report(task, pending, onOrdered);
     if (verdict.kind === "settled") {
       health.markReachable();
       return;

@@ -39,9 +39,9 @@ export class StreamingWorkerClient implements WorkerClient {
     );
   }
 
-  settleBatch(completions: SettleItem[], signal?: AbortSignal): Promise<SettleItemResult[]> {
+  settleBatch(completions: SettleItem[], signal?: AbortSignal, onOrdered?: () => void): Promise<SettleItemResult[]> {
     return this.viaStream(
-      () => this.stream.settleBatch(completions),
+      () => this.stream.settleBatch(completions, onOrdered),
       () => this.http.settleBatch(completions, signal),
     );
   }

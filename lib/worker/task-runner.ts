@@ -24,8 +24,16 @@ export interface OwnQueues {
   workerQueue: string;
 }
 
-/** Runs `task` to a reported outcome; never rejects. */
-export async function runTask(task: LeasedTask, own: OwnQueues, deps: TaskRunnerDeps): Promise<void> {
+/**
+ * Runs `task` to a reported outcome; never rejects. `freeSlot` is called once the server is
+ * certain to have the outcome before this worker's next poll: over the worker stream, when the
+ * acknowledgement is on the socket (frames are read in order), so the slot runs its next task
+ * while the commit is still under way; otherwise the caller frees it when this resolves. Either
+ * way the server never sees more of this worker's tasks without an outcome than its slots
+ * (unless the stream breaks or the commit fails after the frame went out: then the outcome is
+ * retried alone while its slot already runs a new task).
+ */
+export async function runTask(task: LeasedTask, own: OwnQueues, deps: TaskRunnerDeps, freeSlot?: () => void): Promise<void> {
   const { log } = deps;
   const lease = new TaskLease(task, deps);
   const fields = { taskId: task.id, queue: task.queue, type: task.type, attempt: task.attempt };
@@ -56,7 +64,7 @@ export async function runTask(task: LeasedTask, own: OwnQueues, deps: TaskRunner
     else log.warn("task failed", { ...fields, error: `${end.error.type}: ${end.error.message}` });
     // The lease-lost warning was logged when the heartbeat found out; the server will not listen.
     if (lease.lost) return;
-    await reportOutcome(task, end, () => lease.leaseDeadlineMs, deps);
+    await reportOutcome(task, end, () => lease.leaseDeadlineMs, deps, freeSlot);
   } finally {
     deps.abandon.removeEventListener("abort", onAbandon);
     lease.release();

@@ -240,13 +240,20 @@ class PollingWorker implements Worker {
   }
 
   private startTask(task: LeasedTask, loop: PollLoop): void {
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      loop.slots.release(1);
+    };
     const started =
       workflowTypeOfTask(task.type) === undefined
-        ? runTask(task, { hostQueue: loop.hostQueue, workerQueue: loop.workerQueue }, this.taskDeps)
+        ? runTask(task, { hostQueue: loop.hostQueue, workerQueue: loop.workerQueue }, this.taskDeps, freeSlot)
         : runWorkflowTask(task, this.workflowDeps);
+    // Still tracked until its report is answered: stop waits for outcomes in flight.
     const run = started.finally(() => {
       this.running.delete(run);
-      loop.slots.release(1);
+      freeSlot();
     });
     this.running.add(run);
   }

@@ -6,13 +6,14 @@
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../lib/clock/clock.ts";
 import { TqdClient } from "../../lib/client/index.ts";
-import { createLogger } from "../../lib/log/logger.ts";
+import { createLogger, silentLogger } from "../../lib/log/logger.ts";
 import { decodeCompletionToken, isFinalStateName, type TaskView } from "../../lib/protocol/index.ts";
 import {
   createWorker,
   NON_RETRYABLE_EXIT_CODE,
   NonRetryableError,
   shellHandler,
+  StreamingWorkerClient,
   type HandlerMap,
   type WorkerClient,
   type WorkerOptions,
@@ -98,6 +99,54 @@ describe("worker against a real server", () => {
     expect(mostRunning).toBeLessThanOrEqual(3);
     expect(mostLeased).toBeLessThanOrEqual(3);
     await worker.stop();
+  });
+
+  it("over the worker stream, reuses a slot while its outcome commits, yet the server never has more of the worker's tasks without an outcome than its slots", async () => {
+    await using server = await startTestServer();
+    let running = 0;
+    let mostRunning = 0;
+    const client = new StreamingWorkerClient(new TqdClient({ baseUrl: server.url, transportRetries: 0 }), silentLogger);
+    const { worker } = workerFor(
+      server,
+      {
+        work: async () => {
+          mostRunning = Math.max(mostRunning, ++running);
+          await new Promise((resolve) => setImmediate(resolve));
+          running--;
+        },
+      },
+      // Three slots for three polled queues (q and the worker's host and worker queues): q
+      // runs one task at a time, so a dispatch during a commit can only be the slot reused.
+      { concurrency: 3, client },
+    );
+    // Server side: a task counts from its dispatch until its outcome reaches the daemon.
+    const withoutOutcome = new Set<string>();
+    const committing = new Set<string>();
+    let most = 0;
+    let dispatchedWhileCommitting = 0;
+    const settleMany = server.daemon.settleMany.bind(server.daemon);
+    server.daemon.settleMany = (commands) => {
+      for (const command of commands) {
+        withoutOutcome.delete(command.id);
+        committing.add(command.id);
+      }
+      return settleMany(commands);
+    };
+    server.daemon.events.on("task.dispatched", ({ id }) => {
+      withoutOutcome.add(id);
+      most = Math.max(most, withoutOutcome.size);
+      if (committing.size > 0) dispatchedWhileCommitting++;
+    });
+    server.daemon.events.on("task.finished", ({ id }) => committing.delete(id));
+    await worker.start();
+    const ids = (await server.client.enqueueBatch("q", Array.from({ length: 100 }, () => ({ type: "work" })))).tasks.map((task) => task.id);
+    for (const id of ids) expect((await finalTask(server, id)).state).toBe("completed");
+    await worker.stop();
+    client.close();
+    expect(mostRunning).toBeLessThanOrEqual(3);
+    expect(most).toBeLessThanOrEqual(3);
+    // The point of it: the slot took its next task while the last outcome was still committing.
+    expect(dispatchedWhileCommitting).toBeGreaterThan(0);
   });
 
   it("keeps a task past its heartbeat timeout with throttled heartbeats, and stores the last details", async () => {

@@ -125,17 +125,23 @@ export class FakeWorkerClient implements WorkerClient {
   releaseBehaviour: (call: ReleaseCall) => Promise<ReleaseItemResult[]> = async (call) => call.tasks.map((task) => ({ id: task.id, released: true }));
   readonly batches = new CallLog<SettleBatchCall>();
   /** Batched outcomes (`POST /v1/tasks/complete`); undefined until `acceptBatches()`, so the worker reports each outcome alone. */
-  settleBatch?: (items: SettleItem[]) => Promise<SettleItemResult[]>;
+  settleBatch?: (items: SettleItem[], signal?: AbortSignal, onOrdered?: () => void) => Promise<SettleItemResult[]>;
 
-  /** Makes the fake take batched outcomes, answered by `behaviour` (default: every item settled). */
+  /**
+   * Makes the fake take batched outcomes, answered by `behaviour` (default: every item settled).
+   * `ordered`: the fake acts as the worker stream, which calls `onOrdered` once a batch is sent.
+   */
   acceptBatches(
     behaviour: (call: SettleBatchCall) => Promise<SettleItemResult[]> = async (call) =>
       call.items.map((item) => ({ id: item.id, state: "error" in item ? "pending" : "completed" })),
+    { ordered = false }: { ordered?: boolean } = {},
   ): void {
-    this.settleBatch = (items) => {
+    this.settleBatch = (items, _signal, onOrdered) => {
       const call = { items };
       this.batches.record(call);
-      return behaviour(call);
+      const answer = behaviour(call);
+      if (ordered) onOrdered?.();
+      return answer;
     };
   }
   historyBehaviour: (call: HistoryCall) => Promise<WorkflowHistoryResponse> = async () => {

@@ -101,6 +101,42 @@ describe("batched acknowledgements", () => {
     expect(b.client.completes.calls.map((call) => call.id).slice(0, 2).sort()).toEqual(tasks.map((task) => task.id).sort());
   });
 
+  it("holds a slot until its batch is answered when the channel does not keep order (HTTP)", async () => {
+    const answer = deferred<SettleItemResult[]>();
+    const b = setup({ t: async () => "ok" }, { concurrency: 3 });
+    b.client.acceptBatches(async () => answer.promise);
+    await b.worker.start();
+    const task = b.aLeasedTask();
+    (await b.client.polls.next()).answer([task]);
+    await b.client.batches.next();
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(b.client.polls.calls).toHaveLength(1); // the one slot of the base queue is still held
+    answer.resolve([{ id: task.id, state: "completed" }]);
+    expect((await b.client.polls.next()).request.max).toBe(1);
+    await b.worker.stop();
+  });
+
+  it("frees a slot once its batch is on an ordered channel (the worker stream), before the answer", async () => {
+    const answer = deferred<SettleItemResult[]>();
+    const b = setup({ t: async () => "ok" }, { concurrency: 3 });
+    let calls = 0;
+    b.client.acceptBatches(async (call) => (calls++ === 0 ? answer.promise : call.items.map((item) => ({ id: item.id, state: "completed" }))), { ordered: true });
+    await b.worker.start();
+    const task = b.aLeasedTask();
+    (await b.client.polls.next()).answer([task]);
+    await b.client.batches.next();
+    const next = await b.client.polls.next();
+    expect(next.request.max).toBe(1);
+    // The batch is still unanswered: the next task runs, and its outcome waits for its own batch.
+    const second = b.aLeasedTask();
+    next.answer([second]);
+    const secondBatch = await b.client.batches.next();
+    expect(secondBatch.items.map((item) => item.id)).toEqual([second.id]);
+    answer.resolve([{ id: task.id, state: "completed" }]);
+    await b.worker.stop();
+    expect(b.client.completes.calls).toHaveLength(0);
+  });
+
   it("stops batching against a server without the batch route", async () => {
     const b = setup({ t: async () => "ok" });
     b.client.acceptBatches(async () => {
