@@ -1,8 +1,9 @@
 /**
  * One leased task's lease as the worker sees it: the deadline (moved by heartbeats, when the task
  * has a heartbeat timeout), the abort signal handed to the handler, the throttled heartbeats, and
- * a watcher that aborts that signal locally when the deadline passes, since by then the server
- * has timed the attempt out.
+ * the worker's lease watch (lease-watch.ts), which expires the lease locally when the deadline
+ * passes, since by then the server has timed the attempt out. The handler's AbortController is
+ * made when the handler first reads its signal or the lease aborts it, not per task.
  *
  * The signal's abort causes differ in what follows: "lease-lost" and "lease-expired" close the
  * lease (no more heartbeats; a lost lease is not reported), while "cancel-requested" and
@@ -15,6 +16,7 @@ import type { Logger } from "../log/logger.ts";
 import type { LeasedTask } from "../protocol/index.ts";
 import { TaskAbortedError, type TaskAbortCause } from "./handler-api.ts";
 import { HeartbeatThrottle, heartbeatThrottleMs } from "./heartbeat-throttle.ts";
+import type { LeaseWatch, WatchedLease } from "./lease-watch.ts";
 import type { ServerHealth } from "./server-health.ts";
 import { describeError } from "./task-outcome.ts";
 import { isLeaseLost, type WorkerClient } from "./worker-client.ts";
@@ -24,6 +26,8 @@ export interface LeaseDeps {
   clock: Clock;
   log: Logger;
   health: ServerHealth;
+  /** The worker's one deadline watcher. */
+  leases: LeaseWatch;
 }
 
 /**
@@ -32,11 +36,12 @@ export interface LeaseDeps {
  */
 const LEASE_CLOSED = new Error("the lease is closed");
 
-export class TaskLease {
+export class TaskLease implements WatchedLease {
   /** Epoch ms; the server's deadline, so it assumes the clocks roughly agree. */
   private deadlineMs: number;
   private lostFlag = false;
-  private readonly controller = new AbortController();
+  /** The handler's signal's controller, made on first use. */
+  private controller: AbortController | undefined;
   /** Aborted when the lease is over for this worker: lost, expired or released. */
   private readonly closed = new AbortController();
   private readonly heartbeats: HeartbeatThrottle;
@@ -49,12 +54,12 @@ export class TaskLease {
     this.deadlineMs = Number.isFinite(parsedMs) ? parsedMs : deps.clock.now();
     const windowMs = heartbeatThrottleMs(task.heartbeatTimeoutMs);
     this.heartbeats = new HeartbeatThrottle(windowMs, deps.clock, (details) => this.send(details), this.closed.signal);
-    void this.watchDeadline();
+    deps.leases.add(this);
   }
 
   /** The handler's signal; see TaskContext.signal. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return (this.controller ??= new AbortController()).signal;
   }
 
   get leaseDeadlineMs(): number {
@@ -68,14 +73,22 @@ export class TaskLease {
 
   /** Aborts the handler's signal (first cause wins). */
   abort(kind: TaskAbortCause, message: string): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new TaskAbortedError(kind, message));
+    const signal = this.signal;
+    if (!signal.aborted) this.controller!.abort(new TaskAbortedError(kind, message));
   }
 
   /** Marks the lease lost and aborts the handler. */
   markLost(): void {
     this.lostFlag = true;
-    this.closed.abort(LEASE_CLOSED);
+    this.close();
     this.abort("lease-lost", `the server no longer holds this worker's lease on task ${this.task.id}`);
+  }
+
+  /** The lease watch found the deadline passed (see WatchedLease). */
+  expire(): void {
+    if (this.closed.signal.aborted) return;
+    this.close();
+    this.abort("lease-expired", `the lease on task ${this.task.id} expired without a heartbeat extending it`);
   }
 
   /** Queues a throttled heartbeat; never rejects (see TaskContext.heartbeat). */
@@ -88,9 +101,14 @@ export class TaskLease {
     return this.heartbeats.flush();
   }
 
-  /** Stops the deadline watcher and heartbeats; call once the outcome has been reported. */
+  /** Stops watching the deadline and heartbeats; call once the outcome has been reported. */
   release(): void {
-    this.closed.abort(LEASE_CLOSED);
+    this.close();
+  }
+
+  private close(): void {
+    this.deps.leases.delete(this);
+    if (!this.closed.signal.aborted) this.closed.abort(LEASE_CLOSED);
   }
 
   private async send(details: unknown): Promise<void> {
@@ -100,7 +118,7 @@ export class TaskLease {
       health.markReachable();
       const nextMs = Date.parse(answer.leaseDeadline);
       if (Number.isFinite(nextMs)) this.deadlineMs = nextMs;
-      if (answer.cancelRequested && !this.controller.signal.aborted) {
+      if (answer.cancelRequested && !this.signal.aborted) {
         log.info("cancellation requested; aborting the handler", { taskId: this.task.id, type: this.task.type });
         this.abort("cancel-requested", `cancellation of task ${this.task.id} was requested`);
       }
@@ -114,22 +132,6 @@ export class TaskLease {
       } else {
         log.warn("heartbeat failed", { taskId: this.task.id, error: describeError(error) });
       }
-    }
-  }
-
-  // Sleeps until the deadline, then re-checks it, because a heartbeat may have moved it meanwhile.
-  // It outlives a cancellation abort: the handler may still be unwinding when the lease ends.
-  private async watchDeadline(): Promise<void> {
-    const stop = this.closed.signal;
-    const { clock } = this.deps;
-    while (!stop.aborted) {
-      const remainingMs = this.deadlineMs - clock.now();
-      if (remainingMs <= 0) {
-        this.closed.abort(LEASE_CLOSED);
-        this.abort("lease-expired", `the lease on task ${this.task.id} expired without a heartbeat extending it`);
-        return;
-      }
-      await clock.sleep(remainingMs, stop);
     }
   }
 }

@@ -6,6 +6,7 @@
 import { encodeCompletionToken, type LeasedTask } from "../protocol/index.ts";
 import type { Handler, HandlerMap, TaskContext } from "./handler-api.ts";
 import { TaskLease } from "./lease.ts";
+import type { LeaseWatch } from "./lease-watch.ts";
 import { reportOutcome, type ReportDeps } from "./report-outcome.ts";
 import { taskError, taskErrorFrom, type TaskOutcome } from "./task-outcome.ts";
 
@@ -13,6 +14,8 @@ export interface TaskRunnerDeps extends ReportDeps {
   handlers: HandlerMap;
   /** Aborted when the shutdown grace period ends: handlers still running are given up on. */
   abandon: AbortSignal;
+  /** Watches every lease's deadline (one timer for the worker). */
+  leases: LeaseWatch;
 }
 
 /** What the handler did with its attempt. */
@@ -91,7 +94,10 @@ async function invokeHandler(handler: Handler | undefined, task: LeasedTask, own
     headers: Object.freeze({ ...task.headers }),
     hostQueue: own.hostQueue,
     workerQueue: own.workerQueue,
-    signal: lease.signal,
+    // A getter: the signal's controller is made only for a handler that reads it.
+    get signal() {
+      return lease.signal;
+    },
     get leaseDeadline() {
       return new Date(lease.leaseDeadlineMs);
     },

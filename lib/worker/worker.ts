@@ -45,6 +45,7 @@ import { SlotPool } from "./slot-pool.ts";
 import { describeError } from "./task-outcome.ts";
 import { releaseUnstarted } from "./task-release.ts";
 import { TaskRateLimit } from "./task-rate-limit.ts";
+import { LeaseWatch } from "./lease-watch.ts";
 import { runTask, type TaskRunnerDeps } from "./task-runner.ts";
 import type { WorkerClient } from "./worker-client.ts";
 import { DEFAULT_WORKFLOW_CACHE_SIZE, ExecutionCache } from "./workflow/execution-cache.ts";
@@ -159,7 +160,8 @@ class PollingWorker implements Worker {
     const random = options.random ?? Math.random;
     // Outcomes that finish together share one request and one commit on the server.
     const acks = new AckBatcher(client);
-    this.taskDeps = { client, clock, log, health, random, handlers, acks, abandon: this.abandon.signal, giveUp: this.giveUp.signal };
+    const leases = new LeaseWatch(clock);
+    this.taskDeps = { client, clock, log, health, random, handlers, acks, abandon: this.abandon.signal, giveUp: this.giveUp.signal, leases };
     const cache = new ExecutionCache(options.workflowCacheSize ?? DEFAULT_WORKFLOW_CACHE_SIZE);
     this.workflowDeps = { ...this.taskDeps, workflows, cache };
     const maxSessions = options.maxSessions ?? 0;
