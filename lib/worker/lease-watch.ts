@@ -1,7 +1,8 @@
 /**
  * One watcher for the deadlines of every lease a worker holds, instead of a timer and an abort
- * listener per task: those were a fifth of the worker's CPU in a drain (W1 drain A/B without
- * them: worker 32.3 -> 25.0 µs of CPU per task). It sleeps until the earliest deadline and
+ * listener per task, which were a fifth of the worker's CPU in a drain (worker CPU per task in
+ * drain A/Bs: 32.3 -> 25.0 µs with no watcher at all, an experiment; 24.4 -> 22.9 µs with this
+ * one, in another session). It sleeps until the earliest deadline and
  * expires what is due; a lease added with an earlier deadline wakes it, and a deadline a
  * heartbeat moved later is found at the next wake-up. A worker holds at most `--concurrency`
  * leases, so finding the earliest is a scan.
