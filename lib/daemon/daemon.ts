@@ -461,9 +461,10 @@ export class Daemon {
   /**
    * Settles several attempts in one commit (`POST /v1/tasks/complete`). Each item gets its own
    * answer: a stale lease or an unknown task fails only that item; a failed commit fails every
-   * item that was in it.
+   * item that was in it. `patient`: the caller is not blocked on the answer (a worker on the
+   * stream, whose slots are free once the outcomes are sent), so the commit may be paced.
    */
-  async settleMany(commands: readonly SettleCommand[]): Promise<SettleResult[]> {
+  async settleMany(commands: readonly SettleCommand[], options?: { patient?: boolean }): Promise<SettleResult[]> {
     this.assertAccepting();
     const now = this.deps.clock.now();
     const results: SettleResult[] = new Array(commands.length);
@@ -481,7 +482,7 @@ export class Daemon {
     });
     if (staged.length === 0) return results;
     try {
-      await this.deps.store.commit(staged.flatMap(({ settle }) => settle.ops));
+      await this.deps.store.commit(staged.flatMap(({ settle }) => settle.ops), options);
     } catch (error) {
       const failure = this.abortSettles(staged.map(({ settle }) => settle), error);
       for (const { index } of staged) results[index] = { error: failure };

@@ -14,12 +14,16 @@ export async function settleBatch(context: RouteContext): Promise<Response> {
   return json({ results: await settleItems(context.daemon, body) });
 }
 
-/** Settles a parsed batch: each item's answer in request order (also used by the worker stream). */
-export async function settleItems(daemon: Daemon, body: SchemaOutput<typeof settleBatchRequestSchema>): Promise<SettleItemResult[]> {
+/**
+ * Settles a parsed batch: each item's answer in request order (also used by the worker stream).
+ * `patient`: the caller does not wait on the answer to go on (a worker on the stream reuses its
+ * slots once the batch is sent), so the commit may be paced under load.
+ */
+export async function settleItems(daemon: Daemon, body: SchemaOutput<typeof settleBatchRequestSchema>, patient = false): Promise<SettleItemResult[]> {
   const commands = body.completions.map((item) =>
     "error" in item ? { id: item.id, leaseToken: item.leaseToken, failure: item.error } : { id: item.id, leaseToken: item.leaseToken, resultJson: jsonText(item.result) },
   );
-  const settled = await daemon.settleMany(commands);
+  const settled = await daemon.settleMany(commands, { patient });
   return settled.map((outcome, index): SettleItemResult => {
     const id = commands[index]!.id;
     return "record" in outcome ? { id, state: outcome.record.state } : { id, error: itemError(outcome.error) };

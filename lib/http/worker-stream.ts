@@ -83,7 +83,8 @@ export class WorkerStreamSession {
       } else if (parsed.op === "poll") {
         await this.poll(parsed.ref, parsed.queue, parsed.body);
       } else {
-        const results = await settleItems(this.daemon, parsed.body);
+        // Patient: the worker freed these slots when it sent the frame (see worker/task-runner.ts).
+        const results = await settleItems(this.daemon, parsed.body, true);
         this.answer(parsed.ref, 200, JSON.stringify({ results }));
       }
     } catch (error) {

@@ -102,8 +102,8 @@ class SqliteTaskStore implements TaskStore {
     return this.workflowStatements.loadRunning();
   }
 
-  commit(ops: StoreOp[]): Promise<void> {
-    return this.committer.commit(ops);
+  commit(ops: StoreOp[], options?: { patient?: boolean }): Promise<void> {
+    return this.committer.commit(ops, options?.patient ?? false);
   }
 
   stage(ops: StoreOp[], options?: { rideAlong?: boolean }): void {

@@ -92,9 +92,11 @@ export interface CommitStats {
 export interface TaskStore {
   /**
    * Commits `ops` in the next group commit; resolves once they are durable (fsynced). If the
-   * commit fails, rejects and nothing of `ops` was written.
+   * commit fails, rejects and nothing of `ops` was written. `patient`: nobody is blocked on
+   * the answer (a stream worker's acknowledgements), so under load it may wait a little for a
+   * larger commit (see group-commit.ts).
    */
-  commit(ops: StoreOp[]): Promise<void>;
+  commit(ops: StoreOp[], options?: { patient?: boolean }): Promise<void>;
   /**
    * Adds `ops` to the next group commit without waiting: for writes a crash may lose. With
    * `rideAlong`, they start no commit of their own: they join the next awaited one, or go out

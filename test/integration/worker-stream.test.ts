@@ -84,6 +84,20 @@ describe("worker stream: the protocol", () => {
     socket.close();
   });
 
+  test("settles over the stream are patient (the worker freed their slots when it sent them), over HTTP they are not", async () => {
+    await using server = await startTestServer();
+    await enqueue(server, 2);
+    const patience: (boolean | undefined)[] = [];
+    const settleMany = server.daemon.settleMany.bind(server.daemon);
+    server.daemon.settleMany = (commands, options) => (patience.push(options?.patient), settleMany(commands, options));
+    const stream = new WorkerStream({ baseUrl: server.url });
+    const [a, b] = await stream.poll("q", { ...POLL, max: 2 });
+    await stream.settleBatch([{ id: a!.id, leaseToken: a!.leaseToken }]);
+    await server.client.settleBatch([{ id: b!.id, leaseToken: b!.leaseToken }]);
+    expect(patience).toEqual([true, false]);
+    stream.close();
+  });
+
   test("calls overlap: a parked poll does not hold up a settle sent after it", async () => {
     await using server = await startTestServer();
     const [first] = await enqueue(server, 1);

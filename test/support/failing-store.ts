@@ -17,12 +17,12 @@ export function failingStore(inner: TaskStore): FailingStore {
       remaining = count;
       matches = filter;
     },
-    commit(ops) {
+    commit(ops, options) {
       if (remaining > 0 && matches(ops)) {
         remaining--;
         return Promise.reject(new Error("SQLITE_FULL: database or disk is full (injected)"));
       }
-      return inner.commit(ops);
+      return inner.commit(ops, options);
     },
     stage: (ops, options) => inner.stage(ops, options),
     readTask: (id) => inner.readTask(id),

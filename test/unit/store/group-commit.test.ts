@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { GroupCommitter, STAGED_FLUSH_MS } from "../../../lib/store/group-commit.ts";
+import { GroupCommitter, PACE_MS, PACED_MIN_OPS, STAGED_FLUSH_MS } from "../../../lib/store/group-commit.ts";
 
 /** A committer that records each transaction's ops. */
 function recording() {
@@ -45,6 +45,36 @@ describe("group commit", () => {
     committer.stage(["give-back-1"]);
     await turns(3);
     expect(transactions).toEqual([["dispatch-1", "give-back-1"]]);
+  });
+
+  test("under load, patient commits wait until PACE_MS after the last commit, so they share one", async () => {
+    const { committer, transactions } = recording();
+    const big = Array.from({ length: PACED_MIN_OPS }, (_, i) => `settle-${i}`);
+    await committer.commit(big, true);
+    const lastEnd = performance.now();
+    const first = committer.commit(["ack-1"], true);
+    await turns(3);
+    const second = committer.commit(["ack-2"], true);
+    await Promise.all([first, second]);
+    expect(performance.now() - lastEnd).toBeGreaterThanOrEqual(PACE_MS - 0.5);
+    expect(transactions).toEqual([big, ["ack-1", "ack-2"]]);
+  });
+
+  test("a caller that waits for its answer ends the pause; after a small commit nothing is paced", async () => {
+    const { committer, transactions } = recording();
+    const big = Array.from({ length: PACED_MIN_OPS }, (_, i) => `settle-${i}`);
+    await committer.commit(big, true);
+    const patient = committer.commit(["ack-1"], true);
+    await turns(1);
+    const enqueue = committer.commit(["enqueue-1"]);
+    await turns(3);
+    expect(transactions).toEqual([big, ["ack-1", "enqueue-1"]]);
+    await Promise.all([patient, enqueue]);
+    // The last commit held 2 operations: the next patient one goes out in the usual two turns.
+    const small = committer.commit(["ack-2"], true);
+    await turns(3);
+    expect(transactions.at(-1)).toEqual(["ack-2"]);
+    await small;
   });
 
   test("close writes staged ops at once", () => {
