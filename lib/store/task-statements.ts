@@ -193,6 +193,22 @@ function optionsOfRow(row: TaskRow): TaskOptions {
   return options;
 }
 
+/**
+ * Options objects are shared and frozen (see resolveTaskOptions), so each is serialized once,
+ * not once per row written (in-process batched enqueue, 3 pairs: 78,668-84,258 ->
+ * 87,739-91,602 tasks/s, CPU 12.8-13.8 -> 11.6-12.1 µs per task; through HTTP from one
+ * producer, within the noise: 69,962-74,522 vs 69,461-74,674 tasks/s).
+ */
+const optionsJsonCache = new WeakMap<TaskOptions, string>();
+function optionsJson(options: TaskOptions): string {
+  let json = optionsJsonCache.get(options);
+  if (json === undefined) {
+    json = JSON.stringify(options);
+    optionsJsonCache.set(options, json);
+  }
+  return json;
+}
+
 function rowOfRecord(task: TaskRecord): TaskRow {
   return {
     seq: task.seq,
@@ -214,7 +230,7 @@ function rowOfRecord(task: TaskRecord): TaskRow {
     finished_at: task.finishedAt ?? null,
     priority: task.priority,
     budget_start: task.budgetStart,
-    options: JSON.stringify(task.options),
+    options: optionsJson(task.options),
     run_at: task.runAt ?? null,
     ready_at: task.readyAt ?? null,
     close_deadline: task.closeDeadline ?? null,
