@@ -1,6 +1,8 @@
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { DataDirLockedError, openSqliteStore } from "../../lib/store/index.ts";
-import { aTaskRecord } from "../support/task-builders.ts";
+import { anOptions, aTaskRecord } from "../support/task-builders.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
 describe("sqlite store", () => {
@@ -16,6 +18,28 @@ describe("sqlite store", () => {
     const snapshot = await reopened.loadLive();
     expect([...snapshot.live].map((t) => t.id)).toEqual([task.id]);
     expect(snapshot.maxSeq).toBe(task.seq);
+    await reopened.close();
+  });
+
+  test("a task with the default options is stored without them and reads back the same; other options are stored", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const tasks = [
+      aTaskRecord({ options: anOptions() }),
+      aTaskRecord({ options: anOptions({ startToCloseMs: 60_000 }) }),
+      aTaskRecord({ options: anOptions({ retry: { maxAttempts: 3 } }) }),
+      aTaskRecord({ options: anOptions({ heartbeatMs: 5_000 }) }),
+    ];
+    await store.commit(tasks.map((task) => ({ op: "tasks.insert", task })));
+    await store.close();
+    const raw = new Database(join(dir.path, "tqd.db"), { readonly: true });
+    const rows = raw.query("SELECT options, start_to_close_ms FROM tasks ORDER BY seq").all() as { options: string | null; start_to_close_ms: number }[];
+    raw.close();
+    expect(rows.map((row) => row.options === null)).toEqual([true, true, false, false]);
+    expect(rows[1]!.start_to_close_ms).toBe(60_000);
+    const reopened = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    for (const task of tasks) expect(reopened.readTask(task.id)).toEqual(task);
+    expect([...(await reopened.loadLive()).live].map((task) => task.options)).toEqual(tasks.map((task) => task.options));
     await reopened.close();
   });
 
