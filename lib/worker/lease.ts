@@ -2,8 +2,9 @@
  * One leased task's lease as the worker sees it: the deadline (moved by heartbeats, when the task
  * has a heartbeat timeout), the abort signal handed to the handler, the throttled heartbeats, and
  * the worker's lease watch (lease-watch.ts), which expires the lease locally when the deadline
- * passes, since by then the server has timed the attempt out. The handler's AbortController is
- * made when the handler first reads its signal or the lease aborts it, not per task.
+ * passes, since by then the server has timed the attempt out. The handler's AbortController and
+ * the heartbeat throttle are made on first use (most tasks never heartbeat or read the signal),
+ * not per task.
  *
  * The signal's abort causes differ in what follows: "lease-lost" and "lease-expired" close the
  * lease (no more heartbeats; a lost lease is not reported), while "cancel-requested" and
@@ -42,9 +43,12 @@ export class TaskLease implements WatchedLease {
   private lostFlag = false;
   /** The handler's signal's controller, made on first use. */
   private controller: AbortController | undefined;
-  /** Aborted when the lease is over for this worker: lost, expired or released. */
-  private readonly closed = new AbortController();
-  private readonly heartbeats: HeartbeatThrottle;
+  /** The lease is over for this worker: lost, expired or released. */
+  private closed = false;
+  /** Made with the first heartbeat. */
+  private heartbeats: HeartbeatThrottle | undefined;
+  /** Aborted once closed; made for the heartbeat throttle. */
+  private closedController: AbortController | undefined;
 
   constructor(
     private readonly task: LeasedTask,
@@ -52,8 +56,6 @@ export class TaskLease implements WatchedLease {
   ) {
     const parsedMs = Date.parse(task.leaseDeadline);
     this.deadlineMs = Number.isFinite(parsedMs) ? parsedMs : deps.clock.now();
-    const windowMs = heartbeatThrottleMs(task.heartbeatTimeoutMs);
-    this.heartbeats = new HeartbeatThrottle(windowMs, deps.clock, (details) => this.send(details), this.closed.signal);
     deps.leases.add(this);
   }
 
@@ -86,19 +88,25 @@ export class TaskLease implements WatchedLease {
 
   /** The lease watch found the deadline passed (see WatchedLease). */
   expire(): void {
-    if (this.closed.signal.aborted) return;
+    if (this.closed) return;
     this.close();
     this.abort("lease-expired", `the lease on task ${this.task.id} expired without a heartbeat extending it`);
   }
 
   /** Queues a throttled heartbeat; never rejects (see TaskContext.heartbeat). */
   heartbeat(details?: unknown): Promise<void> {
+    if (!this.heartbeats) {
+      const controller = (this.closedController = new AbortController());
+      if (this.closed) controller.abort(LEASE_CLOSED);
+      const windowMs = heartbeatThrottleMs(this.task.heartbeatTimeoutMs);
+      this.heartbeats = new HeartbeatThrottle(windowMs, this.deps.clock, (sent) => this.send(sent), controller.signal);
+    }
     return this.heartbeats.record(details);
   }
 
   /** Sends heartbeat details the throttle still holds; call before reporting the outcome. */
   flushHeartbeats(): Promise<void> {
-    return this.heartbeats.flush();
+    return this.heartbeats?.flush() ?? Promise.resolve();
   }
 
   /** Stops watching the deadline and heartbeats; call once the outcome has been reported. */
@@ -107,8 +115,10 @@ export class TaskLease implements WatchedLease {
   }
 
   private close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.deps.leases.delete(this);
-    if (!this.closed.signal.aborted) this.closed.abort(LEASE_CLOSED);
+    this.closedController?.abort(LEASE_CLOSED);
   }
 
   private async send(details: unknown): Promise<void> {

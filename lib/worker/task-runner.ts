@@ -7,13 +7,14 @@ import { encodeCompletionToken, type LeasedTask } from "../protocol/index.ts";
 import type { Handler, HandlerMap, TaskContext } from "./handler-api.ts";
 import { TaskLease } from "./lease.ts";
 import type { LeaseWatch } from "./lease-watch.ts";
+import type { SignalFanout } from "./signal-fanout.ts";
 import { reportOutcome, type ReportDeps } from "./report-outcome.ts";
 import { taskError, taskErrorFrom, type TaskOutcome } from "./task-outcome.ts";
 
 export interface TaskRunnerDeps extends ReportDeps {
   handlers: HandlerMap;
-  /** Aborted when the shutdown grace period ends: handlers still running are given up on. */
-  abandon: AbortSignal;
+  /** Fires when the shutdown grace period ends: handlers still running are given up on. */
+  abandon: SignalFanout;
   /** Watches every lease's deadline (one timer for the worker). */
   leases: LeaseWatch;
 }
@@ -46,8 +47,7 @@ export async function runTask(task: LeasedTask, own: OwnQueues, deps: TaskRunner
     lease.abort("worker-stopped", "the worker stopped and its grace period ran out");
     abandoned("abandoned");
   };
-  if (deps.abandon.aborted) onAbandon();
-  else deps.abandon.addEventListener("abort", onAbandon, { once: true });
+  deps.abandon.add(onAbandon);
   try {
     const end = await Promise.race([invokeHandler(handlerFor(deps.handlers, task.type), task, own, lease), abandonedOutcome]);
     // Heartbeat details still held by the throttle go out first: a retry resumes from them.
@@ -69,7 +69,7 @@ export async function runTask(task: LeasedTask, own: OwnQueues, deps: TaskRunner
     if (lease.lost) return;
     await reportOutcome(task, end, () => lease.leaseDeadlineMs, deps, freeSlot);
   } finally {
-    deps.abandon.removeEventListener("abort", onAbandon);
+    deps.abandon.delete(onAbandon);
     lease.release();
   }
 }

@@ -46,6 +46,7 @@ import { describeError } from "./task-outcome.ts";
 import { releaseUnstarted } from "./task-release.ts";
 import { TaskRateLimit } from "./task-rate-limit.ts";
 import { LeaseWatch } from "./lease-watch.ts";
+import { SignalFanout } from "./signal-fanout.ts";
 import { runTask, type TaskRunnerDeps } from "./task-runner.ts";
 import type { WorkerClient } from "./worker-client.ts";
 import { DEFAULT_WORKFLOW_CACHE_SIZE, ExecutionCache } from "./workflow/execution-cache.ts";
@@ -161,9 +162,9 @@ class PollingWorker implements Worker {
     // Outcomes that finish together share one request and one commit on the server.
     const acks = new AckBatcher(client);
     const leases = new LeaseWatch(clock);
-    this.taskDeps = { client, clock, log, health, random, handlers, acks, abandon: this.abandon.signal, giveUp: this.giveUp.signal, leases };
+    this.taskDeps = { client, clock, log, health, random, handlers, acks, abandon: new SignalFanout(this.abandon.signal), giveUp: this.giveUp.signal, leases };
     const cache = new ExecutionCache(options.workflowCacheSize ?? DEFAULT_WORKFLOW_CACHE_SIZE);
-    this.workflowDeps = { ...this.taskDeps, workflows, cache };
+    this.workflowDeps = { ...this.taskDeps, abandon: this.abandon.signal, workflows, cache };
     const maxSessions = options.maxSessions ?? 0;
     this.sessions = maxSessions > 0 ? new SessionHolders(maxSessions, { ...this.taskDeps, identity: options.identity }) : undefined;
   }
