@@ -102,6 +102,8 @@ export class SlotPool {
     return account;
   }
 
+  private granting = false;
+
   get free(): number {
     return Math.max(0, this.capacity - this.inUse);
   }
@@ -149,7 +151,14 @@ export class SlotPool {
     if (returned === 0) return;
     account.held -= returned;
     this.inUse -= returned;
-    this.grantWaiters();
+    // Slots freed together (a batch of acknowledgements sent at once) go out in one grant, so
+    // the next poll asks for all of them instead of one poll per slot.
+    if (this.granting) return;
+    this.granting = true;
+    queueMicrotask(() => {
+      this.granting = false;
+      this.grantWaiters();
+    });
   }
 
   /**
