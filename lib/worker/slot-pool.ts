@@ -145,7 +145,7 @@ export class SlotPool {
     });
   }
 
-  /** Returns `count` of the account's slots and grants waiting loops what is now free. */
+  /** Returns `count` of the account's slots; waiting loops get what is free in a microtask. */
   release(account: SlotAccount, count: number): void {
     const returned = Math.min(Math.max(0, count), account.held);
     if (returned === 0) return;
