@@ -204,11 +204,19 @@ function takesRowDefaults(options: TaskOptions): boolean {
   );
 }
 
+/** Row defaults by start_to_close_ms: boot resolves them once per value, not once per row. */
+const rowDefaultsByStartToClose = new Map<number, TaskOptions>();
+
 function rowDefaults(startToCloseMs: number): TaskOptions {
-  // Today's defaults are the row defaults: the shared object every new default task holds.
-  const current = resolveTaskOptions({ startToCloseMs });
-  if (takesRowDefaults(current)) return current;
-  return resolveTaskOptions({ startToCloseMs, retry: { ...ROW_DEFAULT_RETRY, nonRetryableErrorTypes: [] } });
+  let options = rowDefaultsByStartToClose.get(startToCloseMs);
+  if (!options) {
+    // Today's defaults are the row defaults: the shared object every new default task holds.
+    const current = resolveTaskOptions({ startToCloseMs });
+    options = takesRowDefaults(current) ? current : resolveTaskOptions({ startToCloseMs, retry: { ...ROW_DEFAULT_RETRY, nonRetryableErrorTypes: [] } });
+    if (rowDefaultsByStartToClose.size >= MAX_SHARED_OPTIONS) rowDefaultsByStartToClose.clear();
+    rowDefaultsByStartToClose.set(startToCloseMs, options);
+  }
+  return options;
 }
 
 function optionsOfRow(row: TaskRow): TaskOptions {
