@@ -131,8 +131,6 @@ export interface WorkerStreamEndpoint {
   /** An error answer when `request` may not open a stream (bad token); undefined to upgrade. */
   refuse(request: Request): Response | undefined;
   open(socket: StreamSocket): WorkerStreamSession;
-  /** Streams open now. */
-  readonly openStreams: number;
 }
 
 /** The endpoint; also sets `settings.workerStreams`, so /metrics reports the streams open. */
@@ -147,9 +145,6 @@ export function createWorkerStreamEndpoint(daemon: Daemon, settings: HttpSetting
     open: (socket) => {
       open++;
       return new WorkerStreamSession(socket, daemon, log, () => open--);
-    },
-    get openStreams() {
-      return open;
     },
   };
 }

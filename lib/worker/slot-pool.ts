@@ -86,6 +86,8 @@ export class SlotPool {
   private readonly accounts: SlotAccount[] = [];
   /** Loops waiting for slots, in arrival order. */
   private readonly waiters: Waiter[] = [];
+  /** A grant is queued for the current microtask checkpoint (see release). */
+  private granting = false;
 
   constructor(
     readonly capacity: number,
@@ -101,8 +103,6 @@ export class SlotPool {
     this.accounts.push(account);
     return account;
   }
-
-  private granting = false;
 
   get free(): number {
     return Math.max(0, this.capacity - this.inUse);
