@@ -207,7 +207,7 @@ export class DispatchCore {
       const queue = this.register(task);
       if (previousStates?.[i] === undefined) {
         queue.added.add(now);
-        queue.totals.enqueued++;
+        queue.enqueuedTotal++;
       }
       touched.add(queue);
     });
@@ -246,7 +246,7 @@ export class DispatchCore {
       now,
     );
     if (changed) queue.refreshLimit(now);
-    if (queue.counts.pending === 0) return [];
+    if (queue.pending === 0) return [];
     const tasks = this.takeReady(queue, plan.types, plan.max, now);
     for (const task of tasks) this.lease(queue, task, plan.identity, now);
     return tasks;
@@ -554,10 +554,10 @@ export class DispatchCore {
     } else if (isFinalState(state)) {
       task.gone = true;
       this.tasks.delete(task.id);
-      if (state === "completed") queue.totals.completed++;
-      else queue.totals.failed += state === "failed" || state === "timed_out" ? 1 : 0;
+      if (state === "completed") queue.completedTotal++;
+      else queue.failedTotal += state === "failed" || state === "timed_out" ? 1 : 0;
       // A queue whose last task ended and that nobody polls leaves memory at once.
-      if (queue.counts.pending + queue.counts.scheduled + queue.counts.running === 0) this.dropIfIdle(queue, task.finishedAt ?? 0);
+      if (queue.pending + queue.scheduled + queue.running === 0) this.dropIfIdle(queue, task.finishedAt ?? 0);
     }
   }
 
@@ -575,7 +575,7 @@ export class DispatchCore {
     queue.count(task, "running", 1);
     queue.takeToken(now);
     queue.dispatched.add(now);
-    queue.totals.dispatched++;
+    queue.dispatchedTotal++;
     this.timers.armLease(task);
   }
 
@@ -587,7 +587,7 @@ export class DispatchCore {
     const assignments: Assignment[] = [];
     for (const queue of queues) {
       for (const poller of queue.parked.values()) {
-        if (queue.counts.pending === 0) break;
+        if (queue.pending === 0) break;
         const tasks = this.takeReady(queue, poller.types, poller.max, now);
         if (tasks.length === 0) continue;
         for (const task of tasks) this.lease(queue, task, poller.identity, now);
@@ -611,7 +611,7 @@ export class DispatchCore {
 
   /** A rate-limited queue with parked polls and backlog wakes when its next token accrues. */
   private armWake(queue: QueueState, now: number): void {
-    if (queue.paused || queue.parked.size === 0 || queue.counts.pending === 0) return;
+    if (queue.paused || queue.parked.size === 0 || queue.pending === 0) return;
     const at = queue.nextTokenAt(now);
     if (at !== undefined) this.queueWakes.push(Math.max(at, now + 1), queue);
   }

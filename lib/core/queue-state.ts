@@ -53,12 +53,21 @@ export class QueueState {
   readonly ready: ReadyLines;
   /** Parked polls in arrival order (Map keeps insertion order): first come, first served. */
   parked: Map<number, ParkedPoller> = NO_PARKED;
-  readonly pollers = new PollerRegistry();
-  readonly counts: LiveCounts = { scheduled: 0, pending: 0, running: 0 };
-  readonly added = new RecentCounter();
-  readonly dispatched = new RecentCounter();
+  // Counts and totals are fields of the queue, not objects of their own, and the pollers and
+  // the dispatch counter are made on first use: a queue holding one task is about 600 bytes
+  // of heap (W5 keeps 100,000 of them).
+  /** Live tasks by state. */
+  scheduled = 0;
+  pending = 0;
+  running = 0;
   /** Totals since the process started, for metrics. */
-  readonly totals = { enqueued: 0, dispatched: 0, completed: 0, failed: 0 };
+  enqueuedTotal = 0;
+  dispatchedTotal = 0;
+  completedTotal = 0;
+  failedTotal = 0;
+  readonly added = new RecentCounter();
+  private dispatchedRecent: RecentCounter | undefined;
+  private pollerRegistry: PollerRegistry | undefined;
   paused = false;
   adminLimit: RateLimit | undefined;
   /** Fairness weights and per-key limits (rarely set, so a shared empty map until then). */
@@ -72,7 +81,27 @@ export class QueueState {
 
   /** Counts a task entering (+1) or leaving (-1) a live state. */
   count(_task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {
-    this.counts[state] += delta;
+    this[state] += delta;
+  }
+
+  /** Live counts by state (a new object: for describe and metrics). */
+  get counts(): LiveCounts {
+    return { scheduled: this.scheduled, pending: this.pending, running: this.running };
+  }
+
+  /** Totals since the process started (a new object: for metrics). */
+  get totals(): { enqueued: number; dispatched: number; completed: number; failed: number } {
+    return { enqueued: this.enqueuedTotal, dispatched: this.dispatchedTotal, completed: this.completedTotal, failed: this.failedTotal };
+  }
+
+  /** Dispatches in the last minute (the counter is made at the first dispatch). */
+  get dispatched(): RecentCounter {
+    return (this.dispatchedRecent ??= new RecentCounter());
+  }
+
+  /** The workers polling this queue (the registry is made at the first poll). */
+  get pollers(): PollerRegistry {
+    return (this.pollerRegistry ??= new PollerRegistry());
   }
 
   /** Parks a poll (allocating the map on the first one: most queues never see a parked poll). */
@@ -90,7 +119,7 @@ export class QueueState {
   effectiveLimit(now: number): EffectiveLimit {
     if (this.adminLimit) return { limit: this.adminLimit, source: "admin" };
     let lowest: { rate: number; identity: string } | undefined;
-    for (const poller of this.pollers.live(now)) {
+    for (const poller of this.pollerRegistry?.live(now) ?? []) {
       if (poller.declaredRate !== undefined && (!lowest || poller.declaredRate < lowest.rate)) lowest = { rate: poller.declaredRate, identity: poller.identity };
     }
     if (!lowest) return { limit: undefined, source: "none" };
@@ -162,8 +191,8 @@ export class QueueState {
 
   /** True when nothing live refers to this queue: it can leave memory. */
   isIdle(now: number): boolean {
-    const c = this.counts;
-    return c.scheduled === 0 && c.pending === 0 && c.running === 0 && this.parked.size === 0 && !this.hasSettings() && this.pollers.live(now).length === 0;
+    const noPollers = this.pollerRegistry === undefined || this.pollerRegistry.live(now).length === 0;
+    return this.scheduled === 0 && this.pending === 0 && this.running === 0 && this.parked.size === 0 && !this.hasSettings() && noPollers;
   }
 }
 

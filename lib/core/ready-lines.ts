@@ -12,6 +12,8 @@ import { SmallMap } from "./small-map.ts";
 import type { LiveTask } from "./task-state.ts";
 
 export const PRIORITY_LEVELS = 5;
+/** A flat queue usually holds few tasks (W5: one); the ring doubles as it fills. */
+const SOLE_RING_CAPACITY = 2;
 
 export interface PendingCensus {
   /** Index 0 = priority 1. */
@@ -79,13 +81,24 @@ class Level {
 }
 
 export class ReadyLines {
+  /**
+   * The common case, flat: while every entry has one priority level, fairness key and type,
+   * they wait in `soleRing` and no level, line or map exists (W5: 100,000 queues with a task
+   * each). The first entry of another level, key or type moves the ring into `levels` for good.
+   */
+  private soleRing: RingQueue<LiveTask> | undefined;
+  private soleLevel = 0;
+  private soleKey = "";
+  private soleType = "";
+  /** Created when the queue first holds two kinds of entries; undefined while flat. */
+  private levels: (Level | undefined)[] | undefined;
+
   /** Entries of tasks that moved to another queue (fallback) are stale here and skipped. */
   constructor(private readonly queueName: string) {}
 
-  /** Created on first use: most queues only ever see the default priority. */
-  private readonly levels: (Level | undefined)[] = new Array(PRIORITY_LEVELS);
-
   push(task: LiveTask): void {
+    const flat = this.flatRingFor(task);
+    if (flat) return flat.push(task);
     const line = this.levelOf(task).line(task.fairnessKey ?? "");
     line.ring(task.type).push(task);
     line.entries++;
@@ -93,6 +106,8 @@ export class ReadyLines {
 
   /** Puts a task back at the front of its line (a redelivery keeps its place). */
   unshift(task: LiveTask): void {
+    const flat = this.flatRingFor(task);
+    if (flat) return flat.unshift(task);
     const line = this.levelOf(task).line(task.fairnessKey ?? "");
     line.ring(task.type).unshift(task);
     line.entries++;
@@ -100,6 +115,7 @@ export class ReadyLines {
 
   /** Removes up to `max` pending tasks of the given types, highest priority first, keys in weighted rotation. */
   take(types: readonly string[], max: number, policy: KeyPolicy): LiveTask[] {
+    if (!this.levels) return this.takeFlat(types, max, policy);
     const taken: LiveTask[] = [];
     for (const level of this.levels) {
       if (!level) continue;
@@ -108,7 +124,7 @@ export class ReadyLines {
         if (!line) break;
         const task = line.oldest(types)!.shift()!;
         line.entries--;
-        if (task.gone || task.state !== "pending" || task.queue !== this.queueName) continue;
+        if (!this.isLive(task)) continue;
         taken.push(task);
         policy.took(line.key);
         if (--level.credit <= 0) level.cursor++;
@@ -116,6 +132,58 @@ export class ReadyLines {
       if (taken.length >= max) break;
     }
     return taken;
+  }
+
+  /** One line: FIFO, as long as the key's own rate limit allows. */
+  private takeFlat(types: readonly string[], max: number, policy: KeyPolicy): LiveTask[] {
+    const taken: LiveTask[] = [];
+    const ring = this.soleRing;
+    if (!ring || !types.includes(this.soleType)) return taken;
+    while (taken.length < max && ring.length > 0 && policy.allows(this.soleKey)) {
+      const task = ring.shift()!;
+      if (!this.isLive(task)) continue;
+      taken.push(task);
+      policy.took(this.soleKey);
+    }
+    return taken;
+  }
+
+  /** The flat ring a task goes to, or undefined once the queue has (or now needs) levels. */
+  private flatRingFor(task: LiveTask): RingQueue<LiveTask> | undefined {
+    if (this.levels) return undefined;
+    const level = levelIndexOf(task);
+    const key = task.fairnessKey ?? "";
+    if (!this.soleRing || this.soleRing.length === 0) {
+      this.soleLevel = level;
+      this.soleKey = key;
+      this.soleType = task.type;
+      return (this.soleRing ??= new RingQueue<LiveTask>(SOLE_RING_CAPACITY));
+    }
+    if (level === this.soleLevel && key === this.soleKey && task.type === this.soleType) return this.soleRing;
+    // A second kind of entry: the ring becomes the first line of the general structure.
+    const levels = (this.levels = new Array<Level | undefined>(PRIORITY_LEVELS));
+    const line = (levels[this.soleLevel] = new Level()).line(this.soleKey);
+    line.byType.set(this.soleType, this.soleRing);
+    line.entries = this.soleRing.length;
+    this.soleRing = undefined;
+    return undefined;
+  }
+
+  private isLive(task: LiveTask): boolean {
+    return !task.gone && task.state === "pending" && task.queue === this.queueName;
+  }
+
+  /** Every ring with its level index, key and type (the flat ring, or each line's). */
+  private *rings(): Generator<[level: number, key: string, type: string, ring: RingQueue<LiveTask>]> {
+    if (!this.levels) {
+      if (this.soleRing) yield [this.soleLevel, this.soleKey, this.soleType, this.soleRing];
+      return;
+    }
+    for (const [index, level] of this.levels.entries()) {
+      for (const line of level?.active ?? []) {
+        for (const [type, ring] of line.byType.entries()) yield [index, line.key, type, ring];
+      }
+    }
   }
 
   /** The key whose turn it is and that has a task of `types`; drops keys that ran empty. */
@@ -145,39 +213,35 @@ export class ReadyLines {
   /** Pending tasks counted by level, fairness key and type: O(pending), for describe and explain. */
   census(): PendingCensus {
     const census: PendingCensus = { byLevel: new Array<number>(PRIORITY_LEVELS).fill(0), byKey: new Map(), byType: new Map() };
-    this.levels.forEach((level, index) => {
-      for (const line of level?.active ?? []) {
-        for (const [type, ring] of line.byType.entries()) {
-          let live = 0;
-          ring.forEach((task) => {
-            if (!task.gone && task.state === "pending" && task.queue === this.queueName) live++;
-          });
-          if (live === 0) continue;
-          census.byLevel[index]! += live;
-          census.byKey.set(line.key, (census.byKey.get(line.key) ?? 0) + live);
-          census.byType.set(type, (census.byType.get(type) ?? 0) + live);
-        }
-      }
-    });
+    for (const [index, key, type, ring] of this.rings()) {
+      let live = 0;
+      ring.forEach((task) => {
+        if (this.isLive(task)) live++;
+      });
+      if (live === 0) continue;
+      census.byLevel[index]! += live;
+      census.byKey.set(key, (census.byKey.get(key) ?? 0) + live);
+      census.byType.set(type, (census.byType.get(type) ?? 0) + live);
+    }
     return census;
   }
 
   /** The oldest `readyAt` among ring heads: the age of the queue's oldest pending task. */
   oldestReadyAt(): number | undefined {
     let oldest: number | undefined;
-    for (const level of this.levels) {
-      for (const line of level?.active ?? []) {
-        for (const [, ring] of line.byType.entries()) {
-          const head = ring.peek();
-          if (head && !head.gone && head.state === "pending" && head.queue === this.queueName && head.readyAt !== undefined && (oldest === undefined || head.readyAt < oldest)) oldest = head.readyAt;
-        }
-      }
+    for (const [, , , ring] of this.rings()) {
+      const head = ring.peek();
+      if (head && this.isLive(head) && head.readyAt !== undefined && (oldest === undefined || head.readyAt < oldest)) oldest = head.readyAt;
     }
     return oldest;
   }
 
   private levelOf(task: LiveTask): Level {
-    const index = Math.min(PRIORITY_LEVELS, Math.max(1, task.priority)) - 1;
-    return (this.levels[index] ??= new Level());
+    return (this.levels![levelIndexOf(task)] ??= new Level());
   }
+}
+
+/** Index 0 = priority 1. */
+function levelIndexOf(task: LiveTask): number {
+  return Math.min(PRIORITY_LEVELS, Math.max(1, task.priority)) - 1;
 }
