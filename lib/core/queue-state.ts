@@ -49,13 +49,28 @@ const NO_PARKED: Map<number, ParkedPoller> = new Map();
 const NO_FAIRNESS: Map<string, FairnessSetting> = new Map();
 const NO_BUCKETS: Map<string, TokenBucket> = new Map();
 
-export class QueueState {
-  readonly ready: ReadyLines;
+/**
+ * What most queues never have: parked polls, pollers, a dispatch counter, settings. Made at
+ * the first write (see `QueueState.more`), so a queue that only holds tasks stays small.
+ */
+class QueueExtras {
   /** Parked polls in arrival order (Map keeps insertion order): first come, first served. */
   parked: Map<number, ParkedPoller> = NO_PARKED;
-  // Counts and totals are fields of the queue, not objects of their own, and the pollers and
-  // the dispatch counter are made on first use: a queue holding one task is about 600 bytes
-  // of heap (W5 keeps 100,000 of them).
+  dispatched: RecentCounter | undefined;
+  pollers: PollerRegistry | undefined;
+  paused = false;
+  adminLimit: RateLimit | undefined;
+  /** Fairness weights and per-key limits (rarely set, so a shared empty map until then). */
+  fairness: Map<string, FairnessSetting> = NO_FAIRNESS;
+  bucket: TokenBucket | undefined;
+  keyBuckets: Map<string, TokenBucket> = NO_BUCKETS;
+}
+
+export class QueueState {
+  // Eleven fields: JavaScriptCore sizes an object by its field count (9-12 fields 104 bytes,
+  // 13-18 fields 152), and W5 keeps 100,000 queues holding one task each. Counts and totals
+  // are fields, not objects of their own; the rest waits in `extras`.
+  readonly ready: ReadyLines;
   /** Live tasks by state. */
   scheduled = 0;
   pending = 0;
@@ -66,17 +81,14 @@ export class QueueState {
   completedTotal = 0;
   failedTotal = 0;
   readonly added = new RecentCounter();
-  private dispatchedRecent: RecentCounter | undefined;
-  private pollerRegistry: PollerRegistry | undefined;
-  paused = false;
-  adminLimit: RateLimit | undefined;
-  /** Fairness weights and per-key limits (rarely set, so a shared empty map until then). */
-  fairness: Map<string, FairnessSetting> = NO_FAIRNESS;
-  private bucket: TokenBucket | undefined;
-  private keyBuckets: Map<string, TokenBucket> = NO_BUCKETS;
+  private extras: QueueExtras | undefined;
 
   constructor(readonly name: string) {
     this.ready = new ReadyLines(name);
+  }
+
+  private more(): QueueExtras {
+    return (this.extras ??= new QueueExtras());
   }
 
   /** Counts a task entering (+1) or leaving (-1) a live state. */
@@ -96,18 +108,47 @@ export class QueueState {
 
   /** Dispatches in the last minute (the counter is made at the first dispatch). */
   get dispatched(): RecentCounter {
-    return (this.dispatchedRecent ??= new RecentCounter());
+    const extras = this.more();
+    return (extras.dispatched ??= new RecentCounter());
   }
 
   /** The workers polling this queue (the registry is made at the first poll). */
   get pollers(): PollerRegistry {
-    return (this.pollerRegistry ??= new PollerRegistry());
+    const extras = this.more();
+    return (extras.pollers ??= new PollerRegistry());
+  }
+
+  /** Parked polls in arrival order (a shared empty map until the first one). */
+  get parked(): ReadonlyMap<number, ParkedPoller> & { delete(id: number): boolean } {
+    return this.extras?.parked ?? NO_PARKED;
+  }
+
+  get paused(): boolean {
+    return this.extras?.paused ?? false;
+  }
+
+  set paused(paused: boolean) {
+    if (paused || this.extras) this.more().paused = paused;
+  }
+
+  get adminLimit(): RateLimit | undefined {
+    return this.extras?.adminLimit;
+  }
+
+  set adminLimit(limit: RateLimit | undefined) {
+    if (limit || this.extras) this.more().adminLimit = limit;
+  }
+
+  /** Fairness weights and per-key limits. */
+  get fairness(): ReadonlyMap<string, FairnessSetting> {
+    return this.extras?.fairness ?? NO_FAIRNESS;
   }
 
   /** Parks a poll (allocating the map on the first one: most queues never see a parked poll). */
   addParked(poller: ParkedPoller): void {
-    if (this.parked === NO_PARKED) this.parked = new Map();
-    this.parked.set(poller.id, poller);
+    const extras = this.more();
+    if (extras.parked === NO_PARKED) extras.parked = new Map();
+    extras.parked.set(poller.id, poller);
   }
 
   /** Pending tasks by level, key and type (computed on demand: describe and explain are rare). */
@@ -119,7 +160,7 @@ export class QueueState {
   effectiveLimit(now: number): EffectiveLimit {
     if (this.adminLimit) return { limit: this.adminLimit, source: "admin" };
     let lowest: { rate: number; identity: string } | undefined;
-    for (const poller of this.pollerRegistry?.live(now) ?? []) {
+    for (const poller of this.extras?.pollers?.live(now) ?? []) {
       if (poller.declaredRate !== undefined && (!lowest || poller.declaredRate < lowest.rate)) lowest = { rate: poller.declaredRate, identity: poller.identity };
     }
     if (!lowest) return { limit: undefined, source: "none" };
@@ -129,27 +170,34 @@ export class QueueState {
   /** Brings the queue's token bucket in line with the effective limit. */
   refreshLimit(now: number): void {
     const { limit } = this.effectiveLimit(now);
-    if (!limit) this.bucket = undefined;
-    else if (!this.bucket) this.bucket = new TokenBucket(limit, now);
-    else if (this.bucket.rate.ratePerSecond !== limit.ratePerSecond || this.bucket.rate.burst !== limit.burst) this.bucket.setLimit(limit, now);
+    if (!limit) {
+      if (this.extras) this.extras.bucket = undefined;
+      return;
+    }
+    const extras = this.more();
+    if (!extras.bucket) extras.bucket = new TokenBucket(limit, now);
+    else if (extras.bucket.rate.ratePerSecond !== limit.ratePerSecond || extras.bucket.rate.burst !== limit.burst) extras.bucket.setLimit(limit, now);
   }
 
   /** Whole dispatch tokens available now (Infinity without a limit). */
   tokens(now: number): number {
-    return this.bucket ? this.bucket.available(now) : Infinity;
+    const bucket = this.extras?.bucket;
+    return bucket ? bucket.available(now) : Infinity;
   }
 
   takeToken(now: number): void {
-    this.bucket?.take(1, now);
+    this.extras?.bucket?.take(1, now);
   }
 
   /** When a blocked queue can dispatch again (rate limits only), or undefined if it is not blocked by one. */
   nextTokenAt(now: number): number | undefined {
+    const extras = this.extras;
+    if (!extras) return undefined;
     let next: number | undefined;
-    if (this.bucket && this.bucket.available(now) < 1) next = this.bucket.nextTokenAt(now);
-    if (this.keyBuckets.size > 0) {
+    if (extras.bucket && extras.bucket.available(now) < 1) next = extras.bucket.nextTokenAt(now);
+    if (extras.keyBuckets.size > 0) {
       const byKey = this.ready.census().byKey;
-      for (const [key, bucket] of this.keyBuckets) {
+      for (const [key, bucket] of extras.keyBuckets) {
         if ((byKey.get(key) ?? 0) > 0 && bucket.available(now) < 1) next = Math.min(next ?? Infinity, bucket.nextTokenAt(now));
       }
     }
@@ -158,25 +206,28 @@ export class QueueState {
 
   /** The rotation's view of fairness settings and per-key rate limits at `now`. */
   keyPolicy(now: number): KeyPolicy {
+    const fairness = this.fairness;
+    const keyBuckets = this.extras?.keyBuckets ?? NO_BUCKETS;
     return {
-      weight: (key) => this.fairness.get(key)?.weight ?? 1,
-      allows: (key) => (this.keyBuckets.get(key)?.available(now) ?? 1) >= 1,
-      took: (key) => this.keyBuckets.get(key)?.take(1, now),
+      weight: (key) => fairness.get(key)?.weight ?? 1,
+      allows: (key) => (keyBuckets.get(key)?.available(now) ?? 1) >= 1,
+      took: (key) => keyBuckets.get(key)?.take(1, now),
     };
   }
 
   setFairness(key: string, setting: FairnessSetting | undefined, now: number): void {
-    if (this.fairness === NO_FAIRNESS) this.fairness = new Map();
-    if (this.keyBuckets === NO_BUCKETS) this.keyBuckets = new Map();
-    if (!setting || (setting.weight === 1 && setting.ratePerSecond === undefined)) this.fairness.delete(key);
-    else this.fairness.set(key, setting);
+    const extras = this.more();
+    if (extras.fairness === NO_FAIRNESS) extras.fairness = new Map();
+    if (extras.keyBuckets === NO_BUCKETS) extras.keyBuckets = new Map();
+    if (!setting || (setting.weight === 1 && setting.ratePerSecond === undefined)) extras.fairness.delete(key);
+    else extras.fairness.set(key, setting);
     const rate = setting?.ratePerSecond;
-    if (rate === undefined) this.keyBuckets.delete(key);
+    if (rate === undefined) extras.keyBuckets.delete(key);
     else {
       const limit = { ratePerSecond: rate, burst: defaultBurst(rate) };
-      const bucket = this.keyBuckets.get(key);
+      const bucket = extras.keyBuckets.get(key);
       if (bucket) bucket.setLimit(limit, now);
-      else this.keyBuckets.set(key, new TokenBucket(limit, now));
+      else extras.keyBuckets.set(key, new TokenBucket(limit, now));
     }
   }
 
@@ -191,8 +242,8 @@ export class QueueState {
 
   /** True when nothing live refers to this queue: it can leave memory. */
   isIdle(now: number): boolean {
-    const noPollers = this.pollerRegistry === undefined || this.pollerRegistry.live(now).length === 0;
+    const pollers = this.extras?.pollers;
+    const noPollers = pollers === undefined || pollers.live(now).length === 0;
     return this.scheduled === 0 && this.pending === 0 && this.running === 0 && this.parked.size === 0 && !this.hasSettings() && noPollers;
   }
 }
-

@@ -81,15 +81,16 @@ class Level {
 }
 
 export class ReadyLines {
-  /**
+  /*
    * The common case, flat: while every entry has one priority level, fairness key and type,
-   * they wait in `soleRing` and no level, line or map exists (W5: 100,000 queues with a task
-   * each). The first entry of another level, key or type moves the ring into `levels` for good.
+   * a lone entry waits in `soleTask` and more of them in `soleRing`, and no level, line or map
+   * exists (W5: 100,000 queues with a task each). Their level, key and type are read from the
+   * entries (a task's never change). The first entry of another level, key or type moves
+   * them into `levels` for good. Three fields: JavaScriptCore sizes an object by its field
+   * count (3-4 fields 40 bytes, 7-8 fields 72): with the queue's name, four.
    */
+  private soleTask: LiveTask | undefined;
   private soleRing: RingQueue<LiveTask> | undefined;
-  private soleLevel = 0;
-  private soleKey = "";
-  private soleType = "";
   /** Created when the queue first holds two kinds of entries; undefined while flat. */
   private levels: (Level | undefined)[] | undefined;
 
@@ -97,6 +98,7 @@ export class ReadyLines {
   constructor(private readonly queueName: string) {}
 
   push(task: LiveTask): void {
+    if (this.holdsAlone(task)) return;
     const flat = this.flatRingFor(task);
     if (flat) return flat.push(task);
     const line = this.levelOf(task).line(task.fairnessKey ?? "");
@@ -106,6 +108,7 @@ export class ReadyLines {
 
   /** Puts a task back at the front of its line (a redelivery keeps its place). */
   unshift(task: LiveTask): void {
+    if (this.holdsAlone(task)) return;
     const flat = this.flatRingFor(task);
     if (flat) return flat.unshift(task);
     const line = this.levelOf(task).line(task.fairnessKey ?? "");
@@ -137,34 +140,53 @@ export class ReadyLines {
   /** One line: FIFO, as long as the key's own rate limit allows. */
   private takeFlat(types: readonly string[], max: number, policy: KeyPolicy): LiveTask[] {
     const taken: LiveTask[] = [];
-    const ring = this.soleRing;
-    if (!ring || !types.includes(this.soleType)) return taken;
-    while (taken.length < max && ring.length > 0 && policy.allows(this.soleKey)) {
+    const head = this.soleTask ?? this.soleRing?.peek();
+    if (head === undefined || max < 1 || !types.includes(head.type)) return taken;
+    const key = head.fairnessKey ?? "";
+    const lone = this.soleTask;
+    if (lone !== undefined) {
+      if (!policy.allows(key)) return taken;
+      this.soleTask = undefined;
+      if (this.isLive(lone)) {
+        taken.push(lone);
+        policy.took(key);
+      }
+      return taken;
+    }
+    const ring = this.soleRing!;
+    while (taken.length < max && ring.length > 0 && policy.allows(key)) {
       const task = ring.shift()!;
       if (!this.isLive(task)) continue;
       taken.push(task);
-      policy.took(this.soleKey);
+      policy.took(key);
     }
     return taken;
+  }
+
+  /** Keeps the task as the queue's lone entry when the queue is flat and empty. */
+  private holdsAlone(task: LiveTask): boolean {
+    if (this.levels || this.soleTask !== undefined || (this.soleRing !== undefined && this.soleRing.length > 0)) return false;
+    this.soleTask = task;
+    return true;
   }
 
   /** The flat ring a task goes to, or undefined once the queue has (or now needs) levels. */
   private flatRingFor(task: LiveTask): RingQueue<LiveTask> | undefined {
     if (this.levels) return undefined;
-    const level = levelIndexOf(task);
-    const key = task.fairnessKey ?? "";
-    if (!this.soleRing || this.soleRing.length === 0) {
-      this.soleLevel = level;
-      this.soleKey = key;
-      this.soleType = task.type;
-      return (this.soleRing ??= new RingQueue<LiveTask>(SOLE_RING_CAPACITY));
+    const ring = (this.soleRing ??= new RingQueue<LiveTask>(SOLE_RING_CAPACITY));
+    if (this.soleTask !== undefined) {
+      // A second entry: the lone one goes into the ring first (a pushed task goes behind it,
+      // an unshifted one in front).
+      ring.push(this.soleTask);
+      this.soleTask = undefined;
     }
-    if (level === this.soleLevel && key === this.soleKey && task.type === this.soleType) return this.soleRing;
+    const head = ring.peek();
+    if (head === undefined || sameLine(head, task)) return ring;
     // A second kind of entry: the ring becomes the first line of the general structure.
     const levels = (this.levels = new Array<Level | undefined>(PRIORITY_LEVELS));
-    const line = (levels[this.soleLevel] = new Level()).line(this.soleKey);
-    line.byType.set(this.soleType, this.soleRing);
-    line.entries = this.soleRing.length;
+    const line = (levels[levelIndexOf(head)] = new Level()).line(head.fairnessKey ?? "");
+    line.byType.set(head.type, ring);
+    line.entries = ring.length;
     this.soleRing = undefined;
     return undefined;
   }
@@ -173,10 +195,16 @@ export class ReadyLines {
     return !task.gone && task.state === "pending" && task.queue === this.queueName;
   }
 
-  /** Every ring with its level index, key and type (the flat ring, or each line's). */
+  /** Every ring with its level index, key and type (the flat entries, or each line's). */
   private *rings(): Generator<[level: number, key: string, type: string, ring: RingQueue<LiveTask>]> {
     if (!this.levels) {
-      if (this.soleRing) yield [this.soleLevel, this.soleKey, this.soleType, this.soleRing];
+      let ring = this.soleRing;
+      if (this.soleTask !== undefined) {
+        ring = new RingQueue<LiveTask>(1);
+        ring.push(this.soleTask);
+      }
+      const head = ring?.peek();
+      if (ring && head) yield [levelIndexOf(head), head.fairnessKey ?? "", head.type, ring];
       return;
     }
     for (const [index, level] of this.levels.entries()) {
@@ -239,6 +267,11 @@ export class ReadyLines {
   private levelOf(task: LiveTask): Level {
     return (this.levels![levelIndexOf(task)] ??= new Level());
   }
+}
+
+/** Tasks of one line share a priority level, fairness key and type. */
+function sameLine(a: LiveTask, b: LiveTask): boolean {
+  return a.type === b.type && (a.fairnessKey ?? "") === (b.fairnessKey ?? "") && levelIndexOf(a) === levelIndexOf(b);
 }
 
 /** Index 0 = priority 1. */

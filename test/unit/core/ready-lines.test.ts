@@ -103,4 +103,40 @@ describe("ready lines", () => {
     expect(lines.census().byLevel).toEqual([0, 0, 0, 0, 2]);
     expect(ids(lines.take(["u"], 5, open))).toEqual(ids(next));
   });
+  test("a lone task: held without a ring, then joined by others of its kind or another", () => {
+    for (const second of [{ type: "t" }, { type: "u" }, { key: "k2" }, { priority: 1 }]) {
+      const lines = new ReadyLines(QUEUE);
+      const lone = task();
+      lines.push(lone);
+      expect(lines.census().byType).toEqual(new Map([["t", 1]]));
+      expect(lines.oldestReadyAt()).toBe(lone.readyAt);
+      const other = task(second.type ?? "t", { key: second.key, priority: second.priority });
+      lines.push(other);
+      const expected = second.priority === 1 ? [other, lone] : [lone, other];
+      expect(ids(lines.take(["t", "u"], 10, open))).toEqual(ids(expected));
+    }
+  });
+
+  test("a redelivered task goes in front of a lone one; a lone stale entry is dropped", () => {
+    const lines = new ReadyLines(QUEUE);
+    const [a, b] = [task(), task()];
+    lines.push(a!);
+    lines.unshift(b!);
+    expect(ids(lines.take(["t"], 10, open))).toEqual([b!.id, a!.id]);
+    const stale = task();
+    lines.push(stale);
+    stale.state = "running";
+    expect(lines.take(["t"], 10, open)).toEqual([]);
+    const next = task();
+    lines.push(next);
+    expect(ids(lines.take(["t"], 10, open))).toEqual([next.id]);
+  });
+
+  test("a lone task waits while its key's rate limit has no token", () => {
+    const lines = new ReadyLines(QUEUE);
+    lines.push(task("t", { key: "tenant" }));
+    const closed: KeyPolicy = { weight: () => 1, allows: () => false, took: () => {} };
+    expect(lines.take(["t"], 1, closed)).toEqual([]);
+    expect(lines.take(["t"], 1, open)).toHaveLength(1);
+  });
 });
