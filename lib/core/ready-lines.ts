@@ -86,8 +86,8 @@ export class ReadyLines {
    * a lone entry waits in `soleTask` and more of them in `soleRing`, and no level, line or map
    * exists (W5: 100,000 queues with a task each). Their level, key and type are read from the
    * entries (a task's never change). The first entry of another level, key or type moves
-   * them into `levels` for good. Three fields: JavaScriptCore sizes an object by its field
-   * count (3-4 fields 40 bytes, 7-8 fields 72): with the queue's name, four.
+   * them into `levels` for good. Four fields with the queue's name: JavaScriptCore sizes an
+   * object by its field count (3-4 fields 40 bytes, 7-8 fields 72).
    */
   private soleTask: LiveTask | undefined;
   private soleRing: RingQueue<LiveTask> | undefined;
