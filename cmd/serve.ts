@@ -76,6 +76,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
     return EXIT.failure;
   }
   log.info("tqd serving", { url: server.url, data: config.dataDir, version: versionLine(), readyMs: Math.round(performance.now() - startedAt) });
+  setTimeout(() => releaseStartupMemory(log), STARTUP_RELEASE_DELAY_MS);
   const signal = await new Promise<string>((resolve) => {
     const off = io.onShutdownSignal((name) => {
       off();
@@ -89,4 +90,22 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
   await closing;
   log.info("stopped");
   return EXIT.ok;
+}
+
+/** Soon after ready: late enough not to delay the first requests' answers. */
+const STARTUP_RELEASE_DELAY_MS = 50;
+
+/**
+ * Once, after ready: collect what starting left behind (module setup, migrations, the boot's
+ * rows) and hand the freed memory back to the system. An idle daemon then holds 54-55 MiB
+ * instead of 57-58 (one second after ready, 5 starts, 2 runs each); a collection alone gave
+ * 57. `Bun.shrink` is deprecated but still the runtime's only way to ask JavaScriptCore to
+ * release unused memory now rather than at some later idle moment, so it is used if present.
+ */
+function releaseStartupMemory(log: Logger): void {
+  const started = performance.now();
+  Bun.gc(true);
+  const runtime = Bun as { shrink?: () => void };
+  runtime.shrink?.();
+  log.debug("released startup memory", { ms: Math.round(performance.now() - started) });
 }

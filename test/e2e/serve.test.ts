@@ -53,6 +53,14 @@ describe("tqd serve (binary)", () => {
     expect(JSON.parse(got.stdout)).toMatchObject({ id, state: "pending", input: { n: 1 } });
   });
 
+  test("once ready, the daemon releases what starting left behind, and keeps serving", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path, ["--log-level", "debug"]);
+    await daemon.waitForOutput(/released startup memory ms=\d+/);
+    const enqueued = await runTqd(["enqueue", "q", "t", "--server", daemon.url]);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+  });
+
   test("a long-poll outlives Bun's default 10 s idle timeout and ends empty at waitMs", async () => {
     await using dir = await tempDir();
     await using daemon = await startDaemon(dir.path);
