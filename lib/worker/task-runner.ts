@@ -3,8 +3,9 @@
  * the end of the shutdown grace period, whichever comes first), and reports the outcome, unless
  * the lease was lost or the handler handed it off with `ctx.completeLater()`.
  */
-import { encodeCompletionToken, type LeasedTask } from "../protocol/index.ts";
-import type { Handler, HandlerMap, TaskContext } from "./handler-api.ts";
+import type { LeasedTask } from "../protocol/index.ts";
+import type { Handler, HandlerMap } from "./handler-api.ts";
+import { HandlerContext } from "./handler-context.ts";
 import { TaskLease } from "./lease.ts";
 import type { LeaseWatch } from "./lease-watch.ts";
 import type { SignalFanout } from "./signal-fanout.ts";
@@ -84,31 +85,12 @@ async function invokeHandler(handler: Handler | undefined, task: LeasedTask, own
     const error = taskError("UnknownTaskType", `this worker has no handler for task type "${task.type}"`);
     return { ok: false, error, handedOff: false };
   }
-  let completionToken: string | undefined;
-  const ctx: TaskContext = {
-    taskId: task.id,
-    queue: task.queue,
-    type: task.type,
-    attempt: task.attempt,
-    lastHeartbeat: task.lastHeartbeat,
-    headers: Object.freeze({ ...task.headers }),
-    hostQueue: own.hostQueue,
-    workerQueue: own.workerQueue,
-    // A getter: the signal's controller is made only for a handler that reads it.
-    get signal() {
-      return lease.signal;
-    },
-    get leaseDeadline() {
-      return new Date(lease.leaseDeadlineMs);
-    },
-    heartbeat: (details?: unknown) => lease.heartbeat(details),
-    completeLater: () => (completionToken ??= encodeCompletionToken({ taskId: task.id, leaseToken: task.leaseToken })),
-  };
+  const ctx = new HandlerContext(task, own, lease);
   try {
     const result: unknown = await handler(task.input, ctx);
-    return { ok: true, result, handedOff: completionToken !== undefined };
+    return { ok: true, result, handedOff: ctx.handedOff };
   } catch (thrown) {
     // Thrown after completeLater() too: the attempt fails here, and the token goes stale.
-    return { ok: false, error: taskErrorFrom(thrown), handedOff: completionToken !== undefined };
+    return { ok: false, error: taskErrorFrom(thrown), handedOff: ctx.handedOff };
   }
 }

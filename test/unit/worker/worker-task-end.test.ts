@@ -53,6 +53,37 @@ describe("non-retryable failures", () => {
   });
 });
 
+describe("the handler's ctx", () => {
+  it("carries the task's fields, a frozen copy of its headers, and methods that work destructured", async () => {
+    let seen: Record<string, unknown> | undefined;
+    const b = setup(
+      {
+        t: async (_input, ctx) => {
+          const { taskId, queue, type, attempt, headers, hostQueue, workerQueue, lastHeartbeat, heartbeat, completeLater, leaseDeadline } = ctx;
+          await heartbeat({ step: 1 });
+          seen = { taskId, queue, type, attempt, headers, hostQueue, workerQueue, lastHeartbeat, leaseDeadline, token: completeLater(), again: ctx.completeLater(), sameHeaders: ctx.headers === headers };
+          return "ignored";
+        },
+      },
+      { concurrency: 1 },
+    );
+    await b.worker.start();
+    const headerSource = { tenant: "acme" };
+    const task = b.aLeasedTask({ attempt: 2, headers: headerSource, lastHeartbeat: { step: 0 }, leaseToken: "L7x9Qk2" });
+    (await b.client.polls.next()).answer([task]);
+    await b.client.heartbeats.next();
+    await b.client.allPolls.until(() => b.client.allPolls.calls.length === 2);
+    expect(seen).toMatchObject({ taskId: task.id, queue: task.queue, type: task.type, attempt: 2, headers: { tenant: "acme" }, lastHeartbeat: { step: 0 }, sameHeaders: true });
+    expect(seen!.hostQueue).toMatch(/@host:/);
+    expect(seen!.workerQueue).toMatch(/@worker:/);
+    expect(seen!.leaseDeadline).toEqual(new Date(task.leaseDeadline));
+    expect(seen!.token).toBe(seen!.again);
+    expect(Object.isFrozen(seen!.headers)).toBe(true);
+    expect(seen!.headers).not.toBe(headerSource);
+    await b.worker.stop();
+  });
+});
+
 describe("ctx.completeLater()", () => {
   it("returns a completion token, and once the handler returns reports nothing, frees the slot and stops the lease", async () => {
     let seen: TaskContext | undefined;
