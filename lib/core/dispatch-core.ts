@@ -269,7 +269,7 @@ export class DispatchCore {
     if (!queue) return false;
     const poller = queue.parked.get(pollerId);
     this.parkedQueueOf.delete(pollerId);
-    queue.parked.delete(pollerId);
+    queue.removeParked(pollerId);
     if (poller) queue.pollers.parkedChanged(poller.identity, -1, now);
     return true;
   }
@@ -591,7 +591,7 @@ export class DispatchCore {
         const tasks = this.takeReady(queue, poller.types, poller.max, now);
         if (tasks.length === 0) continue;
         for (const task of tasks) this.lease(queue, task, poller.identity, now);
-        queue.parked.delete(poller.id);
+        queue.removeParked(poller.id);
         queue.pollers.parkedChanged(poller.identity, -1, now);
         this.parkedQueueOf.delete(poller.id);
         assignments.push({ pollerId: poller.id, tasks });

@@ -119,7 +119,7 @@ export class QueueState {
   }
 
   /** Parked polls in arrival order (a shared empty map until the first one). */
-  get parked(): ReadonlyMap<number, ParkedPoller> & { delete(id: number): boolean } {
+  get parked(): ReadonlyMap<number, ParkedPoller> {
     return this.extras?.parked ?? NO_PARKED;
   }
 
@@ -149,6 +149,11 @@ export class QueueState {
     const extras = this.more();
     if (extras.parked === NO_PARKED) extras.parked = new Map();
     extras.parked.set(poller.id, poller);
+  }
+
+  /** Removes a parked poll (answered, timed out or gone). */
+  removeParked(pollerId: number): void {
+    this.extras?.parked.delete(pollerId);
   }
 
   /** Pending tasks by level, key and type (computed on demand: describe and explain are rare). */
