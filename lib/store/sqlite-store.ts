@@ -4,6 +4,7 @@
  */
 import { Kysely, SqliteDialect } from "kysely";
 import { GroupCommitter } from "./group-commit.ts";
+import { supersededDispatches } from "./superseded-ops.ts";
 import { migrateToLatest, type DatabaseSchema } from "./schema.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite.ts";
 import { QueueStatements } from "./queue-statements.ts";
@@ -52,7 +53,8 @@ class SqliteTaskStore implements TaskStore {
     this.committer = new GroupCommitter<StoreOp>({
       writeBatch: (ops) =>
         connection.transaction(() => {
-          for (const op of ops) this.runOp(op);
+          const superseded = supersededDispatches(ops);
+          for (let i = 0; i < ops.length; i++) if (superseded === undefined || !superseded.has(i)) this.runOp(ops[i]!);
         }),
       onStagedFailure: (error, ops) => options.onStagedFailure?.(error, ops.length),
     });
@@ -154,3 +156,4 @@ class SqliteTaskStore implements TaskStore {
     this.connection.close();
   }
 }
+

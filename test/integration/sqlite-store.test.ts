@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { DataDirLockedError, openSqliteStore } from "../../lib/store/index.ts";
+import type { TaskRecord } from "../../lib/core/index.ts";
+import { DataDirLockedError, openSqliteStore, type StoreOp } from "../../lib/store/index.ts";
 import { anOptions, aTaskRecord } from "../support/task-builders.ts";
 import { tempDir } from "../support/temp-dir.ts";
 
@@ -50,6 +51,36 @@ describe("sqlite store", () => {
     await Promise.all(tasks.map((task) => store.commit([{ op: "tasks.insert", task }])));
     expect(store.stats()).toMatchObject({ commits: 1, opsCommitted: 50 });
     await store.close();
+  });
+
+  test("a dispatch record saved over in the same transaction is not written, and the row is the same", async () => {
+    await using dir = await tempDir();
+    const [coalesced, apart] = [aTaskRecord(), aTaskRecord()];
+    const first = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    await first.commit([coalesced, apart].map((task) => ({ op: "tasks.insert", task })));
+    await first.close();
+    // Count row updates from outside the store (the trigger lives in the file).
+    const setup = new Database(join(dir.path, "tqd.db"));
+    setup.exec("CREATE TABLE audit (id TEXT); CREATE TRIGGER audit_updates AFTER UPDATE ON tasks BEGIN INSERT INTO audit VALUES (new.id); END;");
+    setup.close();
+    const dispatchOf = (id: string): StoreOp => ({ op: "tasks.markDispatched", id, attempt: 1, leaseToken: "L1", leaseDeadline: 5_000, worker: "w", startedAt: 1_000 });
+    const settledOf = (task: TaskRecord): StoreOp => ({
+      op: "tasks.saveState",
+      task: { ...task, state: "completed", attempt: 1, worker: "w", startedAt: 1_000, finishedAt: 2_000, readyAt: undefined, resultJson: '"ok"' },
+    });
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    await store.commit([dispatchOf(coalesced.id), settledOf(coalesced)]);
+    await store.commit([dispatchOf(apart.id)]);
+    await store.commit([settledOf(apart)]);
+    await store.close();
+    const raw = new Database(join(dir.path, "tqd.db"), { readonly: true });
+    const updates = raw.query("SELECT id, count(*) AS n FROM audit GROUP BY id").all() as { id: string; n: number }[];
+    const rows = raw.query("SELECT * FROM tasks ORDER BY seq").all() as Record<string, unknown>[];
+    raw.close();
+    expect(new Map(updates.map((u) => [u.id, u.n]))).toEqual(new Map([[coalesced.id, 1], [apart.id, 2]]));
+    const { id: _a, seq: _s, input: _i, ...coalescedRow } = rows[0]!;
+    const { id: _b, seq: _t, input: _j, ...apartRow } = rows[1]!;
+    expect(coalescedRow).toEqual(apartRow);
   });
 
   test("a failing write fails only its own submission", async () => {
