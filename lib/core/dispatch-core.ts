@@ -554,8 +554,7 @@ export class DispatchCore {
     } else if (isFinalState(state)) {
       task.gone = true;
       this.tasks.delete(task.id);
-      if (state === "completed") queue.completedTotal++;
-      else queue.failedTotal += state === "failed" || state === "timed_out" ? 1 : 0;
+      queue.countEnd(state);
       // A queue whose last task ended and that nobody polls leaves memory at once.
       if (queue.pending + queue.scheduled + queue.running === 0) this.dropIfIdle(queue, task.finishedAt ?? 0);
     }
@@ -574,8 +573,7 @@ export class DispatchCore {
     queue.count(task, "pending", -1);
     queue.count(task, "running", 1);
     queue.takeToken(now);
-    queue.dispatched.add(now);
-    queue.dispatchedTotal++;
+    queue.countDispatch(now);
     this.timers.armLease(task);
   }
 

@@ -7,7 +7,7 @@
 import { PollerRegistry } from "./poller-registry.ts";
 import { RecentCounter } from "./recent-counter.ts";
 import { ReadyLines, type KeyPolicy, type PendingCensus } from "./ready-lines.ts";
-import type { LiveTask, LiveTaskState } from "./task-state.ts";
+import type { FinalTaskState, LiveTask, LiveTaskState } from "./task-state.ts";
 import { defaultBurst, TokenBucket, type RateLimit } from "./token-bucket.ts";
 
 /** A long-poll waiting for a task of one of its types. */
@@ -64,22 +64,24 @@ class QueueExtras {
   fairness: Map<string, FairnessSetting> = NO_FAIRNESS;
   bucket: TokenBucket | undefined;
   keyBuckets: Map<string, TokenBucket> = NO_BUCKETS;
+  /** Totals since the process started, for metrics (enqueued is on the queue itself). */
+  dispatchedTotal = 0;
+  completedTotal = 0;
+  failedTotal = 0;
 }
 
 export class QueueState {
-  // Eleven fields: JavaScriptCore sizes an object by its field count (9-12 fields 104 bytes,
-  // 13-18 fields 152), and W5 keeps 100,000 queues holding one task each. Counts and totals
-  // are fields, not objects of their own; the rest waits in `extras`.
+  // Eight fields: JavaScriptCore sizes an object by its field count (7-8 fields 72 bytes,
+  // 9-12 fields 104, 13-18 fields 152), and W5 keeps 100,000 queues holding one task each.
+  // The live counts are fields, not an object of their own; what only a queue with workers
+  // or settings has (dispatches, ends, polls, limits) waits in `extras`.
   readonly ready: ReadyLines;
   /** Live tasks by state. */
   scheduled = 0;
   pending = 0;
   running = 0;
-  /** Totals since the process started, for metrics. */
+  /** Tasks enqueued since the process started, for metrics. */
   enqueuedTotal = 0;
-  dispatchedTotal = 0;
-  completedTotal = 0;
-  failedTotal = 0;
   readonly added = new RecentCounter();
   private extras: QueueExtras | undefined;
 
@@ -103,7 +105,21 @@ export class QueueState {
 
   /** Totals since the process started (a new object: for metrics). */
   get totals(): { enqueued: number; dispatched: number; completed: number; failed: number } {
-    return { enqueued: this.enqueuedTotal, dispatched: this.dispatchedTotal, completed: this.completedTotal, failed: this.failedTotal };
+    const extras = this.extras;
+    return { enqueued: this.enqueuedTotal, dispatched: extras?.dispatchedTotal ?? 0, completed: extras?.completedTotal ?? 0, failed: extras?.failedTotal ?? 0 };
+  }
+
+  /** A task of this queue was leased to a worker. */
+  countDispatch(now: number): void {
+    const extras = this.more();
+    (extras.dispatched ??= new RecentCounter()).add(now);
+    extras.dispatchedTotal++;
+  }
+
+  /** A task of this queue ended: completed, or failed or timed out (a cancel counts in neither). */
+  countEnd(state: FinalTaskState): void {
+    if (state === "completed") this.more().completedTotal++;
+    else if (state === "failed" || state === "timed_out") this.more().failedTotal++;
   }
 
   /** Dispatches in the last minute (the counter is made at the first dispatch). */

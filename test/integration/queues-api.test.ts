@@ -115,6 +115,23 @@ describe("queues over HTTP", () => {
     for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|[a-z_]+(\{[^}]*\})? [-\d.e+]+)$/);
   });
 
+  test("/metrics counts a queue's enqueues, dispatches and ends (completed, failed for good)", async () => {
+    await using server = await startTestServer();
+    for (let i = 0; i < 3; i++) await call(server, "POST", "/v1/queues/done/tasks", { type: "t", retryPolicy: { maxAttempts: 1 } });
+    const taken = (await poll(server, "done")).tasks as { id: string; leaseToken: string }[];
+    expect(taken).toHaveLength(3);
+    await call(server, "POST", `/v1/tasks/${taken[0]!.id}/complete`, { leaseToken: taken[0]!.leaseToken });
+    await call(server, "POST", `/v1/tasks/${taken[1]!.id}/fail`, { leaseToken: taken[1]!.leaseToken, error: { type: "E", message: "no" } });
+    await call(server, "POST", `/v1/queues/done/tasks`, { type: "t" });
+    const pending = queueListResponseSchema.parse(await (await call(server, "GET", "/v1/queues?prefix=done")).json());
+    expect(pending.queues[0]).toMatchObject({ pending: 1, running: 1 });
+    const text = await (await call(server, "GET", "/metrics")).text();
+    expect(text).toContain('tqd_tasks_enqueued_total{queue="done"} 4');
+    expect(text).toContain('tqd_tasks_dispatched_total{queue="done"} 3');
+    expect(text).toContain('tqd_tasks_completed_total{queue="done"} 1');
+    expect(text).toContain('tqd_tasks_failed_total{queue="done"} 1');
+  });
+
   test("bad queue admin input gets a 400 naming the field", async () => {
     await using server = await startTestServer();
     expect((await call(server, "POST", "/v1/queues/q/limit", { rate: "fast" })).status).toBe(400);
