@@ -40,7 +40,7 @@ export function explainTask(task: TaskRecord, queue: QueueState | undefined, now
   }
   if (!queue) return { reason: "no_poller", message: `no live worker polls queue ${task.queue}` };
   if (queue.paused) return { reason: "paused", message: `queue ${task.queue} is paused (tqd resume ${task.queue})` };
-  const pollers = queue.pollers.live(now);
+  const pollers = queue.livePollers(now);
   if (pollers.length === 0) return { reason: "no_poller", message: `no live worker polls queue ${task.queue}` };
   if (!pollers.some((poller) => poller.types.includes(task.type))) {
     return { reason: "no_poller_for_type", message: `no live worker on queue ${task.queue} handles type ${task.type} (${pollers.length} poll other types)` };

@@ -4,7 +4,7 @@
  * anything names it and leaves memory when nothing live refers to it (final counts live in the
  * store), so memory is bounded by what is live, not by how many queues ever existed.
  */
-import { PollerRegistry } from "./poller-registry.ts";
+import { PollerRegistry, type PollerInfo } from "./poller-registry.ts";
 import { RecentCounter } from "./recent-counter.ts";
 import { ReadyLines, type KeyPolicy, type PendingCensus } from "./ready-lines.ts";
 import type { FinalTaskState, LiveTask, LiveTaskState } from "./task-state.ts";
@@ -122,13 +122,17 @@ export class QueueState {
     else if (state === "failed" || state === "timed_out") this.more().failedTotal++;
   }
 
-  /** Dispatches in the last minute (the counter is made at the first dispatch). */
-  get dispatched(): RecentCounter {
-    const extras = this.more();
-    return (extras.dispatched ??= new RecentCounter());
+  /** Tasks added and dispatched in the last minute at `now`, for describe. */
+  lastMinute(now: number): { added: number; dispatched: number } {
+    return { added: this.added.total(now), dispatched: this.extras?.dispatched?.total(now) ?? 0 };
   }
 
-  /** The workers polling this queue (the registry is made at the first poll). */
+  /** The workers that polled this queue lately (no registry is made for a queue never polled). */
+  livePollers(now: number): PollerInfo[] {
+    return this.extras?.pollers?.live(now) ?? [];
+  }
+
+  /** The workers polling this queue, to record polls (the registry is made at the first). */
   get pollers(): PollerRegistry {
     const extras = this.more();
     return (extras.pollers ??= new PollerRegistry());
@@ -181,7 +185,7 @@ export class QueueState {
   effectiveLimit(now: number): EffectiveLimit {
     if (this.adminLimit) return { limit: this.adminLimit, source: "admin" };
     let lowest: { rate: number; identity: string } | undefined;
-    for (const poller of this.extras?.pollers?.live(now) ?? []) {
+    for (const poller of this.livePollers(now)) {
       if (poller.declaredRate !== undefined && (!lowest || poller.declaredRate < lowest.rate)) lowest = { rate: poller.declaredRate, identity: poller.identity };
     }
     if (!lowest) return { limit: undefined, source: "none" };
@@ -263,8 +267,6 @@ export class QueueState {
 
   /** True when nothing live refers to this queue: it can leave memory. */
   isIdle(now: number): boolean {
-    const pollers = this.extras?.pollers;
-    const noPollers = pollers === undefined || pollers.live(now).length === 0;
-    return this.scheduled === 0 && this.pending === 0 && this.running === 0 && this.parked.size === 0 && !this.hasSettings() && noPollers;
+    return this.scheduled === 0 && this.pending === 0 && this.running === 0 && this.parked.size === 0 && !this.hasSettings() && this.livePollers(now).length === 0;
   }
 }

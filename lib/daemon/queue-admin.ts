@@ -156,7 +156,7 @@ export class QueueAdmin {
     const state = this.deps.core.peekQueue(queue);
     const final = emptyFinal();
     for (const row of this.deps.store.finalCountsOf(queue)) final[row.state] = row.count;
-    const pollers = state ? state.pollers.live(now) : [];
+    const pollers = state ? state.livePollers(now) : [];
     const handled = new Set(pollers.flatMap((poller) => poller.types));
     const typeSets = new Set(pollers.map((poller) => [...poller.types].sort().join("\u0000")));
     const census = state?.pendingCensus();
@@ -167,7 +167,7 @@ export class QueueAdmin {
       paused: state?.paused ?? false,
       counts: { ...(state?.counts ?? emptyLive()), ...final },
       oldestPendingAgeMs: oldest === undefined ? undefined : Math.max(0, now - oldest),
-      lastMinute: { added: state?.added.total(now) ?? 0, dispatched: state?.dispatched.total(now) ?? 0 },
+      lastMinute: state?.lastMinute(now) ?? { added: 0, dispatched: 0 },
       limit: state ? state.effectiveLimit(now) : { limit: undefined, source: "none" },
       adminLimit: state?.adminLimit,
       pollers,
