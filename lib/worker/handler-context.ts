@@ -8,7 +8,12 @@
 import { encodeCompletionToken, type LeasedTask } from "../protocol/index.ts";
 import type { TaskContext } from "./handler-api.ts";
 import type { TaskLease } from "./lease.ts";
-import type { OwnQueues } from "./task-runner.ts";
+
+/** The worker's own queues for the base queue a task came from (`ctx.hostQueue`, `ctx.workerQueue`). */
+export interface OwnQueues {
+  hostQueue: string;
+  workerQueue: string;
+}
 
 export class HandlerContext implements TaskContext {
   private frozenHeaders: Readonly<Record<string, string>> | undefined;

@@ -5,7 +5,7 @@
  */
 import type { LeasedTask } from "../protocol/index.ts";
 import type { Handler, HandlerMap } from "./handler-api.ts";
-import { HandlerContext } from "./handler-context.ts";
+import { HandlerContext, type OwnQueues } from "./handler-context.ts";
 import { TaskLease } from "./lease.ts";
 import type { LeaseWatch } from "./lease-watch.ts";
 import type { SignalFanout } from "./signal-fanout.ts";
@@ -23,11 +23,6 @@ export interface TaskRunnerDeps extends ReportDeps {
 /** What the handler did with its attempt. */
 type HandlerEnd = TaskOutcome & { handedOff: boolean };
 
-/** The worker's own queues for the base queue a task came from (`ctx.hostQueue`, `ctx.workerQueue`). */
-export interface OwnQueues {
-  hostQueue: string;
-  workerQueue: string;
-}
 
 /**
  * Runs `task` to a reported outcome; never rejects. `freeSlot` is called once the server is
