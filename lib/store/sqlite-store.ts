@@ -156,4 +156,3 @@ class SqliteTaskStore implements TaskStore {
     this.connection.close();
   }
 }
-

@@ -232,19 +232,20 @@ function optionsOfRow(row: TaskRow): TaskOptions {
 }
 
 /**
- * Options objects are shared and frozen (see resolveTaskOptions), so each is serialized once,
- * not once per row written (in-process batched enqueue, 3 pairs: 78,668-84,258 ->
- * 87,739-91,602 tasks/s, CPU 12.8-13.8 -> 11.6-12.1 µs per task; through HTTP from one
- * producer, within the noise: 69,962-74,522 vs 69,461-74,674 tasks/s).
+ * The `options` column of a task: null for the row defaults, else the JSON. Options objects
+ * are shared and frozen (see resolveTaskOptions), so each is checked and serialized once, not
+ * once per row written (every settle's full save builds a row too) (in-process batched
+ * enqueue, 3 pairs: 78,668-84,258 -> 87,739-91,602 tasks/s, CPU 12.8-13.8 -> 11.6-12.1 µs per
+ * task; through HTTP from one producer, within the noise: 69,962-74,522 vs 69,461-74,674 tasks/s).
  */
-const optionsJsonCache = new WeakMap<TaskOptions, string>();
-function optionsJson(options: TaskOptions): string {
-  let json = optionsJsonCache.get(options);
-  if (json === undefined) {
-    json = JSON.stringify(options);
-    optionsJsonCache.set(options, json);
+const optionsColumns = new WeakMap<TaskOptions, string | null>();
+function optionsColumn(options: TaskOptions): string | null {
+  let column = optionsColumns.get(options);
+  if (column === undefined) {
+    column = takesRowDefaults(options) ? null : JSON.stringify(options);
+    optionsColumns.set(options, column);
   }
-  return json;
+  return column;
 }
 
 function rowOfRecord(task: TaskRecord): TaskRow {
@@ -268,7 +269,7 @@ function rowOfRecord(task: TaskRecord): TaskRow {
     finished_at: task.finishedAt ?? null,
     priority: task.priority,
     budget_start: task.budgetStart,
-    options: takesRowDefaults(task.options) ? null : optionsJson(task.options),
+    options: optionsColumn(task.options),
     run_at: task.runAt ?? null,
     ready_at: task.readyAt ?? null,
     close_deadline: task.closeDeadline ?? null,

@@ -23,7 +23,6 @@ export interface TaskRunnerDeps extends ReportDeps {
 /** What the handler did with its attempt. */
 type HandlerEnd = TaskOutcome & { handedOff: boolean };
 
-
 /**
  * Runs `task` to a reported outcome; never rejects. `freeSlot` is called once the server is
  * certain to have the outcome before this worker's next poll: over the worker stream, when the
