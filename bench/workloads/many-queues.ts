@@ -2,7 +2,9 @@
  * W5 many queues: Q queues (default 100,000) with one task each, then idle.
  *
  * 1. 16 concurrent producers enqueue one task to each of `w5-0` ... `w5-{Q-1}`;
- *    the daemon's VmRSS is read with all Q queues holding their task.
+ *    the daemon's VmRSS is read with all Q queues holding their task: right after the last
+ *    enqueue (the heap still holds the requests' garbage), and again after 15 s idle (1 s
+ *    in smoke-sized runs), as W4 does for its backlog. The target's "then idle" is this one.
  * 2. The tasks are processed: 32 concurrent loops each poll a queue (`max: 1`, `waitMs: 0`) and
  *    complete the task, over the HTTP API as a worker does. (One `tqd work` process per queue
  *    is not a real deployment at this count, and `tqd work` serves the queues it is given.)
@@ -19,6 +21,8 @@ import { peakRssMiB, rssMiB, withDaemon } from "../support/tqd-process.ts";
 const PRODUCERS = 16;
 const CONSUMERS = 32;
 const IDLE_TIMEOUT_MS = 60_000;
+/** Idle time before the settled reading with the tasks (as W4's). */
+const SETTLE_MS = 15_000;
 
 export async function runManyQueues(options: BenchOptions, report: Report): Promise<void> {
   const q = options.w5Queues;
@@ -27,6 +31,8 @@ export async function runManyQueues(options: BenchOptions, report: Report): Prom
       const pid = server.child.pid;
       const enqueueSeconds = await forEachQueue(q, PRODUCERS, (name) => enqueueOne(url, name));
       const rssWithTasksMiB = rssMiB(pid);
+      await new Promise((resolve) => setTimeout(resolve, q > 10_000 ? SETTLE_MS : 1_000));
+      const rssWithTasksSettledMiB = rssMiB(pid);
       const processSeconds = await forEachQueue(q, CONSUMERS, (name) => pollAndComplete(url, name));
       const peak = peakRssMiB(pid);
       const idle = await waitForIdle(url, q > 10_000);
@@ -37,6 +43,7 @@ export async function runManyQueues(options: BenchOptions, report: Report): Prom
         enqueuePerSec: Math.round(q / enqueueSeconds),
         processPerSec: Math.round(q / processSeconds),
         serverRssWithTasksMiB: rssWithTasksMiB,
+        serverRssWithTasksSettledMiB: rssWithTasksSettledMiB,
         serverPeakRssMiB: peak,
         serverRssIdleMiB: rssMiB(pid),
         heapIdleMiB: idle.heapMiB,

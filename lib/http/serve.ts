@@ -22,6 +22,8 @@ export interface HttpServer {
    * answers it gave to calls in flight (polls answered empty, settles committed) go out first.
    */
   closeStreams(): void;
+  /** Requests and stream frames received so far (a measure of activity, not a metric). */
+  received(): number;
 }
 
 interface SocketData {
@@ -31,6 +33,7 @@ interface SocketData {
 export function startHttpServer(options: { host: string; port: number; maxBodyBytes: number; fetch: FetchHandler; stream?: WorkerStreamEndpoint | undefined }): HttpServer {
   const { stream } = options;
   const sockets = new Set<{ close(code: number, reason: string): void }>();
+  let received = 0;
   const server = Bun.serve<SocketData>({
     hostname: options.host,
     port: options.port,
@@ -38,6 +41,7 @@ export function startHttpServer(options: { host: string; port: number; maxBodyBy
     // Our own check answers oversized bodies with JSON; Bun's limit only backs it up.
     maxRequestBodySize: options.maxBodyBytes * 2 + 65_536,
     fetch(request, bun) {
+      received++;
       // Without a stream endpoint the path is unknown to the fetch handler: 404, as on older servers.
       if (!stream || !isStreamPath(request.url)) return options.fetch(request);
       if (request.method !== "GET") return errorResponse("method_not_allowed", `${request.method} is not allowed on ${WORKER_STREAM_PATH}`);
@@ -56,6 +60,7 @@ export function startHttpServer(options: { host: string; port: number; maxBodyBy
         ws.data.session = stream!.open({ send: (text) => ws.send(text) !== 0, close: (code, reason) => ws.close(code, reason) });
       },
       message(ws, message) {
+        received++;
         ws.data.session?.receive(typeof message === "string" ? message : message.toString("utf8"));
       },
       close(ws) {
@@ -73,6 +78,7 @@ export function startHttpServer(options: { host: string; port: number; maxBodyBy
     closeStreams: () => {
       for (const ws of sockets) ws.close(1001, "server shutting down");
     },
+    received: () => received,
   };
 }
 
