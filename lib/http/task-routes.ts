@@ -3,8 +3,8 @@ import {
   cancelRequestSchema,
   completeRequestSchema,
   DEFAULT_PRIORITY,
-  enqueueBatchRequestSchema,
-  enqueueRequestSchema,
+  enqueueBatchBodySchema,
+  enqueueBodySchema,
   failRequestSchema,
   heartbeatRequestSchema,
   pollRequestSchema,
@@ -23,14 +23,14 @@ import { json, rawJson, type RouteContext } from "./route-context.ts";
 
 export async function enqueueTask(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
-  const body = await readJsonBody(context.request, enqueueRequestSchema, context.settings.maxBodyBytes);
+  const body = await readJsonBody(context.request, enqueueBodySchema, context.settings.maxBodyBytes);
   const [outcome] = await context.daemon.enqueue(queue, [commandOf(body, queue)]);
   return json(outcome, outcome!.created ? 201 : 200);
 }
 
 export async function enqueueBatch(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
-  const body = await readJsonBody(context.request, enqueueBatchRequestSchema, context.settings.maxBodyBytes);
+  const body = await readJsonBody(context.request, enqueueBatchBodySchema, context.settings.maxBodyBytes);
   const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => commandOf(task, queue)));
   return json({ tasks: outcomes }, outcomes.some((outcome) => outcome.created) ? 201 : 200);
 }
