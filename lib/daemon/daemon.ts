@@ -610,7 +610,7 @@ export class Daemon {
       // A pending task's input waits in the store (see LiveTask.inputJson); the lease holds it.
       task.inputJson ??= this.deps.store.readInput(task.id, task.seq);
       const lease = task.lease!;
-      ops.push({ op: "tasks.markDispatched", id: task.id, attempt: task.attempt, leaseToken: lease.token, leaseDeadline: lease.deadline, worker: task.worker!, startedAt: task.startedAt! });
+      ops.push({ op: "tasks.markDispatched", id: task.id, seq: task.seq, attempt: task.attempt, leaseToken: lease.token, leaseDeadline: lease.deadline, worker: task.worker!, startedAt: task.startedAt! });
       if (task.attempt === 1 && task.routeRuleId !== undefined && task.routedFrom !== undefined && task.queue !== task.routedFrom) {
         this.router.noteStarted(task.routedFrom, task.routeRuleId);
       }

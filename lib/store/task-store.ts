@@ -20,8 +20,8 @@ import type { RouteVersion } from "./route-statements.ts";
 /** One named write. Each maps to one prepared statement. */
 export type StoreOp =
   | { op: "tasks.insert"; task: TaskRecord }
-  /** The hot path of every dispatch: only the lease columns. */
-  | { op: "tasks.markDispatched"; id: string; attempt: number; leaseToken: string; leaseDeadline: number; worker: string; startedAt: number }
+  /** The hot path of every dispatch: only the lease columns. `seq` finds the row without the id index. */
+  | { op: "tasks.markDispatched"; id: string; seq: number; attempt: number; leaseToken: string; leaseDeadline: number; worker: string; startedAt: number }
   /** Every mutable column of a task, for all other transitions. */
   | { op: "tasks.saveState"; task: TaskRecord }
   | { op: "tasks.recordHeartbeat"; id: string; heartbeatJson: string | undefined; leaseDeadline: number }

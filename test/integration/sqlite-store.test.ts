@@ -63,14 +63,14 @@ describe("sqlite store", () => {
     const setup = new Database(join(dir.path, "tqd.db"));
     setup.exec("CREATE TABLE audit (id TEXT); CREATE TRIGGER audit_updates AFTER UPDATE ON tasks BEGIN INSERT INTO audit VALUES (new.id); END;");
     setup.close();
-    const dispatchOf = (id: string): StoreOp => ({ op: "tasks.markDispatched", id, attempt: 1, leaseToken: "L1", leaseDeadline: 5_000, worker: "w", startedAt: 1_000 });
+    const dispatchOf = (task: TaskRecord): StoreOp => ({ op: "tasks.markDispatched", id: task.id, seq: task.seq, attempt: 1, leaseToken: "L1", leaseDeadline: 5_000, worker: "w", startedAt: 1_000 });
     const settledOf = (task: TaskRecord): StoreOp => ({
       op: "tasks.saveState",
       task: { ...task, state: "completed", attempt: 1, worker: "w", startedAt: 1_000, finishedAt: 2_000, readyAt: undefined, resultJson: '"ok"' },
     });
     const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
-    await store.commit([dispatchOf(coalesced.id), settledOf(coalesced)]);
-    await store.commit([dispatchOf(apart.id)]);
+    await store.commit([dispatchOf(coalesced), settledOf(coalesced)]);
+    await store.commit([dispatchOf(apart)]);
     await store.commit([settledOf(apart)]);
     await store.close();
     const raw = new Database(join(dir.path, "tqd.db"), { readonly: true });
@@ -81,6 +81,23 @@ describe("sqlite store", () => {
     const { id: _a, seq: _s, input: _i, ...coalescedRow } = rows[0]!;
     const { id: _b, seq: _t, input: _j, ...apartRow } = rows[1]!;
     expect(coalescedRow).toEqual(apartRow);
+  });
+
+  test("dispatch records and saves find their row by seq, and by id when the seq does not name it", async () => {
+    await using dir = await tempDir();
+    const [bySeq, stray] = [aTaskRecord(), aTaskRecord()];
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    await store.commit([bySeq, stray].map((task) => ({ op: "tasks.insert", task })));
+    const dispatch = (task: TaskRecord, seq: number): StoreOp => ({ op: "tasks.markDispatched", id: task.id, seq, attempt: 1, leaseToken: "L1", leaseDeadline: 5_000, worker: "w", startedAt: 1_000 });
+    // A seq naming another task's row must not touch that row.
+    await store.commit([dispatch(bySeq, bySeq.seq), dispatch(stray, bySeq.seq)]);
+    expect(store.readTask(bySeq.id)).toMatchObject({ state: "running", leaseToken: "L1", worker: "w" });
+    expect(store.readTask(stray.id)).toMatchObject({ state: "running", leaseToken: "L1", worker: "w" });
+    const done = (task: TaskRecord, seq: number): StoreOp => ({ op: "tasks.saveState", task: { ...task, seq, state: "completed", attempt: 1, startedAt: 1_000, finishedAt: 2_000, readyAt: undefined, resultJson: '"ok"' } });
+    await store.commit([done(bySeq, bySeq.seq), done(stray, 999_999)]);
+    expect(store.readTask(bySeq.id)).toMatchObject({ state: "completed", finishedAt: 2_000, resultJson: '"ok"' });
+    expect(store.readTask(stray.id)).toMatchObject({ state: "completed", finishedAt: 2_000, resultJson: '"ok"' });
+    await store.close();
   });
 
   test("a failing write fails only its own submission", async () => {

@@ -3,7 +3,7 @@ import type { StoreOp } from "../../../lib/store/index.ts";
 import { supersededDispatches } from "../../../lib/store/superseded-ops.ts";
 import { aTaskRecord } from "../../support/task-builders.ts";
 
-const dispatch = (id: string): StoreOp => ({ op: "tasks.markDispatched", id, attempt: 1, leaseToken: "L", leaseDeadline: 2, worker: "w", startedAt: 1 });
+const dispatch = (id: string): StoreOp => ({ op: "tasks.markDispatched", id, seq: 1, attempt: 1, leaseToken: "L", leaseDeadline: 2, worker: "w", startedAt: 1 });
 const save = (id: string): StoreOp => ({ op: "tasks.saveState", task: aTaskRecord({ id, state: "completed" }) });
 
 describe("superseded dispatch records", () => {
