@@ -10,7 +10,7 @@
  * those calls are rare, and the HTTP API stays the one complete contract.
  */
 import * as z from "zod";
-import { pollRequestSchema, settleBatchRequestSchema } from "./tasks.ts";
+import { pollRequestSchema, settleBatchRequestSchema, type SettleBatchRequest } from "./tasks.ts";
 
 export const WORKER_STREAM_PATH = "/v1/worker/stream";
 
@@ -27,7 +27,8 @@ export const streamRequestSchema = z.discriminatedUnion("op", [
    */
   z.strictObject({ op: z.literal("cancel"), ref: refSchema }),
 ]);
-export type StreamRequest = z.input<typeof streamRequestSchema>;
+/** A request frame as a client builds it (a settle's items typed by the contract). */
+export type StreamRequest = Exclude<z.input<typeof streamRequestSchema>, { op: "complete" }> | { op: "complete"; ref: number; body: SettleBatchRequest };
 
 /** The answer to one request: the HTTP route's status and JSON body. */
 export const streamAnswerSchema = z.object({ ref: refSchema, status: z.number().int(), body: z.unknown() });

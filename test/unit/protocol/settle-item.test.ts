@@ -1,0 +1,64 @@
+/**
+ * settleItemSchema accepts a plain completion by a hand check and leaves everything else to the
+ * contract (a union of a completion and a failure): both must give the same data and errors.
+ */
+import { describe, expect, test } from "vitest";
+import * as z from "zod";
+import { settleBatchRequestSchema, settleItemSchema, taskErrorSchema, taskIdSchema } from "../../../lib/protocol/index.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
+
+/** The contract as written before the hand check, kept here as the reference. */
+const leaseToken = z.string().min(1).max(200);
+const contract = z.union([
+  z.strictObject({ id: taskIdSchema, leaseToken, result: z.unknown().optional() }),
+  z.strictObject({ id: taskIdSchema, leaseToken, error: taskErrorSchema }),
+]);
+
+type Parse = { safeParse(value: unknown): { success: boolean; data?: unknown; error?: { issues: readonly { code: string; path: PropertyKey[]; message: string }[] } } };
+function outcome(schema: Parse, value: unknown): unknown {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? { data: parsed.data } : { issues: parsed.error!.issues.map(({ code, path, message }) => ({ code, path, message })) };
+}
+
+const IDS: unknown[] = ["01KB000000000000000000000A", "a:b@c.d-e_f", "with/slash", "", "x".repeat(255), "x".repeat(256), 7, null];
+const TOKENS: unknown[] = ["T", "ABCDEFGHJKMNPQRSTVWXYZ0123", "t".repeat(200), "t".repeat(201), "", 3, null];
+const RESULTS: unknown[] = [undefined, null, 0, "ok", { nested: [1, { a: 2 }] }];
+const EXTRAS: Record<string, unknown>[] = [{}, { error: { type: "E", message: "m" } }, { error: { type: "" } }, { resutl: 1 }, { __proto__: 1 } as Record<string, unknown>];
+
+describe("settleItemSchema", () => {
+  test("every mix of id, token, result and other fields: the same data or errors as the contract", () => {
+    for (const id of IDS) {
+      for (const token of TOKENS) {
+        for (const result of RESULTS) {
+          for (const extra of EXTRAS) {
+            const item: Record<string, unknown> = { id, leaseToken: token, ...(result === undefined ? {} : { result }), ...extra };
+            expect(outcome(settleItemSchema, item), JSON.stringify(item)).toEqual(outcome(contract, item));
+          }
+        }
+      }
+    }
+  });
+
+  test("items that are not objects, a missing field, a key named __proto__, an explicit undefined result", () => {
+    const proto = JSON.parse('{"id":"a","leaseToken":"t","__proto__":{"x":1}}') as unknown;
+    for (const item of [null, [], "x", 1, { id: "a" }, { leaseToken: "t" }, proto, { id: "a", leaseToken: "t", result: undefined }, Object.assign(Object.create(null), { id: "a", leaseToken: "t" })]) {
+      expect(outcome(settleItemSchema, item)).toEqual(outcome(contract, item));
+    }
+  });
+
+  test("random batches: the same data or errors, each item's index in the path", () => {
+    const random = seededRandom(11);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const batchContract = z.strictObject({ completions: z.array(contract).min(1).max(1_000) });
+    for (let round = 0; round < 300; round++) {
+      const completions = Array.from({ length: Math.floor(random() * 4) }, () => ({
+        id: pick(IDS),
+        leaseToken: pick(TOKENS),
+        ...(random() < 0.5 ? { result: pick(RESULTS) } : {}),
+        ...(random() < 0.3 ? pick(EXTRAS) : {}),
+      }));
+      const batch = { completions };
+      expect(outcome(settleBatchRequestSchema, batch), JSON.stringify(batch)).toEqual(outcome(batchContract, batch));
+    }
+  });
+});
