@@ -1,7 +1,7 @@
 /**
- * The server parses enqueue bodies with enqueueBodySchema, which checks a body of only `type`
- * and `input` against those two fields alone: it must give exactly what the full contract
- * (enqueueRequestSchema) gives, data and errors alike.
+ * The server parses enqueue bodies with enqueueBodySchema, which accepts a plain task (only
+ * `type` and `input`) by a hand check of the contract's rules: it must give exactly what the
+ * full contract (enqueueRequestSchema) gives, data and errors alike.
  */
 import { describe, expect, test } from "vitest";
 import { enqueueBatchBodySchema, enqueueBatchRequestSchema, enqueueBodySchema, enqueueRequestSchema } from "../../../lib/protocol/index.ts";
