@@ -30,7 +30,7 @@ import type { StoreOp, TaskStore, WorkflowListFilter } from "../store/index.ts";
 import { AdminLock } from "./admin-lock.ts";
 import { DaemonEvents } from "./daemon-events.ts";
 import { DeadLetters, type RetentionSettings } from "./dead-letters.ts";
-import { planEnqueue, type EnqueueCommand, type EnqueueOutcome } from "./enqueue-plan.ts";
+import { planEnqueue, type EnqueueCommand, type EnqueueOutcome, type PlanContext } from "./enqueue-plan.ts";
 import { QueueAdmin } from "./queue-admin.ts";
 import { TrafficRouter } from "./traffic-router.ts";
 import { randomIds, type IdSource } from "./task-ids.ts";
@@ -114,6 +114,7 @@ export class Daemon {
   private readonly adminLock = new AdminLock();
   /** Inserts being committed, by task id: a concurrent enqueue of the same id waits on them. */
   private readonly pendingInserts = new Map<string, Promise<unknown>>();
+  private readonly planContext: PlanContext;
   private stopping = false;
   private timerWake = new AbortController();
   private timerSleepUntil = Infinity;
@@ -170,6 +171,13 @@ export class Daemon {
       lastPolled: (queue) => this.queues.lastPolledAt(queue),
       commit: (operation, ops) => this.commitOrFail(operation, ops),
     });
+    this.planContext = {
+      core: this.core,
+      readFinal: (id) => this.deps.store.readTask(id),
+      newTaskId: (now) => this.ids.taskId(now),
+      defaultStartToCloseMs: deps.defaultStartToCloseMs ?? DEFAULT_START_TO_CLOSE_MS,
+      route: (source, task) => this.router.route(source, task),
+    };
   }
 
   /** Loads live tasks from the store, rebuilds the core and starts the timer loops. */
@@ -195,28 +203,27 @@ export class Daemon {
   /** Enqueues tasks in one commit. Ids already known follow `ifExists` (see enqueue-plan.ts). */
   async enqueue(queue: string, commands: readonly EnqueueCommand[]): Promise<EnqueueOutcome[]> {
     this.assertAccepting();
-    const ids = commands.map((command) => command.id).filter((id): id is string => id !== undefined);
-    const inFlight = ids.map((id) => this.pendingInserts.get(id)).filter((p) => p !== undefined);
-    if (inFlight.length > 0) await Promise.allSettled(inFlight);
-    // Replacing a final task must not race a dead-letter requeue or a purge of the same row.
-    if (commands.some((command) => command.ifExists === "new" && command.id !== undefined)) {
-      return this.adminLock.run(() => this.enqueueNow(queue, commands));
+    // One pass, no closures: this runs for every enqueue request.
+    let inFlight: Promise<unknown>[] | undefined;
+    let replacesFinal = false;
+    for (const command of commands) {
+      if (command.id === undefined) continue;
+      const pending = this.pendingInserts.get(command.id);
+      if (pending) (inFlight ??= []).push(pending);
+      if (command.ifExists === "new") replacesFinal = true;
     }
+    if (inFlight) await Promise.allSettled(inFlight);
+    // Replacing a final task must not race a dead-letter requeue or a purge of the same row.
+    if (replacesFinal) return this.adminLock.run(() => this.enqueueNow(queue, commands));
     return this.enqueueNow(queue, commands);
   }
 
   private async enqueueNow(queue: string, commands: readonly EnqueueCommand[]): Promise<EnqueueOutcome[]> {
     const now = this.deps.clock.now();
-    const plan = planEnqueue(queue, commands, {
-      now,
-      core: this.core,
-      readFinal: (id) => this.deps.store.readTask(id),
-      newTaskId: () => this.ids.taskId(now),
-      defaultStartToCloseMs: this.deps.defaultStartToCloseMs ?? DEFAULT_START_TO_CLOSE_MS,
-      route: (source, task) => this.router.route(source, task),
-    });
+    const plan = planEnqueue(queue, commands, now, this.planContext);
     if (plan.newTasks.length === 0) return plan.outcomes;
-    const ops: StoreOp[] = plan.replaced.map((old) => ({ op: "tasks.delete", id: old.id }));
+    const ops: StoreOp[] = [];
+    for (const old of plan.replaced) ops.push({ op: "tasks.delete", id: old.id });
     for (const task of plan.newTasks) ops.push({ op: "tasks.insert", task: recordOfLiveTask(task) });
     const committed = this.deps.store.commit(ops);
     for (const task of plan.newTasks) this.pendingInserts.set(task.id, committed);

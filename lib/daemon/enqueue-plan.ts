@@ -59,11 +59,11 @@ export interface EnqueuePlan {
   outcomes: EnqueueOutcome[];
 }
 
-interface PlanContext {
-  now: number;
+/** What planning reads; one object for the daemon's life, so a request builds no closures. */
+export interface PlanContext {
   core: DispatchCore;
   readFinal(id: string): TaskRecord | undefined;
-  newTaskId(): string;
+  newTaskId(now: number): string;
   /** Lease length of an attempt when the producer names neither startToClose nor scheduleToClose. */
   defaultStartToCloseMs: number;
   /** The traffic rule that routes a new task, if any. */
@@ -72,18 +72,19 @@ interface PlanContext {
 
 type Existing = { id: string; queue: string; type: string; state: TaskState; routedFrom: string | undefined };
 
-export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], context: PlanContext): EnqueuePlan {
+export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], now: number, context: PlanContext): EnqueuePlan {
   const plan: EnqueuePlan = { newTasks: [], replaced: [], outcomes: [] };
-  const inThisBatch = new Map<string, LiveTask>();
+  /** Tasks of this call by the id the producer gave (minted ids are new by construction). */
+  let namedInThisBatch: Map<string, LiveTask> | undefined;
   for (const command of commands) {
-    const existing = command.id === undefined ? undefined : (inThisBatch.get(command.id) ?? context.core.getLive(command.id) ?? context.readFinal(command.id));
+    const existing = command.id === undefined ? undefined : (namedInThisBatch?.get(command.id) ?? context.core.getLive(command.id) ?? context.readFinal(command.id));
     if (existing && !replaces(existing, command)) {
       plan.outcomes.push(outcomeOfExisting(existing, queue, command));
       continue;
     }
     if (existing) plan.replaced.push(existing as TaskRecord);
     const options = resolveTaskOptions(command.options, context.defaultStartToCloseMs);
-    const id = command.id ?? context.newTaskId();
+    const id = command.id ?? context.newTaskId(now);
     const rule = context.route(queue, { id, type: command.type, headers: command.headers });
     // A routed task falls back to its source queue; an unrouted one to the producer's choice.
     const fallback = rule
@@ -101,13 +102,13 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
         routedFrom: rule ? queue : undefined,
         routeRuleId: rule?.id,
         fallbackQueue: fallback.fallbackAfterMs === undefined ? undefined : fallback.fallbackQueue,
-        fallbackAt: fallback.fallbackAfterMs === undefined ? undefined : context.now + fallback.fallbackAfterMs,
+        fallbackAt: fallback.fallbackAfterMs === undefined ? undefined : now + fallback.fallbackAfterMs,
         options,
-        runAt: command.runAt ?? (command.delayMs === undefined ? undefined : context.now + command.delayMs),
+        runAt: command.runAt ?? (command.delayMs === undefined ? undefined : now + command.delayMs),
       },
-      context.now,
+      now,
     );
-    inThisBatch.set(task.id, task);
+    if (command.id !== undefined) (namedInThisBatch ??= new Map()).set(task.id, task);
     plan.newTasks.push(task);
     plan.outcomes.push({ id: task.id, queue, type: task.type, state: task.state, created: true, ...(rule ? { routedTo: rule.to } : {}) });
   }

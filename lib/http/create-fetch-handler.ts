@@ -50,7 +50,7 @@ function matchRoute(method: string, path: string): RouteMatch {
     if (route.method !== method) continue;
     const params: Record<string, string> = {};
     try {
-      route.params.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1] ?? "")));
+      for (let i = 0; i < route.params.length; i++) params[route.params[i]!] = decodeURIComponent(found[i + 1] ?? "");
     } catch {
       return "bad_encoding";
     }

@@ -5,6 +5,9 @@
 import type { Schema, SchemaOutput } from "../protocol/index.ts";
 import { HttpError, invalidRequest } from "./errors.ts";
 
+/** Stateless without `stream`, so one serves every request. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 export async function readJsonBody<S extends Schema>(request: Request, schema: S, maxBytes: number, emptyBody?: unknown): Promise<SchemaOutput<S>> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
@@ -13,7 +16,7 @@ export async function readJsonBody<S extends Schema>(request: Request, schema: S
   let value: unknown = emptyBody;
   if (bytes.byteLength > 0) {
     try {
-      value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      value = JSON.parse(utf8.decode(bytes));
     } catch {
       throw new HttpError("invalid_argument", "request body is not valid JSON");
     }
