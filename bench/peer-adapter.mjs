@@ -14,7 +14,8 @@
 //     logged "worker started" (it is polling); stopWorker sends SIGTERM and waits for it to exit.
 //     The handler runs in the child, so the harness' onJob is fed from the daemon instead: when
 //     the harness' worker.mjs drains N tasks (env N > 0), the adapter reads `tqd_live_tasks`
-//     from /metrics every 10 ms and calls onJob once per task that left the live set.
+//     from /metrics (every 10 ms near the end, less often while it is far) and calls onJob once
+//     per task that left the live set.
 //   node: an in-process loop keeping `concurrency` slots, with a few concurrent long-polls that
 //     each ask for their share of the free slots, running the no-op handler and completing each
 //     task (client-bound: Node's HTTP client, one complete request per task).
@@ -227,28 +228,38 @@ export default {
         else if (!/\bINFO\b/.test(line)) process.stderr.write(`[tqd work] ${line}\n`);
       });
     });
-    const w = { child, exited, killOnExit, timer: undefined };
+    const w = { child, exited, killOnExit, timer: undefined, stopped: false };
     this.worker = w;
     const n = Number(process.env.N || 0); // worker.mjs drains N tasks, then waits for handled >= N
     if (n > 0) {
+      // Every 10 ms near the end; while the end is far, a quarter of the time the rate so far
+      // says is left (at most 250 ms): each read renders /metrics, which costs the daemon CPU.
       let seen = 0;
-      let busy = false;
-      w.timer = setInterval(async () => {
-        if (busy) return;
-        busy = true;
+      let first; // { at, done } of the first read that saw progress
+      const read = async () => {
+        let gap = 10;
         try {
           const res = await fetch(`${BASE}/metrics`, { headers: HEADERS });
           const m = /^tqd_live_tasks (\d+)/m.exec(await res.text());
-          if (m) { const done = Math.max(0, n - Number(m[1])); for (; seen < done; seen++) onJob(undefined); }
-        } catch { /* next tick */ } finally { busy = false; }
-      }, 10);
+          if (m) {
+            const done = Math.max(0, n - Number(m[1]));
+            for (; seen < done; seen++) onJob(undefined);
+            const now = performance.now();
+            if (done > 0) first ??= { at: now, done };
+            if (first && done > first.done) gap = Math.max(10, Math.min(250, ((n - done) * (now - first.at)) / (done - first.done) / 4));
+          }
+        } catch { /* next read */ }
+        if (!w.stopped) w.timer = setTimeout(read, gap);
+      };
+      w.timer = setTimeout(read, 10);
     }
   },
   async stopWorker() {
     const w = this.worker;
     if (!w) return;
     if (w.child) {
-      clearInterval(w.timer);
+      w.stopped = true;
+      clearTimeout(w.timer);
       if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
       const t = setTimeout(() => w.child.kill('SIGKILL'), 35_000);
       await w.exited;
