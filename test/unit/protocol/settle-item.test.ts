@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "vitest";
 import * as z from "zod";
-import { settleBatchRequestSchema, settleItemSchema, taskErrorSchema, taskIdSchema } from "../../../lib/protocol/index.ts";
+import { ERROR_CODES, settleBatchRequestSchema, settleBatchResponseSchema, settleItemResultSchema, settleItemSchema, TASK_STATES, taskErrorSchema, taskIdSchema } from "../../../lib/protocol/index.ts";
 import { seededRandom } from "../../support/seeded-random.ts";
 
 /** The contract as written before the hand check, kept here as the reference. */
@@ -59,6 +59,41 @@ describe("settleItemSchema", () => {
       }));
       const batch = { completions };
       expect(outcome(settleBatchRequestSchema, batch), JSON.stringify(batch)).toEqual(outcome(batchContract, batch));
+    }
+  });
+});
+
+describe("settleItemResultSchema", () => {
+  const resultContract = z.union([
+    z.object({ id: z.string(), state: z.enum(TASK_STATES) }),
+    z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
+  ]);
+  const answers: unknown[] = [
+    ...TASK_STATES.map((state) => ({ id: "a", state })),
+    { id: "a", state: "done" },
+    { id: 1, state: "completed" },
+    { id: "a" },
+    { id: "a", state: "completed", extra: 1 },
+    { id: "a", error: { code: "conflict", message: "m" } },
+    { id: "a", error: { code: "nope", message: "m" } },
+    { id: "a", state: "completed", error: { code: "conflict", message: "m" } },
+    { id: "a", state: undefined },
+    null,
+    [],
+    "x",
+    JSON.parse('{"id":"a","state":"completed","__proto__":1}') as unknown,
+  ];
+
+  test("each answer: the same data or errors as the contract", () => {
+    for (const answer of answers) expect(outcome(settleItemResultSchema, answer), JSON.stringify(answer)).toEqual(outcome(resultContract, answer));
+  });
+
+  test("a batch's answer: the same data or errors, each item's index in the path", () => {
+    const random = seededRandom(13);
+    const batchContract = z.object({ results: z.array(resultContract) });
+    for (let round = 0; round < 200; round++) {
+      const results = Array.from({ length: Math.floor(random() * 4) }, () => answers[Math.floor(random() * answers.length)]);
+      expect(outcome(settleBatchResponseSchema, { results }), JSON.stringify(results)).toEqual(outcome(batchContract, { results }));
     }
   });
 });
