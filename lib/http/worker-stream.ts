@@ -10,7 +10,7 @@
  */
 import type { Daemon, PollCommand } from "../daemon/index.ts";
 import type { Logger } from "../log/logger.ts";
-import { streamRequestSchema, type ErrorCode, type SchemaOutput } from "../protocol/index.ts";
+import { parseStreamRequest, type ErrorCode, type StreamRequestParsed } from "../protocol/index.ts";
 import { hasValidToken } from "./auth.ts";
 import { errorResponse, invalidRequest, knownError, statusOf } from "./errors.ts";
 import { queueNameOf } from "./path-params.ts";
@@ -53,7 +53,7 @@ export class WorkerStreamSession {
       this.socket.close(CLOSE_BAD_FRAME, "frame is not valid JSON");
       return;
     }
-    const parsed = streamRequestSchema.safeParse(value);
+    const parsed = parseStreamRequest(value);
     if (!parsed.success) {
       const ref = (value as { ref?: unknown } | null)?.ref;
       if (typeof ref !== "number" || !Number.isSafeInteger(ref) || ref < 0) {
@@ -76,7 +76,7 @@ export class WorkerStreamSession {
     this.polls.clear();
   }
 
-  private async run(parsed: SchemaOutput<typeof streamRequestSchema>): Promise<void> {
+  private async run(parsed: StreamRequestParsed): Promise<void> {
     try {
       if (parsed.op === "cancel") {
         this.polls.get(parsed.ref)?.abort();

@@ -154,6 +154,12 @@ function isPlainCompletion(value: unknown): value is { id: string; leaseToken: s
   return typeof id === "string" && isTaskId(id) && typeof leaseToken === "string" && leaseToken.length >= 1 && leaseToken.length <= LEASE_TOKEN_MAX_CHARS;
 }
 
+/** A plain completion as the contract would give it back, or undefined to let the contract decide. */
+export function plainCompletionOf(value: unknown): SettleItemParsed | undefined {
+  if (!isPlainCompletion(value)) return undefined;
+  return "result" in value ? { id: value.id, leaseToken: value.leaseToken, result: value.result } : { id: value.id, leaseToken: value.leaseToken };
+}
+
 /**
  * One outcome of a settle batch: settleItemContract, except that a plain completion (nearly
  * every item a worker sends) is accepted by a hand check of the same rules. zod's union of two
@@ -161,7 +167,8 @@ function isPlainCompletion(value: unknown): value is { id: string; leaseToken: s
  * (see README, "Hot path"); anything else, and every error, still comes from the contract.
  */
 export const settleItemSchema = z.unknown().transform((value, ctx): SettleItemParsed => {
-  if (isPlainCompletion(value)) return "result" in value ? { id: value.id, leaseToken: value.leaseToken, result: value.result } : { id: value.id, leaseToken: value.leaseToken };
+  const plain = plainCompletionOf(value);
+  if (plain) return plain;
   const parsed = settleItemContract.safeParse(value);
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });

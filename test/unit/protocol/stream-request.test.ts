@@ -1,0 +1,58 @@
+/**
+ * parseStreamRequest takes settle frames of plain completions by a hand check and leaves every
+ * other frame to streamRequestSchema: both must give the same data and errors.
+ */
+import { describe, expect, test } from "vitest";
+import { parseStreamRequest, streamRequestSchema } from "../../../lib/protocol/index.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
+
+type Result = { success: boolean; data?: unknown; error?: { issues: readonly { code: string; path: PropertyKey[]; message: string }[] } };
+function outcome(parsed: Result): unknown {
+  return parsed.success ? { data: parsed.data } : { issues: parsed.error!.issues.map(({ code, path, message }) => ({ code, path, message })) };
+}
+const same = (frame: unknown) => expect(outcome(parseStreamRequest(frame)), JSON.stringify(frame)).toEqual(outcome(streamRequestSchema.safeParse(frame)));
+
+const ITEM = { id: "01KB000000000000000000000A", leaseToken: "ABCDEFGHJKMNPQRSTVWXYZ0123" };
+const ITEMS: unknown[] = [ITEM, { ...ITEM, result: { ok: true } }, { ...ITEM, result: null }, { ...ITEM, error: { type: "E", message: "m" } }, { ...ITEM, id: "a/b" }, { ...ITEM, leaseToken: "" }, { ...ITEM, extra: 1 }, null, "x"];
+const REFS: unknown[] = [0, 7, -0, -1, 1.5, Number.MAX_SAFE_INTEGER, 2 ** 53, "1", undefined];
+
+describe("parseStreamRequest", () => {
+  test("settle frames: every mix of ref, items and keys gives what the schema gives", () => {
+    for (const ref of REFS) {
+      for (const item of ITEMS) {
+        same({ op: "complete", ref, body: { completions: [ITEM, item] } });
+        same({ op: "complete", ref, body: { completions: [item] }, extra: 1 });
+        same({ op: "complete", ref, body: { completions: [item], other: 1 } });
+      }
+    }
+    same({ op: "complete", ref: 1, body: { completions: [] } });
+    same({ op: "complete", ref: 1, body: { completions: Array.from({ length: 1_000 }, () => ITEM) } });
+    same({ op: "complete", ref: 1, body: { completions: Array.from({ length: 1_001 }, () => ITEM) } });
+    same({ op: "complete", ref: 1, body: { completions: "x" } });
+    same({ op: "complete", ref: 1, body: [] });
+    same({ op: "complete", ref: 1 });
+  });
+
+  test("poll, cancel and malformed frames go to the schema as before", () => {
+    for (const frame of [
+      { op: "poll", ref: 1, queue: "q", body: { identity: "w", types: ["t"], max: 2, waitMs: 0 } },
+      { op: "poll", ref: 1, queue: "q", body: { identity: "w", types: [] } },
+      { op: "cancel", ref: 3 },
+      { op: "nope", ref: 1 },
+      null,
+      [],
+      "complete",
+    ]) {
+      same(frame);
+    }
+  });
+
+  test("random settle frames", () => {
+    const random = seededRandom(17);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    for (let round = 0; round < 300; round++) {
+      const completions = Array.from({ length: Math.floor(random() * 4) }, () => (random() < 0.7 ? ITEM : pick(ITEMS)));
+      same({ op: "complete", ref: random() < 0.9 ? round : pick(REFS), body: { completions } });
+    }
+  });
+});
