@@ -10,7 +10,8 @@
  * those calls are rare, and the HTTP API stays the one complete contract.
  */
 import * as z from "zod";
-import { LIMITS, plainCompletionOf, pollRequestSchema, settleBatchRequestSchema, type SettleBatchRequest } from "./tasks.ts";
+import { TASK_TYPE_PATTERN } from "./names.ts";
+import { DEFAULT_POLL_WAIT_MS, LIMITS, plainCompletionOf, pollRequestSchema, settleBatchRequestSchema, type SettleBatchRequest } from "./tasks.ts";
 
 export const WORKER_STREAM_PATH = "/v1/worker/stream";
 
@@ -43,7 +44,7 @@ function plainSettleFrame(value: unknown): StreamRequestParsed | undefined {
   if (!isPlainObject(value) || value.op !== "complete") return undefined;
   for (const key in value) if (key !== "op" && key !== "ref" && key !== "body") return undefined;
   const { ref, body } = value;
-  if (!Number.isSafeInteger(ref) || (ref as number) < 0 || !isPlainObject(body)) return undefined;
+  if (!isRef(ref) || !isPlainObject(body)) return undefined;
   for (const key in body) if (key !== "completions") return undefined;
   const items = body.completions;
   if (!Array.isArray(items) || items.length < 1 || items.length > LIMITS.settleBatch) return undefined;
@@ -53,18 +54,42 @@ function plainSettleFrame(value: unknown): StreamRequestParsed | undefined {
     if (!plain) return undefined;
     completions.push(plain);
   }
-  return { op: "complete", ref: ref as number, body: { completions } };
+  return { op: "complete", ref, body: { completions } };
+}
+
+const isRef = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isBoundedInt = (value: unknown, min: number, max: number) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+const isName = (value: unknown): value is string => typeof value === "string" && value.length >= 1 && value.length <= 255;
+
+/**
+ * A poll frame without a declared queue rate, checked by hand against pollRequestSchema's
+ * rules (with its defaults for `max` and `waitMs`); undefined to let the schema decide.
+ */
+function plainPollFrame(value: unknown): StreamRequestParsed | undefined {
+  if (!isPlainObject(value) || value.op !== "poll") return undefined;
+  for (const key in value) if (key !== "op" && key !== "ref" && key !== "queue" && key !== "body") return undefined;
+  const { ref, queue, body } = value;
+  if (!isRef(ref) || typeof queue !== "string" || !isPlainObject(body)) return undefined;
+  for (const key in body) if (key !== "identity" && key !== "types" && key !== "max" && key !== "waitMs" && key !== "host") return undefined;
+  const { identity, types, max = 1, waitMs = DEFAULT_POLL_WAIT_MS, host } = body;
+  if (!isName(identity) || !Array.isArray(types) || types.length < 1 || types.length > LIMITS.pollTypes) return undefined;
+  for (const type of types) if (typeof type !== "string" || !TASK_TYPE_PATTERN.test(type)) return undefined;
+  if (!isBoundedInt(max, 1, LIMITS.pollMax) || !isBoundedInt(waitMs, 0, LIMITS.pollWaitMs)) return undefined;
+  if (host !== undefined && !isName(host)) return undefined;
+  const parsed: { identity: string; types: string[]; max: number; waitMs: number; host?: string } = { identity, types: [...(types as string[])], max: max as number, waitMs: waitMs as number };
+  if ("host" in body) parsed.host = host as string | undefined;
+  return { op: "poll", ref, queue, body: parsed };
 }
 
 /**
- * Parses one request frame: streamRequestSchema, except that a settle frame of plain
- * completions (what a worker sends for nearly every task) skips zod's per-item machinery,
- * which still cost the daemon a few µs a task in a drain after the items themselves were
- * checked by hand (see README, "Hot path"). Same data and errors either way
- * (test/unit/protocol/stream-request.test.ts).
+ * Parses one request frame: streamRequestSchema, except that a poll frame and a settle frame
+ * of plain completions (what a worker sends for nearly every task) are checked by hand against
+ * the same rules. In the daemon, where every route's schemas share zod's code, zod's machinery
+ * cost a few µs a task in a drain even after the items themselves were checked by hand (see
+ * README, "Hot path"). Same data and errors either way (test/unit/protocol/stream-request.test.ts).
  */
 export function parseStreamRequest(value: unknown): ReturnType<typeof streamRequestSchema.safeParse> {
-  const plain = plainSettleFrame(value);
+  const plain = plainSettleFrame(value) ?? plainPollFrame(value);
   if (plain) return { success: true, data: plain } as ReturnType<typeof streamRequestSchema.safeParse>;
   return streamRequestSchema.safeParse(value);
 }

@@ -33,7 +33,30 @@ describe("parseStreamRequest", () => {
     same({ op: "complete", ref: 1 });
   });
 
-  test("poll, cancel and malformed frames go to the schema as before", () => {
+  test("poll frames: every mix of the body's fields gives what the schema gives", () => {
+    const identities: unknown[] = ["w-1", "", "x".repeat(255), "x".repeat(256), 3];
+    const typeLists: unknown[] = [["t"], ["a", "b.c:d"], [], ["bad type"], [1], Array.from({ length: 100 }, (_, i) => `t${i}`), Array.from({ length: 101 }, (_, i) => `t${i}`), "t"];
+    const maxes: unknown[] = [undefined, 1, 32, 1_000, 0, 1_001, 2.5, "3"];
+    const waits: unknown[] = [undefined, 0, 30_000, 60_000, -1, 60_001, 1.5];
+    const extras: Record<string, unknown>[] = [{}, { host: "h" }, { host: "" }, { host: undefined }, { queueRate: "5/s" }, { queueRate: "fast" }, { other: 1 }];
+    for (const identity of identities) {
+      for (const types of typeLists) {
+        for (const max of maxes) {
+          for (const waitMs of waits) {
+            const body: Record<string, unknown> = { identity, types, ...(max === undefined ? {} : { max }), ...(waitMs === undefined ? {} : { waitMs }) };
+            same({ op: "poll", ref: 1, queue: "q", body });
+          }
+        }
+      }
+    }
+    for (const extra of extras) same({ op: "poll", ref: 1, queue: "q", body: { identity: "w", types: ["t"], max: 4, ...extra } });
+    for (const ref of REFS) same({ op: "poll", ref, queue: "q", body: { identity: "w", types: ["t"] } });
+    for (const queue of ["q", "", 5, undefined]) same({ op: "poll", ref: 1, queue, body: { identity: "w", types: ["t"] } });
+    same({ op: "poll", ref: 1, queue: "q", body: { identity: "w", types: ["t"] }, extra: 1 });
+    same({ op: "poll", ref: 1, queue: "q", body: null });
+  });
+
+  test("cancel and malformed frames go to the schema as before", () => {
     for (const frame of [
       { op: "poll", ref: 1, queue: "q", body: { identity: "w", types: ["t"], max: 2, waitMs: 0 } },
       { op: "poll", ref: 1, queue: "q", body: { identity: "w", types: [] } },
