@@ -4,6 +4,7 @@
  */
 import * as z from "zod";
 import { durationSchema } from "./duration.ts";
+import { handChecked } from "./hand-checked.ts";
 import { queueNameSchema, TASK_TYPE_PATTERN, taskIdSchema, taskTypeSchema } from "./names.ts";
 import { headersSchema } from "./routing.ts";
 import { TASK_STATES } from "./task-states.ts";
@@ -84,13 +85,9 @@ function isPlainEnqueueRequest(value: unknown): value is { type: string; input?:
  * share its code, that cost a fresh daemon 9-12 ms for its first batch of 1,000 plain tasks
  * (see README, "Hot path"). Anything else, and every error, still comes from the contract.
  */
-export const enqueueBodySchema = z.unknown().transform((value, ctx): EnqueueRequestParsed => {
-  if (isPlainEnqueueRequest(value)) return "input" in value ? { type: value.type, input: value.input } : { type: value.type };
-  const parsed = enqueueRequestSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-  return z.NEVER;
-});
+export const enqueueBodySchema = handChecked(enqueueRequestSchema, (value) =>
+  isPlainEnqueueRequest(value) ? ("input" in value ? { type: value.type, input: value.input } : { type: value.type }) : undefined,
+);
 
 export const LIMITS_BATCH_TASKS = 10_000;
 

@@ -6,6 +6,7 @@
 import * as z from "zod";
 import { ERROR_CODES } from "./errors.ts";
 import { identitySchema, isTaskId, taskIdSchema, taskTypeSchema } from "./names.ts";
+import { handChecked } from "./hand-checked.ts";
 import { rateSchema } from "./rates.ts";
 import { ATTEMPT_OUTCOMES, TASK_STATES, type TaskStateName } from "./task-states.ts";
 
@@ -36,7 +37,7 @@ export const pollRequestSchema = z.strictObject({
 });
 export type PollRequest = z.input<typeof pollRequestSchema>;
 
-const leasedTaskContract = z.object({
+export const leasedTaskContract = z.object({
   id: z.string(),
   queue: z.string(),
   type: z.string(),
@@ -93,14 +94,7 @@ function plainLeasedTask(value: unknown): LeasedTask | undefined {
  * parse cost the worker about 4 of its 17 µs a task in a drain (see README, "Hot path");
  * anything else, and every error, still comes from the contract.
  */
-export const leasedTaskSchema = z.unknown().transform((value, ctx): LeasedTask => {
-  const plain = plainLeasedTask(value);
-  if (plain) return plain;
-  const parsed = leasedTaskContract.safeParse(value);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-  return z.NEVER;
-});
+export const leasedTaskSchema = handChecked(leasedTaskContract, plainLeasedTask);
 
 export const pollResponseSchema = z.object({ tasks: z.array(leasedTaskSchema) });
 export type PollResponse = z.infer<typeof pollResponseSchema>;
@@ -134,7 +128,7 @@ export type FailRequest = z.input<typeof failRequestSchema>;
  * coalesces the completions and failures that finish while its previous report is in flight).
  * An item with `error` fails its attempt; otherwise it completes it with `result`.
  */
-const settleItemContract = z.union([
+export const settleItemContract = z.union([
   z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, result: z.unknown().optional() }),
   z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, error: taskErrorSchema }),
 ]);
@@ -142,22 +136,18 @@ export type SettleItem = z.input<typeof settleItemContract>;
 type SettleItemParsed = z.output<typeof settleItemContract>;
 
 /**
- * Whether an item is a plain completion the contract accepts as it is: only `id`, `leaseToken`
- * and maybe `result`, a valid id and a token of allowed length. The same rules as the first
- * branch of settleItemContract, checked by hand (test/unit/protocol/settle-item.test.ts holds
- * the two to the same answers).
+ * A plain completion as the contract gives it back (only `id`, `leaseToken` and maybe
+ * `result`, a valid id, a token of allowed length), or undefined to let the contract decide.
+ * The same rules as the first branch of settleItemContract, checked by hand
+ * (test/unit/protocol/settle-item.test.ts holds the two to the same answers).
  */
-function isPlainCompletion(value: unknown): value is { id: string; leaseToken: string; result?: unknown } {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  for (const key in value) if (key !== "id" && key !== "leaseToken" && key !== "result") return false;
-  const { id, leaseToken } = value as { id?: unknown; leaseToken?: unknown };
-  return typeof id === "string" && isTaskId(id) && typeof leaseToken === "string" && leaseToken.length >= 1 && leaseToken.length <= LEASE_TOKEN_MAX_CHARS;
-}
-
-/** A plain completion as the contract would give it back, or undefined to let the contract decide. */
 export function plainCompletionOf(value: unknown): SettleItemParsed | undefined {
-  if (!isPlainCompletion(value)) return undefined;
-  return "result" in value ? { id: value.id, leaseToken: value.leaseToken, result: value.result } : { id: value.id, leaseToken: value.leaseToken };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  for (const key in value) if (key !== "id" && key !== "leaseToken" && key !== "result") return undefined;
+  const item = value as { id?: unknown; leaseToken?: unknown; result?: unknown };
+  const { id, leaseToken } = item;
+  if (typeof id !== "string" || !isTaskId(id) || typeof leaseToken !== "string" || leaseToken.length < 1 || leaseToken.length > LEASE_TOKEN_MAX_CHARS) return undefined;
+  return "result" in item ? { id, leaseToken, result: item.result } : { id, leaseToken };
 }
 
 /**
@@ -166,14 +156,7 @@ export function plainCompletionOf(value: unknown): SettleItemParsed | undefined 
  * strict objects cost the daemon 3-5 µs an item in a drain, about a tenth of its CPU per task
  * (see README, "Hot path"); anything else, and every error, still comes from the contract.
  */
-export const settleItemSchema = z.unknown().transform((value, ctx): SettleItemParsed => {
-  const plain = plainCompletionOf(value);
-  if (plain) return plain;
-  const parsed = settleItemContract.safeParse(value);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-  return z.NEVER;
-});
+export const settleItemSchema = handChecked(settleItemContract, plainCompletionOf);
 
 export const settleBatchRequestSchema = z.strictObject({
   completions: z.array(settleItemSchema).min(1).max(LIMITS.settleBatch),
@@ -182,7 +165,7 @@ export const settleBatchRequestSchema = z.strictObject({
 export type SettleBatchRequest = { completions: SettleItem[] };
 
 /** Each item's own answer, in request order: one stale lease never fails the others. */
-const settleItemResultContract = z.union([
+export const settleItemResultContract = z.union([
   z.object({ id: z.string(), state: z.enum(TASK_STATES) }),
   z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
 ]);
@@ -190,24 +173,22 @@ export type SettleItemResult = z.infer<typeof settleItemResultContract>;
 
 const TASK_STATE_NAMES: ReadonlySet<unknown> = new Set(TASK_STATES);
 
+/** `{id, state}` with a known state, as the contract would give it back; undefined otherwise. */
+function plainSettleResult(value: unknown): SettleItemResult | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const item = value as Record<string, unknown>;
+  if (typeof item.id !== "string" || !TASK_STATE_NAMES.has(item.state)) return undefined;
+  for (const key in item) if (key !== "id" && key !== "state") return undefined;
+  return { id: item.id, state: item.state as TaskStateName };
+}
+
 /**
  * One item's answer to a settle batch, as the worker checks it: settleItemResultContract,
  * except that `{id, state}` with a known state (nearly every answer) is accepted by a hand
  * check of the same rules, as leasedTaskSchema does for the tasks of a poll answer (the test
  * of settle items holds the two to the same answers).
  */
-export const settleItemResultSchema = z.unknown().transform((value, ctx): SettleItemResult => {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    const item = value as Record<string, unknown>;
-    let plain = typeof item.id === "string" && TASK_STATE_NAMES.has(item.state);
-    for (const key in item) if (key !== "id" && key !== "state") plain = false;
-    if (plain) return { id: item.id as string, state: item.state as TaskStateName };
-  }
-  const parsed = settleItemResultContract.safeParse(value);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-  return z.NEVER;
-});
+export const settleItemResultSchema = handChecked(settleItemResultContract, plainSettleResult);
 
 export const settleBatchResponseSchema = z.object({ results: z.array(settleItemResultSchema) });
 export type SettleBatchResponse = z.infer<typeof settleBatchResponseSchema>;

@@ -5,23 +5,10 @@
  */
 import { describe, expect, test } from "vitest";
 import * as z from "zod";
-import { leasedTaskSchema, pollResponseSchema } from "../../../lib/protocol/index.ts";
+import { leasedTaskContract, leasedTaskSchema, pollResponseSchema } from "../../../lib/protocol/index.ts";
 import { seededRandom } from "../../support/seeded-random.ts";
 
-/** The contract as written before the hand check, kept here as the reference. */
-const contract = z.object({
-  id: z.string(),
-  queue: z.string(),
-  type: z.string(),
-  input: z.unknown().optional(),
-  attempt: z.number().int(),
-  priority: z.number().int().optional(),
-  leaseToken: z.string(),
-  leaseDeadline: z.string(),
-  heartbeatTimeoutMs: z.number().int().optional(),
-  lastHeartbeat: z.unknown().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-});
+const contract = leasedTaskContract;
 
 type Parse = { safeParse(value: unknown): { success: boolean; data?: unknown; error?: { issues: readonly { code: string; path: PropertyKey[]; message: string }[] } } };
 /** Data with its own keys listed (toEqual alone would not tell a missing key from an undefined one). */

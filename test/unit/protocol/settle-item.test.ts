@@ -4,15 +4,10 @@
  */
 import { describe, expect, test } from "vitest";
 import * as z from "zod";
-import { ERROR_CODES, settleBatchRequestSchema, settleBatchResponseSchema, settleItemResultSchema, settleItemSchema, TASK_STATES, taskErrorSchema, taskIdSchema } from "../../../lib/protocol/index.ts";
+import { settleBatchRequestSchema, settleBatchResponseSchema, settleItemContract, settleItemResultContract, settleItemResultSchema, settleItemSchema, TASK_STATES } from "../../../lib/protocol/index.ts";
 import { seededRandom } from "../../support/seeded-random.ts";
 
-/** The contract as written before the hand check, kept here as the reference. */
-const leaseToken = z.string().min(1).max(200);
-const contract = z.union([
-  z.strictObject({ id: taskIdSchema, leaseToken, result: z.unknown().optional() }),
-  z.strictObject({ id: taskIdSchema, leaseToken, error: taskErrorSchema }),
-]);
+const contract = settleItemContract;
 
 type Parse = { safeParse(value: unknown): { success: boolean; data?: unknown; error?: { issues: readonly { code: string; path: PropertyKey[]; message: string }[] } } };
 function outcome(schema: Parse, value: unknown): unknown {
@@ -64,10 +59,7 @@ describe("settleItemSchema", () => {
 });
 
 describe("settleItemResultSchema", () => {
-  const resultContract = z.union([
-    z.object({ id: z.string(), state: z.enum(TASK_STATES) }),
-    z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
-  ]);
+  const resultContract = settleItemResultContract;
   const answers: unknown[] = [
     ...TASK_STATES.map((state) => ({ id: "a", state })),
     { id: "a", state: "done" },
