@@ -4,7 +4,7 @@
  */
 import * as z from "zod";
 import { durationSchema } from "./duration.ts";
-import { handChecked } from "./hand-checked.ts";
+import { handChecked, isPlainObject } from "./hand-checked.ts";
 import { queueNameSchema, TASK_TYPE_PATTERN, taskIdSchema, taskTypeSchema } from "./names.ts";
 import { headersSchema } from "./routing.ts";
 import { TASK_STATES } from "./task-states.ts";
@@ -72,9 +72,9 @@ export type EnqueueRequestParsed = z.output<typeof enqueueRequestSchema>;
  * same answers).
  */
 function isPlainEnqueueRequest(value: unknown): value is { type: string; input?: unknown } {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  if (!isPlainObject(value)) return false;
   for (const key in value) if (key !== "type" && key !== "input") return false;
-  const { type } = value as { type?: unknown };
+  const { type } = value;
   return typeof type === "string" && TASK_TYPE_PATTERN.test(type) && !type.startsWith(RESERVED_TYPE_PREFIX);
 }
 

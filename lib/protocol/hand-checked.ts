@@ -18,3 +18,8 @@ export function handChecked<C extends z.ZodType>(contract: C, plain: (value: unk
     return z.NEVER;
   });
 }
+
+/** A JSON object as a hand check reads it: not null, not an array. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -6,7 +6,7 @@
 import * as z from "zod";
 import { ERROR_CODES } from "./errors.ts";
 import { identitySchema, isTaskId, taskIdSchema, taskTypeSchema } from "./names.ts";
-import { handChecked } from "./hand-checked.ts";
+import { handChecked, isPlainObject } from "./hand-checked.ts";
 import { rateSchema } from "./rates.ts";
 import { ATTEMPT_OUTCOMES, TASK_STATES, type TaskStateName } from "./task-states.ts";
 
@@ -61,8 +61,8 @@ const isOptionalInt = (value: unknown) => value === undefined || Number.isSafeIn
 
 /** Headers the contract accepts as they are: a plain object of strings (no `__proto__` key). */
 function isPlainHeaders(value: unknown): value is Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) if (key === "__proto__" || typeof (value as Record<string, unknown>)[key] !== "string") return false;
+  if (!isPlainObject(value) || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) if (key === "__proto__" || typeof value[key] !== "string") return false;
   return true;
 }
 
@@ -72,8 +72,8 @@ function isPlainHeaders(value: unknown): value is Record<string, string> {
  * by hand (test/unit/protocol/leased-task.test.ts holds the two to the same answers).
  */
 function plainLeasedTask(value: unknown): LeasedTask | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const task = value as Record<string, unknown>;
+  if (!isPlainObject(value)) return undefined;
+  const task = value;
   for (const key in task) if (!LEASED_TASK_KEYS.has(key)) return undefined;
   const { id, queue, type, attempt, priority, leaseToken, leaseDeadline, heartbeatTimeoutMs, headers } = task;
   if (typeof id !== "string" || typeof queue !== "string" || typeof type !== "string" || typeof leaseToken !== "string" || typeof leaseDeadline !== "string") return undefined;
@@ -142,9 +142,9 @@ type SettleItemParsed = z.output<typeof settleItemContract>;
  * (test/unit/protocol/settle-item.test.ts holds the two to the same answers).
  */
 export function plainCompletionOf(value: unknown): SettleItemParsed | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  if (!isPlainObject(value)) return undefined;
   for (const key in value) if (key !== "id" && key !== "leaseToken" && key !== "result") return undefined;
-  const item = value as { id?: unknown; leaseToken?: unknown; result?: unknown };
+  const item = value;
   const { id, leaseToken } = item;
   if (typeof id !== "string" || !isTaskId(id) || typeof leaseToken !== "string" || leaseToken.length < 1 || leaseToken.length > LEASE_TOKEN_MAX_CHARS) return undefined;
   return "result" in item ? { id, leaseToken, result: item.result } : { id, leaseToken };
@@ -175,8 +175,8 @@ const TASK_STATE_NAMES: ReadonlySet<unknown> = new Set(TASK_STATES);
 
 /** `{id, state}` with a known state, as the contract would give it back; undefined otherwise. */
 function plainSettleResult(value: unknown): SettleItemResult | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const item = value as Record<string, unknown>;
+  if (!isPlainObject(value)) return undefined;
+  const item = value;
   if (typeof item.id !== "string" || !TASK_STATE_NAMES.has(item.state)) return undefined;
   for (const key in item) if (key !== "id" && key !== "state") return undefined;
   return { id: item.id, state: item.state as TaskStateName };

@@ -10,6 +10,7 @@
  * those calls are rare, and the HTTP API stays the one complete contract.
  */
 import * as z from "zod";
+import { isPlainObject } from "./hand-checked.ts";
 import { TASK_TYPE_PATTERN } from "./names.ts";
 import { DEFAULT_POLL_WAIT_MS, LIMITS, plainCompletionOf, pollRequestSchema, settleBatchRequestSchema, type SettleBatchRequest } from "./tasks.ts";
 
@@ -33,7 +34,9 @@ export type StreamRequest = Exclude<z.input<typeof streamRequestSchema>, { op: "
 
 export type StreamRequestParsed = z.output<typeof streamRequestSchema>;
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isRef = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isBoundedInt = (value: unknown, min: number, max: number) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+const isName = (value: unknown): value is string => typeof value === "string" && value.length >= 1 && value.length <= 255;
 
 /**
  * A settle frame whose items are all plain completions, checked by hand against the schema's
@@ -56,10 +59,6 @@ function plainSettleFrame(value: unknown): StreamRequestParsed | undefined {
   }
   return { op: "complete", ref, body: { completions } };
 }
-
-const isRef = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
-const isBoundedInt = (value: unknown, min: number, max: number) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
-const isName = (value: unknown): value is string => typeof value === "string" && value.length >= 1 && value.length <= 255;
 
 /**
  * A poll frame without a declared queue rate, checked by hand against pollRequestSchema's
