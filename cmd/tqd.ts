@@ -95,5 +95,7 @@ function helpText(): string {
 }
 
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2), processIo());
+  void main(process.argv.slice(2), processIo()).then((code) => {
+    process.exitCode = code;
+  });
 }

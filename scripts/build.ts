@@ -17,6 +17,10 @@ const outfile = process.argv[2] ?? "dist/tqd";
 const args = [
   "build",
   "--compile",
+  // Bytecode compiled at build time: a start skips parsing and compiling the bundle (the
+  // daemon's start to ready 110-116 -> 60-65 ms; every CLI command starts faster too).
+  // Bytecode needs the CommonJS output, hence no top-level await in cmd/tqd.ts.
+  "--bytecode",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",
   "--define",
