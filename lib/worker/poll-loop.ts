@@ -78,8 +78,10 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
   const errors = new PollErrorLog(loop.queue, deps);
   const request = pollRequestFor(loop, deps);
   const withSessions: PollRequest = { ...request, types: [...request.types, SESSION_TASK_TYPE] };
+  let startedTasks = false;
   while (!stop.aborted) {
-    const grant = await reserveCapacity(loop.slots, deps);
+    const grant = await reserveCapacity(loop.slots, deps, startedTasks);
+    startedTasks = false;
     if (grant.count === 0) break;
     // Slots freed by a finishing task can be granted in the same turn as the stop.
     if (stop.aborted) {
@@ -116,6 +118,7 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
       if (work.length > 0) deps.returnTasks(work, loop);
     } else {
       for (const task of work) deps.startTask(task, loop);
+      startedTasks = work.length > 0;
     }
   }
 }
@@ -130,10 +133,11 @@ function pollRequestFor(loop: PollLoop, deps: PollLoopDeps): PollRequest {
 
 /**
  * Reserves slots (waiting for one), then as many rate tokens as it can get for them (waiting
- * for one); returns how many tasks the next poll may ask for, 0 once stopped.
+ * for one); returns how many tasks the next poll may ask for, 0 once stopped. Right after
+ * starting tasks, the grant waits for those that end at once (see `SlotPool.reserve`).
  */
-async function reserveCapacity(slots: SlotAccount, deps: PollLoopDeps): Promise<{ count: number; ownOnly: boolean }> {
-  const grant = await slots.reserve(deps.stop);
+async function reserveCapacity(slots: SlotAccount, deps: PollLoopDeps, afterStartingTasks: boolean): Promise<{ count: number; ownOnly: boolean }> {
+  const grant = await slots.reserve(deps.stop, afterStartingTasks);
   if (grant.count === 0 || !deps.rateLimit) return grant;
   const tokens = await deps.rateLimit.take(grant.count, deps.stop);
   if (tokens < grant.count) slots.release(grant.count - tokens);

@@ -38,6 +38,20 @@ describe("worker polling", () => {
     expect(await b.worker.stop()).toEqual({ abandoned: 0 });
   });
 
+  it("lets tasks that end at once free their slots before the next poll, so it asks for those too", async () => {
+    const b = setup({ t: async () => "done" }, { concurrency: 8 });
+    b.client.acceptBatches(undefined, { ordered: true });
+    await b.worker.start();
+    const first = await nextPollOf(b, "q");
+    const second = nextPollOf(b, "q");
+    first.answer([b.aLeasedTask(), b.aLeasedTask()]);
+    // 8 slots, the parked polls of the host and worker queues hold one each: the two tasks
+    // ended and were acknowledged before this poll, so it asks for all 6 (not 4).
+    expect((await second).request.max).toBe(6);
+    expect(b.client.batches.calls).toHaveLength(1);
+    await b.worker.stop();
+  });
+
   it("polls each queue's host queue and worker queue too, and names them in ctx", async () => {
     const seen: TaskContext[] = [];
     const b = setup({ t: async (_input, ctx) => void seen.push(ctx) }, { queues: ["files", "mail"], host: "web-1", identity: "web-1:42" });
