@@ -1,52 +1,59 @@
 /**
  * Identifiers the daemon mints. Task ids sort by creation time (48-bit ms timestamp, then 80
  * random bits, Crockford base32 like ULID), so ids in logs and listings read in order. Lease
- * tokens are 128 random bits: unguessable, so only the holder of a lease can settle it.
+ * tokens are 125 random bits (25 base32 digits): unguessable, so only the holder of a lease can
+ * settle it.
+ *
+ * The random digits come from a pool of CSPRNG bytes (`crypto.getRandomValues`, refilled when
+ * used up; no byte serves twice), one byte per digit: its low 5 bits, uniform since 256 is a
+ * multiple of 32. Each id used to take its own `getRandomValues` call and a bit buffer walked
+ * with an iterator: 0.5-0.7 µs an id in isolation and about 1.6 µs a lease in a drain's
+ * profile of the daemon, against 0.1-0.2 µs now.
  */
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const CODES = Array.from(ALPHABET, (char) => char.charCodeAt(0));
+const DIGITS = new Uint8Array(Array.from(ALPHABET, (char) => char.charCodeAt(0)));
+
+const TASK_ID_LENGTH = 26;
+const TIME_DIGITS = 10;
+const LEASE_TOKEN_LENGTH = 25;
 
 export interface IdSource {
   taskId(now: number): string;
   leaseToken(): string;
 }
 
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+const taskIdBytes = new Uint8Array(TASK_ID_LENGTH);
+const leaseTokenBytes = new Uint8Array(LEASE_TOKEN_LENGTH);
 /**
- * Ids are built as character codes and made a string in one step. Appending character by
- * character (`out += c`) builds a chain of rope strings, and the ids a backlog keeps then sit
- * among the freed rope cells: a million pending tasks held about 120 MiB more resident memory.
+ * Ids are decoded from bytes in one step: a flat string. Appending character by character
+ * (`out += c`) builds a chain of rope strings, and the ids a backlog keeps then sit among the
+ * freed rope cells: a million pending tasks held about 120 MiB more resident memory.
  */
-const codes: number[] = [];
+const latin1 = new TextDecoder("latin1");
 
 export const randomIds: IdSource = {
   taskId(now) {
-    codes.length = 10;
     let t = Math.floor(now);
-    for (let i = 9; i >= 0; i--) {
-      codes[i] = CODES[t % 32]!;
+    for (let i = TIME_DIGITS - 1; i >= 0; i--) {
+      taskIdBytes[i] = DIGITS[t % 32]!;
       t = Math.floor(t / 32);
     }
-    appendBase32(crypto.getRandomValues(new Uint8Array(10)), 26);
-    return String.fromCharCode.apply(null, codes);
+    fillRandomDigits(taskIdBytes, TIME_DIGITS);
+    return latin1.decode(taskIdBytes);
   },
   leaseToken() {
-    codes.length = 0;
-    appendBase32(crypto.getRandomValues(new Uint8Array(16)), 26);
-    return String.fromCharCode.apply(null, codes);
+    fillRandomDigits(leaseTokenBytes, 0);
+    return latin1.decode(leaseTokenBytes);
   },
 };
 
-/** Appends the bytes' base32 digits to `codes` while it is shorter than `length`. */
-function appendBase32(bytes: Uint8Array, length: number): void {
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && codes.length < length) {
-      codes.push(CODES[(buffer >>> (bits - 5)) & 31]!);
-      bits -= 5;
-    }
-    buffer &= (1 << bits) - 1;
+/** Writes random base32 digits into `out` from index `from` to its end. */
+function fillRandomDigits(out: Uint8Array, from: number): void {
+  if (poolAt + out.length > pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
   }
+  for (let i = from; i < out.length; i++) out[i] = DIGITS[pool[poolAt++]! & 31]!;
 }

@@ -9,6 +9,21 @@ import type { TaskDetails } from "../daemon/index.ts";
 const iso = (ms: number) => new Date(ms).toISOString();
 const str = (value: string) => JSON.stringify(value);
 
+/**
+ * The ISO text of a lease deadline, remembered for the next: the tasks of one poll answer
+ * mostly share their deadline (leased at once, with one start-to-close timeout), and
+ * `toISOString` was about 0.45 µs a task in a drain's profile of the daemon.
+ */
+let lastDeadline = Number.NaN;
+let lastDeadlineIso = "";
+function deadlineIso(ms: number): string {
+  if (ms !== lastDeadline) {
+    lastDeadline = ms;
+    lastDeadlineIso = iso(ms);
+  }
+  return lastDeadlineIso;
+}
+
 /** `{"tasks":[...]}` for a poll answer. */
 export function renderLeasedTasks(tasks: readonly LiveTask[]): string {
   const parts: string[] = [];
@@ -16,7 +31,7 @@ export function renderLeasedTasks(tasks: readonly LiveTask[]): string {
     const lease = task.lease!;
     let text = `{"id":${str(task.id)},"queue":${str(task.queue)},"type":${str(task.type)}`;
     if (task.inputJson !== undefined) text += `,"input":${task.inputJson}`;
-    text += `,"attempt":${task.attempt},"priority":${task.priority},"leaseToken":"${lease.token}","leaseDeadline":"${iso(lease.deadline)}"`;
+    text += `,"attempt":${task.attempt},"priority":${task.priority},"leaseToken":"${lease.token}","leaseDeadline":"${deadlineIso(lease.deadline)}"`;
     if (task.options.heartbeatMs !== undefined) text += `,"heartbeatTimeoutMs":${task.options.heartbeatMs}`;
     if (task.heartbeatJson !== undefined) text += `,"lastHeartbeat":${task.heartbeatJson}`;
     if (task.headers !== undefined) text += `,"headers":${JSON.stringify(task.headers)}`;

@@ -82,8 +82,11 @@ export class TaskStatements {
         this.insert.run(rowOfRecord(op.task) as never);
         return;
       case "tasks.markDispatched": {
-        const params = { id: op.id, attempt: op.attempt, leaseToken: op.leaseToken, leaseDeadline: op.leaseDeadline, worker: op.worker, startedAt: op.startedAt };
-        if (this.markDispatched.run({ ...params, seq: op.seq } as never).changes === 0) this.markDispatchedById.run(params as never);
+        // Built whole rather than spread from the by-id parameters: one object a dispatch.
+        const bySeq = { id: op.id, seq: op.seq, attempt: op.attempt, leaseToken: op.leaseToken, leaseDeadline: op.leaseDeadline, worker: op.worker, startedAt: op.startedAt };
+        if (this.markDispatched.run(bySeq as never).changes === 0) {
+          this.markDispatchedById.run({ id: op.id, attempt: op.attempt, leaseToken: op.leaseToken, leaseDeadline: op.leaseDeadline, worker: op.worker, startedAt: op.startedAt } as never);
+        }
         return;
       }
       case "tasks.saveState": {

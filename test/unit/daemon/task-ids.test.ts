@@ -16,4 +16,14 @@ describe("minted ids", () => {
     expect(tokens.size).toBe(1_000);
     for (const token of tokens) expect(token).toMatch(/^[0-9A-HJKMNP-TV-Z]{25}$/);
   });
+
+  test("every position of a token and of a task id's random part takes every digit (a pool of random bytes serves them)", () => {
+    const positions = (values: string[], from: number, to: number) =>
+      Array.from({ length: to - from }, (_, offset) => new Set(values.map((value) => value[from + offset])).size);
+    const tokens = Array.from({ length: 2_000 }, () => randomIds.leaseToken());
+    expect(positions(tokens, 0, 25)).toEqual(new Array(25).fill(32));
+    const ids = Array.from({ length: 2_000 }, () => randomIds.taskId(Date.UTC(2030, 0, 1)));
+    expect(new Set(ids).size).toBe(2_000);
+    expect(positions(ids, 10, 26)).toEqual(new Array(16).fill(32));
+  });
 });
