@@ -356,19 +356,25 @@ export class DispatchCore {
   planSettle(task: LiveTask, leaseToken: string, outcome: SettleOutcome, now: number): SettlePlan {
     this.checkLease(task, leaseToken);
     if (task.settling) throw new ConflictError(`task ${task.id} is already being completed`);
-    const base = { ...recordOfLiveTask(task), leaseDeadline: undefined };
-    let after: TaskRecord;
+    // A fresh record, changed in place: copies of its 30 fields were a few % of a drain's
+    // daemon samples (three records a settle before).
+    const after: TaskRecord = recordOfLiveTask(task);
+    after.leaseDeadline = undefined;
     let attemptOutcome: AttemptRecord["outcome"];
     if (outcome.kind === "completed") {
       const state = task.cancelRequested ? "canceled" : "completed";
+      after.state = state;
+      after.resultJson = outcome.resultJson;
       // An error left by an earlier, retried attempt does not describe a completed task.
-      after = { ...base, state, resultJson: outcome.resultJson, errorJson: state === "completed" ? undefined : base.errorJson, finishedAt: now };
+      if (state === "completed") after.errorJson = undefined;
+      after.finishedAt = now;
       attemptOutcome = state;
     } else {
       const next = decideAfterFailure(task, outcome.failure, false, now);
-      after = next.state === "scheduled"
-        ? { ...base, state: "scheduled", runAt: next.runAt, errorJson: outcome.errorJson }
-        : { ...base, state: next.state, errorJson: outcome.errorJson, finishedAt: now };
+      after.state = next.state;
+      after.errorJson = outcome.errorJson;
+      if (next.state === "scheduled") after.runAt = next.runAt;
+      else after.finishedAt = now;
       attemptOutcome = next.state === "canceled" ? "canceled" : "failed";
     }
     task.settling = true;
