@@ -54,6 +54,13 @@ export interface PollLoopDeps {
   abortPoll: AbortSignal;
   /** Starts a leased task; the task must release its slot to `loop.slots` when it has been reported. */
   startTask(task: LeasedTask, loop: PollLoop): void;
+  /**
+   * True while outcomes free their slots once sent (the worker stream): only then does the
+   * next poll wait for the slots of tasks that end at once (see `SlotPool.reserve`). Over
+   * HTTP they free at the answer, and waiting split the polls smaller (drain 20,600-21,500 ->
+   * 17,100-17,900 tasks/s in 3 of 5 runs).
+   */
+  outcomesFreeSlotsWhenSent(): boolean;
   /** Takes the tasks of a poll answered after `stop` aborted; each must release its slot when done with. */
   returnTasks(tasks: LeasedTask[], loop: PollLoop): void;
 }
@@ -118,7 +125,7 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
       if (work.length > 0) deps.returnTasks(work, loop);
     } else {
       for (const task of work) deps.startTask(task, loop);
-      startedTasks = work.length > 0;
+      startedTasks = work.length > 0 && deps.outcomesFreeSlotsWhenSent();
     }
   }
 }

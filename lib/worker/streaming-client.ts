@@ -46,6 +46,11 @@ export class StreamingWorkerClient implements WorkerClient {
     );
   }
 
+  /** Outcomes go over the stream unless the server refused it lately. */
+  ordersOutcomes(): boolean {
+    return this.now() >= this.httpUntilMs;
+  }
+
   complete: TqdClient["complete"] = (...args) => this.http.complete(...args);
   fail: TqdClient["fail"] = (...args) => this.http.fail(...args);
   heartbeat: TqdClient["heartbeat"] = (...args) => this.http.heartbeat(...args);

@@ -14,6 +14,8 @@ export type WorkerClient = Pick<TqdClient, "poll" | "complete" | "fail" | "heart
    * task-runner.ts). Over HTTP requests may overtake each other, so it is never called.
    */
   settleBatch?(completions: SettleItem[], signal?: AbortSignal, onOrdered?: () => void): Promise<SettleItemResult[]>;
+  /** True while `settleBatch` goes over an ordered channel (see above); absent means never. */
+  ordersOutcomes?(): boolean;
 };
 
 /**

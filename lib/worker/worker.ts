@@ -192,6 +192,7 @@ class PollingWorker implements Worker {
       abortPoll: this.abortPolls.signal,
       startTask: (task, loop) => this.startTask(task, loop),
       returnTasks: (tasks, loop) => this.returnTasks(tasks, loop),
+      outcomesFreeSlotsWhenSent: () => this.options.client.ordersOutcomes?.() ?? false,
     };
     this.loops = this.pollLoops().map((loop) => runPollLoop(loop, loopDeps));
     log.info("worker started", {

@@ -279,6 +279,8 @@ describe("worker stream: the clients", () => {
       expect(task!.id).toBe(id);
       expect(await client.settleBatch([{ id: task!.id, leaseToken: task!.leaseToken }])).toEqual([{ id, state: "completed" }]);
       expect(lines.some((line) => line.includes("refused the worker stream"))).toBe(server === old);
+      // Outcomes free their slots when sent only on the stream (see SlotPool.reserve).
+      expect(client.ordersOutcomes()).toBe(server === current);
       client.close();
     }
   });

@@ -126,6 +126,8 @@ export class FakeWorkerClient implements WorkerClient {
   readonly batches = new CallLog<SettleBatchCall>();
   /** Batched outcomes (`POST /v1/tasks/complete`); undefined until `acceptBatches()`, so the worker reports each outcome alone. */
   settleBatch?: (items: SettleItem[], signal?: AbortSignal, onOrdered?: () => void) => Promise<SettleItemResult[]>;
+  /** Set by `acceptBatches`: whether batches go over an ordered channel. */
+  ordersOutcomes?: () => boolean;
 
   /**
    * Makes the fake take batched outcomes, answered by `behaviour` (default: every item settled).
@@ -136,6 +138,7 @@ export class FakeWorkerClient implements WorkerClient {
       call.items.map((item) => ({ id: item.id, state: "error" in item ? "pending" : "completed" })),
     { ordered = false }: { ordered?: boolean } = {},
   ): void {
+    this.ordersOutcomes = () => ordered;
     this.settleBatch = (items, _signal, onOrdered) => {
       const call = { items };
       this.batches.record(call);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TqdApiError } from "../../../lib/client/index.ts";
 import { IDLE_TURN_MS, POLL_RETURN_MS, RELEASE_TIMEOUT_MS, SHARED_POLL_WAIT_MS, TaskAbortedError, type TaskContext } from "../../../lib/worker/index.ts";
+import type { SettleItemResult } from "../../../lib/protocol/index.ts";
 import type { PollCall } from "./fake-worker-client.ts";
 import { deferred, setup, type WorkerTestBundle } from "./worker-test-bundle.ts";
 
@@ -49,6 +50,28 @@ describe("worker polling", () => {
     // ended and were acknowledged before this poll, so it asks for all 6 (not 4).
     expect((await second).request.max).toBe(6);
     expect(b.client.batches.calls).toHaveLength(1);
+    await b.worker.stop();
+  });
+
+  it("over HTTP (acknowledgements free slots when answered), polls again at once with the slots free", async () => {
+    const answers: ReturnType<typeof deferred<SettleItemResult[]>>[] = [];
+    const b = setup({ t: async () => "done" }, { concurrency: 8 });
+    b.client.acceptBatches(async () => {
+      const answer = deferred<SettleItemResult[]>();
+      answers.push(answer);
+      return answer.promise;
+    });
+    await b.worker.start();
+    const first = await nextPollOf(b, "q");
+    const pollsOfQ = () => b.client.allPolls.calls.filter((call) => call.queue === "q");
+    first.answer([b.aLeasedTask(), b.aLeasedTask()]);
+    // In the turn of the answer (over the stream it would wait two turns for the outcomes):
+    // the two tasks hold their slots until their batch is answered, so it asks for the 4 free.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pollsOfQ()).toHaveLength(2);
+    expect(pollsOfQ()[1]!.request.max).toBe(4);
+    await b.client.batches.until(() => answers.length === 1);
+    answers[0]!.resolve(b.client.batches.calls[0]!.items.map((item) => ({ id: item.id, state: "completed" })));
     await b.worker.stop();
   });
 
