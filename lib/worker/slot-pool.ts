@@ -132,7 +132,7 @@ export class SlotPool {
    * stream. Granting at once split the slots for good: a 1-slot poll went out ahead of the
    * acknowledgements of the other 29, which then waited for its answer (a loop has one poll in
    * flight): two round trips per 30 tasks instead of one (W1 drain, 40,000 tasks: 1,808 ->
-   * 1,338 polls).
+   * 1,338 polls). The poll loop asks for this only on the stream (see PollLoopDeps).
    */
   reserve(account: SlotAccount, signal: AbortSignal, afterStartingTasks = false): Promise<SlotGrant> {
     if (signal.aborted) return Promise.resolve(NOTHING);
