@@ -96,8 +96,27 @@ function plainLeasedTask(value: unknown): LeasedTask | undefined {
  */
 export const leasedTaskSchema = handChecked(leasedTaskContract, plainLeasedTask);
 
-export const pollResponseSchema = z.object({ tasks: z.array(leasedTaskSchema) });
-export type PollResponse = z.infer<typeof pollResponseSchema>;
+const pollResponseContract = z.object({ tasks: z.array(leasedTaskSchema) });
+export type PollResponse = z.infer<typeof pollResponseContract>;
+
+/**
+ * A poll answer whose every task passes the hand check, as the contract gives it back (other
+ * keys stripped), or undefined. zod's object and array around the hand-checked tasks still
+ * cost the worker about 7 % of its samples in a drain.
+ */
+function plainPollResponse(value: unknown): PollResponse | undefined {
+  if (!isPlainObject(value) || !Array.isArray(value.tasks)) return undefined;
+  const tasks: LeasedTask[] = [];
+  for (const item of value.tasks as unknown[]) {
+    const task = plainLeasedTask(item);
+    if (task === undefined) return undefined;
+    tasks.push(task);
+  }
+  return { tasks };
+}
+
+/** A poll answer, as the worker checks it (test/unit/protocol/leased-task.test.ts). */
+export const pollResponseSchema = handChecked(pollResponseContract, plainPollResponse);
 
 /** Lease tokens the daemon mints are 26 characters; the bound only keeps junk out. */
 const LEASE_TOKEN_MAX_CHARS = 200;
@@ -190,8 +209,23 @@ function plainSettleResult(value: unknown): SettleItemResult | undefined {
  */
 export const settleItemResultSchema = handChecked(settleItemResultContract, plainSettleResult);
 
-export const settleBatchResponseSchema = z.object({ results: z.array(settleItemResultSchema) });
-export type SettleBatchResponse = z.infer<typeof settleBatchResponseSchema>;
+const settleBatchResponseContract = z.object({ results: z.array(settleItemResultSchema) });
+export type SettleBatchResponse = z.infer<typeof settleBatchResponseContract>;
+
+/** A settle batch's answer of plain `{id, state}` items, as the contract gives it back, or undefined. */
+function plainSettleBatchResponse(value: unknown): SettleBatchResponse | undefined {
+  if (!isPlainObject(value) || !Array.isArray(value.results)) return undefined;
+  const results: SettleItemResult[] = [];
+  for (const item of value.results as unknown[]) {
+    const result = plainSettleResult(item);
+    if (result === undefined) return undefined;
+    results.push(result);
+  }
+  return { results };
+}
+
+/** A settle batch's answer, as the worker checks it (test/unit/protocol/settle-item.test.ts). */
+export const settleBatchResponseSchema = handChecked(settleBatchResponseContract, plainSettleBatchResponse);
 
 /**
  * `POST /v1/tasks/release`: gives back leased tasks the worker will not run (a poll answered

@@ -65,5 +65,9 @@ describe("leasedTaskSchema", () => {
       const tasks = Array.from({ length: Math.floor(random() * 4) }, () => ({ ...SENT, ...(random() < 0.5 ? pick(VARIANTS) : {}), ...(random() < 0.3 ? pick(VARIANTS) : {}) }));
       expect(outcome(pollResponseSchema, { tasks }), JSON.stringify(tasks)).toEqual(outcome(answerContract, { tasks }));
     }
+    // The answer itself: other keys, no array, holes, not an object.
+    for (const answer of [{ tasks: [SENT], extra: 1 }, { tasks: [] }, {}, { tasks: {} }, { tasks: null }, { tasks: [SENT, , SENT] }, null, [], "x"]) {
+      expect(outcome(pollResponseSchema, answer), JSON.stringify(answer)).toEqual(outcome(answerContract, answer));
+    }
   });
 });

@@ -87,5 +87,10 @@ describe("settleItemResultSchema", () => {
       const results = Array.from({ length: Math.floor(random() * 4) }, () => answers[Math.floor(random() * answers.length)]);
       expect(outcome(settleBatchResponseSchema, { results }), JSON.stringify(results)).toEqual(outcome(batchContract, { results }));
     }
+    const plain = { id: "a", state: "completed" };
+    // The answer itself: other keys, no array, holes, not an object.
+    for (const answer of [{ results: [plain], extra: 1 }, { results: [] }, {}, { results: {} }, { results: null }, { results: [plain, , plain] }, null, [], "x"]) {
+      expect(outcome(settleBatchResponseSchema, answer), JSON.stringify(answer)).toEqual(outcome(batchContract, answer));
+    }
   });
 });
