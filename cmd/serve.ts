@@ -110,8 +110,9 @@ const STARTUP_RELEASE_GIVE_UP_MS = 60_000;
  * Once, at the first quiet moment after ready: collect what starting left behind (module
  * setup, migrations, the boot's rows) and hand the freed memory back to the system. An idle
  * daemon then holds 54-55 MiB instead of 57-58 (one second after ready, 5 starts, 2 runs
- * each); a collection alone gave 57. `Bun.shrink` is deprecated but still the runtime's only way to ask JavaScriptCore to
- * release unused memory now rather than at some later idle moment, so it is used if present.
+ * each); a collection alone gave 57. `Bun.shrink` is deprecated but still the runtime's only
+ * way to ask JavaScriptCore to release unused memory now rather than at some later idle
+ * moment, so it is used if present.
  */
 function releaseStartupMemory(log: Logger): void {
   const started = performance.now();

