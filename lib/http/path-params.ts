@@ -10,7 +10,7 @@ export function queueParam(context: RouteContext): string {
 /**
  * A queue name from a path or a worker-stream frame; 400 naming the rule it breaks. A valid
  * name is recognised by the schema's own pattern first: a zod parse on every request costs the
- * daemon more than the pattern (see README, "Hot path"); the schema still words the errors.
+ * daemon more than the pattern (see bench/NOTES.md, "Hot path"); the schema still words the errors.
  */
 export function queueNameOf(text: string | undefined): string {
   if (text !== undefined && isQueueName(text)) return text;

@@ -83,7 +83,7 @@ function isPlainEnqueueRequest(value: unknown): value is { type: string; input?:
  * (what most producers send) is accepted by a hand check of the same rules. zod's object parser
  * visits every declared field, present or not, and in the daemon, where every route's schemas
  * share its code, that cost a fresh daemon 9-12 ms for its first batch of 1,000 plain tasks
- * (see README, "Hot path"). Anything else, and every error, still comes from the contract.
+ * (see bench/NOTES.md, "Hot path"). Anything else, and every error, still comes from the contract.
  */
 export const enqueueBodySchema = handChecked(enqueueRequestSchema, (value) =>
   isPlainEnqueueRequest(value) ? ("input" in value ? { type: value.type, input: value.input } : { type: value.type }) : undefined,

@@ -1,7 +1,7 @@
 /**
  * Schemas with a hand-checked fast path. In the daemon and the worker every route's schemas
  * share zod's code, and there a parse of the few shapes sent for nearly every task cost
- * several µs a task (see README, "Hot path"). Such a shape is recognised by a hand check of
+ * several µs a task (see bench/NOTES.md, "Hot path"). Such a shape is recognised by a hand check of
  * the contract's own rules; anything else, and every error, still comes from the contract.
  * Each use has a test holding the two to the same data and errors.
  */

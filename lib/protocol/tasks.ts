@@ -91,7 +91,7 @@ function plainLeasedTask(value: unknown): LeasedTask | undefined {
 /**
  * One task of a poll answer, as the worker checks it: leasedTaskContract, except that a task
  * of the shape the server sends is accepted by a hand check of the same rules. zod's object
- * parse cost the worker about 4 of its 17 µs a task in a drain (see README, "Hot path");
+ * parse cost the worker about 4 of its 17 µs a task in a drain (see bench/NOTES.md, "Hot path");
  * anything else, and every error, still comes from the contract.
  */
 export const leasedTaskSchema = handChecked(leasedTaskContract, plainLeasedTask);
@@ -175,7 +175,7 @@ export function plainCompletionOf(value: unknown): SettleItemParsed | undefined 
  * One outcome of a settle batch: settleItemContract, except that a plain completion (nearly
  * every item a worker sends) is accepted by a hand check of the same rules. zod's union of two
  * strict objects cost the daemon 3-5 µs an item in a drain, about a tenth of its CPU per task
- * (see README, "Hot path"); anything else, and every error, still comes from the contract.
+ * (see bench/NOTES.md, "Hot path"); anything else, and every error, still comes from the contract.
  */
 export const settleItemSchema = handChecked(settleItemContract, plainCompletionOf);
 

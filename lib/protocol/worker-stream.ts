@@ -85,7 +85,7 @@ function plainPollFrame(value: unknown): StreamRequestParsed | undefined {
  * of plain completions (what a worker sends for nearly every task) are checked by hand against
  * the same rules. In the daemon, where every route's schemas share zod's code, zod's machinery
  * cost a few µs a task in a drain even after the items themselves were checked by hand (see
- * README, "Hot path"). Same data and errors either way (test/unit/protocol/stream-request.test.ts).
+ * bench/NOTES.md, "Hot path"). Same data and errors either way (test/unit/protocol/stream-request.test.ts).
  */
 export function parseStreamRequest(value: unknown): ReturnType<typeof streamRequestSchema.safeParse> {
   const plain = plainSettleFrame(value) ?? plainPollFrame(value);
