@@ -71,9 +71,8 @@ function isPlainHeaders(value: unknown): value is Record<string, string> {
  * rest), or undefined to let the contract decide. The same rules as leasedTaskContract, checked
  * by hand (test/unit/protocol/leased-task.test.ts holds the two to the same answers).
  */
-function plainLeasedTask(value: unknown): LeasedTask | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const task = value;
+function plainLeasedTask(task: unknown): LeasedTask | undefined {
+  if (!isPlainObject(task)) return undefined;
   for (const key in task) if (!LEASED_TASK_KEYS.has(key)) return undefined;
   const { id, queue, type, attempt, priority, leaseToken, leaseDeadline, heartbeatTimeoutMs, headers } = task;
   if (typeof id !== "string" || typeof queue !== "string" || typeof type !== "string" || typeof leaseToken !== "string" || typeof leaseDeadline !== "string") return undefined;
@@ -162,10 +161,9 @@ type SettleItemParsed = z.output<typeof settleItemContract>;
  * The same rules as the first branch of settleItemContract, checked by hand
  * (test/unit/protocol/settle-item.test.ts holds the two to the same answers).
  */
-export function plainCompletionOf(value: unknown): SettleItemParsed | undefined {
-  if (!isPlainObject(value)) return undefined;
-  for (const key in value) if (key !== "id" && key !== "leaseToken" && key !== "result") return undefined;
-  const item = value;
+export function plainCompletionOf(item: unknown): SettleItemParsed | undefined {
+  if (!isPlainObject(item)) return undefined;
+  for (const key in item) if (key !== "id" && key !== "leaseToken" && key !== "result") return undefined;
   const { id, leaseToken } = item;
   if (typeof id !== "string" || !isTaskId(id) || typeof leaseToken !== "string" || leaseToken.length < 1 || leaseToken.length > LEASE_TOKEN_MAX_CHARS) return undefined;
   return "result" in item ? { id, leaseToken, result: item.result } : { id, leaseToken };
@@ -195,9 +193,8 @@ export type SettleItemResult = z.infer<typeof settleItemResultContract>;
 const TASK_STATE_NAMES: ReadonlySet<unknown> = new Set(TASK_STATES);
 
 /** `{id, state}` with a known state, as the contract would give it back; undefined otherwise. */
-function plainSettleResult(value: unknown): SettleItemResult | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const item = value;
+function plainSettleResult(item: unknown): SettleItemResult | undefined {
+  if (!isPlainObject(item)) return undefined;
   if (typeof item.id !== "string" || !TASK_STATE_NAMES.has(item.state)) return undefined;
   for (const key in item) if (key !== "id" && key !== "state") return undefined;
   return { id: item.id, state: item.state as TaskStateName };
