@@ -1,7 +1,9 @@
 /**
  * The HTTP calls the workloads make, with the client every workload uses: Bun's global fetch
- * (keep-alive), one request at a time per producer.
+ * (keep-alive), one request at a time per producer. The `-stream` variants of W1 and W3 use the
+ * product's client instead (`TqdClient` with `transport: "stream"`), as a producer would.
  */
+import { TqdClient } from "../../lib/client/index.ts";
 
 /** The no-op task input: about 100 bytes of JSON, as in the peer harness. */
 export const PAYLOAD = { user: "user-000123", action: "send-welcome-email", attempt: 0, note: "x".repeat(40) };
@@ -16,6 +18,15 @@ export async function post(url: string, body: unknown): Promise<unknown> {
 export async function enqueueOne(url: string, queue: string): Promise<string> {
   const { id } = (await post(`${url}/v1/queues/${encodeURIComponent(queue)}/tasks`, PAYLOAD_TASK)) as { id: string };
   return id;
+}
+
+/** A producer on the stream; close it when done. */
+export function streamProducer(url: string): TqdClient {
+  return new TqdClient({ baseUrl: url, transport: "stream" });
+}
+
+export async function enqueueOneOverStream(producer: TqdClient, queue: string): Promise<string> {
+  return (await producer.enqueue(queue, PAYLOAD_TASK)).id;
 }
 
 export async function enqueueBatch(url: string, queue: string, count: number): Promise<void> {

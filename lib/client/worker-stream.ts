@@ -1,6 +1,6 @@
 /**
- * The client side of the worker stream (see protocol/worker-stream.ts): poll and batched settle
- * over one WebSocket, several calls in flight at once, each matched to its answer by `ref`. The
+ * The client side of the stream (see protocol/worker-stream.ts): poll, batched settle and
+ * enqueue over one WebSocket, several calls in flight at once, each matched to its answer by `ref`. The
  * socket opens on the first call and again on the first call after it closed; calls in flight
  * when it closes fail with TqdUnreachableError, as an HTTP call does when its connection drops.
  *
@@ -14,10 +14,15 @@
  * of leaving them leased until their lease expires.
  */
 import {
+  enqueueBatchResponseSchema,
+  enqueueResponseSchema,
   errorBodySchema,
   pollResponseSchema,
   settleBatchResponseSchema,
   WORKER_STREAM_PATH,
+  type EnqueueBatchResponse,
+  type EnqueueRequest,
+  type EnqueueResponse,
   type LeasedTask,
   type PollRequest,
   type Schema,
@@ -27,6 +32,9 @@ import {
   type StreamRequest,
 } from "../protocol/index.ts";
 import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
+
+/** How long a client uses HTTP after the server refused the stream, in ms. */
+export const STREAM_RETRY_MS = 60_000;
 
 /** The server answered the upgrade with a status other than 101: the stream is not offered there. */
 export class StreamUnavailableError extends Error {
@@ -39,6 +47,12 @@ export interface WorkerStreamOptions {
   token?: string | undefined;
   /** Tasks of a poll answered after the caller aborted it: leased to this worker, to be given back. */
   onOrphanedTasks?: (tasks: LeasedTask[]) => void;
+  /**
+   * Closes the socket once no call has been in flight for this long (the next call opens it
+   * again). A producer sets it: an open WebSocket keeps a Bun process alive, so a script that
+   * never calls close() still exits this long after its last call. Unset: open until close().
+   */
+  idleCloseMs?: number;
 }
 
 interface Pending {
@@ -57,8 +71,30 @@ export class WorkerStream {
   private readonly pending = new Map<number, Pending>();
   private readonly withdrawn: Withdrawn = new Set();
   private closedByUs = false;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastAnswerMs = 0;
 
   constructor(private readonly options: WorkerStreamOptions) {}
+
+  /** `POST /v1/queues/{queue}/tasks` over the stream. */
+  async enqueue(queue: string, request: EnqueueRequest): Promise<EnqueueResponse> {
+    const socket = await this.open();
+    const ref = this.nextRef++;
+    const answered = this.expect(ref, enqueueResponseSchema);
+    const frame: StreamRequest = { op: "enqueue", ref, queue, body: request };
+    socket.send(JSON.stringify(frame));
+    return answered;
+  }
+
+  /** `POST /v1/queues/{queue}/tasks/batch` over the stream. */
+  async enqueueBatch(queue: string, tasks: EnqueueRequest[]): Promise<EnqueueBatchResponse> {
+    const socket = await this.open();
+    const ref = this.nextRef++;
+    const answered = this.expect(ref, enqueueBatchResponseSchema);
+    const frame: StreamRequest = { op: "enqueueBatch", ref, queue, body: { tasks } };
+    socket.send(JSON.stringify(frame));
+    return answered;
+  }
 
   /** `POST /v1/queues/{queue}/poll` over the stream. */
   async poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
@@ -112,7 +148,8 @@ export class WorkerStream {
   /** Closes the socket; calls in flight fail as unreachable. */
   close(): void {
     this.closedByUs = true;
-    this.socket?.close(1000, "worker closing");
+    clearTimeout(this.idleTimer);
+    this.socket?.close(1000, "client closing");
   }
 
   private expect<S extends Schema>(ref: number, schema: S): Promise<SchemaOutput<S>> {
@@ -172,6 +209,7 @@ export class WorkerStream {
       return;
     }
     this.pending.delete(answer.ref);
+    this.closeWhenIdle();
     if (answer.status >= 200 && answer.status < 300) {
       const parsed = call.schema.safeParse(answer.body);
       if (parsed.success) call.resolve(parsed.data);
@@ -180,6 +218,32 @@ export class WorkerStream {
     }
     const error = errorBodySchema.safeParse(answer.body);
     call.reject(error.success ? new TqdApiError(answer.status, error.data.error.code, error.data.error.message) : new TqdApiError(answer.status, "internal", `status ${answer.status} on the worker stream`));
+  }
+
+  /**
+   * Arms the idle close (see `idleCloseMs`) when the last call in flight got its answer. One
+   * timer checks and re-arms itself instead of a new timer per answer: a producer on the
+   * stream gets thousands of answers a second.
+   */
+  private closeWhenIdle(): void {
+    const idleCloseMs = this.options.idleCloseMs;
+    if (idleCloseMs === undefined || this.pending.size > 0) return;
+    this.lastAnswerMs = performance.now();
+    if (this.idleTimer === undefined) this.armIdleClose(idleCloseMs);
+  }
+
+  private armIdleClose(afterMs: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const idleCloseMs = this.options.idleCloseMs!;
+      // Busy again: the answer that ends the next quiet spell arms the timer anew.
+      if (this.pending.size > 0 || this.withdrawn.size > 0 || this.opening !== undefined) return;
+      const quietMs = performance.now() - this.lastAnswerMs;
+      if (quietMs >= idleCloseMs) this.socket?.close(1000, "idle");
+      else this.armIdleClose(idleCloseMs - quietMs);
+    }, afterMs);
+    // The socket, not this timer, is what may keep the process alive until it fires.
+    this.idleTimer.unref();
   }
 
   /** The answer of a withdrawn poll: any tasks in it go to `onOrphanedTasks`. */

@@ -2,21 +2,17 @@
 import {
   cancelRequestSchema,
   completeRequestSchema,
-  DEFAULT_PRIORITY,
   enqueueBatchBodySchema,
   enqueueBodySchema,
   failRequestSchema,
   heartbeatRequestSchema,
   pollRequestSchema,
   taskWaitQuerySchema,
-  type EnqueueRequestParsed,
-  baseQueueOf,
 } from "../protocol/index.ts";
-import type { EnqueueCommand } from "../daemon/index.ts";
-import { HttpError, invalidRequest } from "./errors.ts";
+import { batchStatusOf, enqueueCommandOf } from "./enqueue-command.ts";
+import { invalidRequest } from "./errors.ts";
 import { renderLeasedTasks, renderTaskView, isoTime } from "./render-task.ts";
 import { queueParam, taskParam } from "./path-params.ts";
-import { taskOptionsOf } from "./task-options-of.ts";
 import { jsonText, readJsonBody, readOptionalJsonBody } from "./request-body.ts";
 import { json, rawJson, type RouteContext } from "./route-context.ts";
 
@@ -24,15 +20,15 @@ import { json, rawJson, type RouteContext } from "./route-context.ts";
 export async function enqueueTask(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueBodySchema, context.settings.maxBodyBytes);
-  const [outcome] = await context.daemon.enqueue(queue, [commandOf(body, queue)]);
+  const [outcome] = await context.daemon.enqueue(queue, [enqueueCommandOf(body, queue)]);
   return json(outcome, outcome!.created ? 201 : 200);
 }
 
 export async function enqueueBatch(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueBatchBodySchema, context.settings.maxBodyBytes);
-  const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => commandOf(task, queue)));
-  return json({ tasks: outcomes }, outcomes.some((outcome) => outcome.created) ? 201 : 200);
+  const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => enqueueCommandOf(task, queue)));
+  return json({ tasks: outcomes }, batchStatusOf(outcomes));
 }
 
 export async function pollTasks(context: RouteContext): Promise<Response> {
@@ -83,34 +79,3 @@ export async function getTask(context: RouteContext): Promise<Response> {
   const details = await context.daemon.getTask(id, query.data.waitMs ?? 0, context.request.signal);
   return rawJson(renderTaskView(details));
 }
-
-/** Maps the wire request to the daemon's command (which checks timeout combinations: 400). */
-function commandOf(body: EnqueueRequestParsed, queue: string): EnqueueCommand {
-  const options = taskOptionsOf(body);
-  return {
-    id: body.id,
-    type: body.type,
-    inputJson: jsonText(body.input),
-    priority: body.priority ?? DEFAULT_PRIORITY,
-    fairnessKey: body.fairnessKey,
-    headers: body.headers,
-    fallbackAfterMs: body.fallbackAfter,
-    fallbackQueue: fallbackQueueOf(body, queue),
-    options,
-    runAt: body.runAt === undefined ? undefined : Date.parse(body.runAt),
-    delayMs: body.delay,
-    ifExists: body.ifExists,
-  };
-}
-
-/** A fallback goes to the named queue, else to the base queue of a host or worker queue. */
-function fallbackQueueOf(body: EnqueueRequestParsed, queue: string): string | undefined {
-  if (body.fallbackAfter === undefined) return body.fallbackQueue;
-  const target = body.fallbackQueue ?? baseQueueOf(queue);
-  if (target === queue) {
-    throw new HttpError("invalid_argument", `fallbackAfter needs fallbackQueue: ${queue} is not a host or worker queue, so it has no base queue to fall back to`);
-  }
-  return target;
-}
-
-

@@ -85,9 +85,13 @@ function isPlainEnqueueRequest(value: unknown): value is { type: string; input?:
  * share its code, that cost a fresh daemon 9-12 ms for its first batch of 1,000 plain tasks
  * (see bench/NOTES.md, "Hot path"). Anything else, and every error, still comes from the contract.
  */
-export const enqueueBodySchema = handChecked(enqueueRequestSchema, (value) =>
-  isPlainEnqueueRequest(value) ? ("input" in value ? { type: value.type, input: value.input } : { type: value.type }) : undefined,
-);
+export const enqueueBodySchema = handChecked(enqueueRequestSchema, (value) => plainEnqueueRequestOf(value));
+
+/** A plain task (`{type, input?}`) as enqueueBodySchema parses it; undefined to let the schema decide. */
+export function plainEnqueueRequestOf(value: unknown): { type: string; input?: unknown } | undefined {
+  if (!isPlainEnqueueRequest(value)) return undefined;
+  return "input" in value ? { type: value.type, input: value.input } : { type: value.type };
+}
 
 export const LIMITS_BATCH_TASKS = 10_000;
 

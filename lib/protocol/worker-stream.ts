@@ -11,6 +11,7 @@
  */
 import * as z from "zod";
 import { isPlainObject } from "./hand-checked.ts";
+import { enqueueBatchBodySchema, enqueueBodySchema, plainEnqueueRequestOf, type EnqueueRequest } from "./enqueue.ts";
 import { TASK_TYPE_PATTERN } from "./names.ts";
 import { DEFAULT_POLL_WAIT_MS, LIMITS, plainCompletionOf, pollRequestSchema, settleBatchRequestSchema, type SettleBatchRequest } from "./tasks.ts";
 
@@ -23,6 +24,10 @@ export const streamRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("poll"), ref: refSchema, queue: z.string(), body: pollRequestSchema }),
   /** `POST /v1/tasks/complete`. */
   z.strictObject({ op: z.literal("complete"), ref: refSchema, body: settleBatchRequestSchema }),
+  /** `POST /v1/queues/{queue}/tasks`. */
+  z.strictObject({ op: z.literal("enqueue"), ref: refSchema, queue: z.string(), body: enqueueBodySchema }),
+  /** `POST /v1/queues/{queue}/tasks/batch`. */
+  z.strictObject({ op: z.literal("enqueueBatch"), ref: refSchema, queue: z.string(), body: enqueueBatchBodySchema }),
   /**
    * Withdraws the poll `ref`: parked, it is answered empty (status 200, no tasks); tasks it
    * had leased and not yet sent go back to their queue, as when an HTTP poll is aborted.
@@ -30,7 +35,11 @@ export const streamRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("cancel"), ref: refSchema }),
 ]);
 /** A request frame as a client builds it (a settle's items typed by the contract). */
-export type StreamRequest = Exclude<z.input<typeof streamRequestSchema>, { op: "complete" }> | { op: "complete"; ref: number; body: SettleBatchRequest };
+export type StreamRequest =
+  | Exclude<z.input<typeof streamRequestSchema>, { op: "complete" | "enqueue" | "enqueueBatch" }>
+  | { op: "complete"; ref: number; body: SettleBatchRequest }
+  | { op: "enqueue"; ref: number; queue: string; body: EnqueueRequest }
+  | { op: "enqueueBatch"; ref: number; queue: string; body: { tasks: EnqueueRequest[] } };
 
 export type StreamRequestParsed = z.output<typeof streamRequestSchema>;
 
@@ -80,15 +89,25 @@ function plainPollFrame(value: unknown): StreamRequestParsed | undefined {
   return { op: "poll", ref, queue, body: parsed };
 }
 
+/** An enqueue frame of a plain task, checked by hand as plainPollFrame; undefined to let the schema decide. */
+function plainEnqueueFrame(value: unknown): StreamRequestParsed | undefined {
+  if (!isPlainObject(value) || value.op !== "enqueue") return undefined;
+  for (const key in value) if (key !== "op" && key !== "ref" && key !== "queue" && key !== "body") return undefined;
+  const { ref, queue, body } = value;
+  if (!isRef(ref) || typeof queue !== "string") return undefined;
+  const plain = plainEnqueueRequestOf(body);
+  return plain && { op: "enqueue", ref, queue, body: plain };
+}
+
 /**
- * Parses one request frame: streamRequestSchema, except that a poll frame and a settle frame
- * of plain completions (what a worker sends for nearly every task) are checked by hand against
- * the same rules. In the daemon, where every route's schemas share zod's code, zod's machinery
+ * Parses one request frame: streamRequestSchema, except that a poll frame, a settle frame of
+ * plain completions (what a worker sends for nearly every task) and an enqueue frame of a plain
+ * task (what most producers send) are checked by hand against the same rules. In the daemon, where every route's schemas share zod's code, zod's machinery
  * cost a few µs a task in a drain even after the items themselves were checked by hand (see
  * bench/NOTES.md, "Hot path"). Same data and errors either way (test/unit/protocol/stream-request.test.ts).
  */
 export function parseStreamRequest(value: unknown): ReturnType<typeof streamRequestSchema.safeParse> {
-  const plain = plainSettleFrame(value) ?? plainPollFrame(value);
+  const plain = plainSettleFrame(value) ?? plainPollFrame(value) ?? plainEnqueueFrame(value);
   if (plain) return { success: true, data: plain } as ReturnType<typeof streamRequestSchema.safeParse>;
   return streamRequestSchema.safeParse(value);
 }

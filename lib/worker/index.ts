@@ -49,4 +49,4 @@ export {
   type Worker,
   type WorkerOptions,
 } from "./worker.ts";
-export { STREAM_RETRY_MS, StreamingWorkerClient } from "./streaming-client.ts";
+export { StreamingWorkerClient } from "./streaming-client.ts";

@@ -6,14 +6,11 @@
  * after STREAM_RETRY_MS. Tasks of a poll answered after the worker withdrew it are given back
  * over HTTP (`POST /v1/tasks/release`) instead of staying leased until their lease expires.
  */
-import { StreamUnavailableError, WorkerStream, type TqdClient } from "../client/index.ts";
+import { STREAM_RETRY_MS, StreamUnavailableError, WorkerStream, type TqdClient } from "../client/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LeasedTask, PollRequest, SettleItem, SettleItemResult } from "../protocol/index.ts";
 import { describeError } from "./task-outcome.ts";
 import type { WorkerClient } from "./worker-client.ts";
-
-/** How long the worker uses HTTP after the server refused the stream, in ms. */
-export const STREAM_RETRY_MS = 60_000;
 
 export class StreamingWorkerClient implements WorkerClient {
   private readonly stream: WorkerStream;

@@ -1,5 +1,6 @@
 /** `tqd serve` through the compiled binary: start-up, bad input over the socket, auth, lock, shutdown. */
 import { describe, expect, test } from "vitest";
+import { TqdClient } from "../../lib/client/index.ts";
 import { errorBodySchema } from "../../lib/protocol/index.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
@@ -51,6 +52,31 @@ describe("tqd serve (binary)", () => {
     await using again = await startDaemon(dir.path);
     const got = await runTqd(["get", id, "--json", "--server", again.url]);
     expect(JSON.parse(got.stdout)).toMatchObject({ id, state: "pending", input: { n: 1 } });
+  });
+
+  test("enqueues acknowledged over the stream (TqdClient transport stream) are there after kill -9 and a restart", async () => {
+    await using dir = await tempDir();
+    const ids: string[] = [];
+    {
+      await using daemon = await startDaemon(dir.path);
+      const producer = new TqdClient({ baseUrl: daemon.url, transport: "stream" });
+      // 16 producers at once: their enqueues share commits, each answered after its own.
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, p) => {
+          for (let i = 0; i < 20; i++) ids.push((await producer.enqueue("q", { type: "t", input: { p, i } })).id);
+        }),
+      );
+      const batch = await producer.enqueueBatch("q", [{ type: "t" }, { type: "t" }]);
+      ids.push(...batch.tasks.map((task) => task.id));
+      daemon.kill("SIGKILL");
+      await daemon.exited;
+      producer.close();
+    }
+    await using again = await startDaemon(dir.path);
+    const described = await runTqd(["describe", "q", "--json", "--server", again.url]);
+    expect(JSON.parse(described.stdout)).toMatchObject({ counts: { pending: 322 } });
+    const got = await runTqd(["get", ids[100]!, "--json", "--server", again.url]);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id: ids[100], state: "pending" });
   });
 
   test("once ready, the daemon releases what starting left behind, and keeps serving", async () => {

@@ -1,8 +1,12 @@
 /**
- * The worker stream (`GET /v1/worker/stream`) against a real server on a socket: the raw
- * protocol (frames, refs, errors, cancel, a socket that goes away), the WorkerStream client,
- * and StreamingWorkerClient's fallback to HTTP on a server without the stream.
+ * The stream (`GET /v1/worker/stream`) against a real server on a socket: the raw protocol
+ * (frames, refs, errors, cancel, enqueue, a socket that goes away), the WorkerStream client,
+ * StreamingWorkerClient's fallback to HTTP on a server without the stream, and TqdClient's
+ * `transport: "stream"` for producers.
  */
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { StreamUnavailableError, TqdApiError, TqdClient, WorkerStream } from "../../lib/client/index.ts";
 import type { LeasedTask } from "../../lib/protocol/index.ts";
@@ -10,6 +14,7 @@ import { silentLogger } from "../../lib/log/logger.ts";
 import { StreamingWorkerClient } from "../../lib/worker/index.ts";
 import { ERROR_CODES, errorBodySchema } from "../../lib/protocol/index.ts";
 import { seededRandom } from "../support/seeded-random.ts";
+import { tempDir } from "../support/temp-dir.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
 
 const POLL = { identity: "w1", types: ["t"], max: 10, waitMs: 0 };
@@ -53,6 +58,8 @@ async function rawSocket(server: TestServer, token?: string) {
     frames,
   };
 }
+
+const streamsOpen = async (server: TestServer) => /^tqd_worker_streams (\d+)$/m.exec(await (await fetch(server.url + "/metrics")).text())?.[1];
 
 async function enqueue(server: TestServer, n: number): Promise<string[]> {
   const answer = await server.client.enqueueBatch("q", Array.from({ length: n }, (_, i) => ({ type: "t", input: { i } })));
@@ -143,6 +150,47 @@ describe("worker stream: the protocol", () => {
     expect((await server.client.getTask(id!)).state).toBe("pending");
   });
 
+  test("enqueue and enqueueBatch answer with the HTTP routes' status and body, after the commit", async () => {
+    await using server = await startTestServer();
+    const socket = await rawSocket(server);
+    const commitsBefore = server.daemon.storeStats().commits;
+    socket.send({ op: "enqueue", ref: 1, queue: "q", body: { type: "t", input: { n: 1 } } });
+    const created = await socket.answer(1);
+    expect(created).toMatchObject({ ref: 1, status: 201, body: { queue: "q", type: "t", state: "pending", created: true } });
+    expect(server.daemon.storeStats().commits).toBeGreaterThan(commitsBefore);
+    const id = (created.body as { id: string }).id;
+    expect(await server.client.getTask(id)).toMatchObject({ id, state: "pending", input: { n: 1 } });
+
+    // The same id again: 200 and the task that is there, as over HTTP.
+    const overHttp = await fetch(server.url + "/v1/queues/q/tasks", { method: "POST", body: JSON.stringify({ type: "t", id: "job-1", priority: 1 }) });
+    expect(overHttp.status).toBe(201);
+    socket.send({ op: "enqueue", ref: 2, queue: "q", body: { type: "t", id: "job-1", priority: 1 } });
+    expect(await socket.answer(2)).toMatchObject({ status: 200, body: { id: "job-1", created: false } });
+
+    socket.send({ op: "enqueueBatch", ref: 3, queue: "q", body: { tasks: [{ type: "t" }, { type: "t", id: "job-1" }, { type: "u", delay: "1h" }] } });
+    const batch = await socket.answer(3);
+    expect(batch).toMatchObject({ status: 201, body: { tasks: [{ created: true, state: "pending" }, { id: "job-1", created: false }, { type: "u", created: true, state: "scheduled" }] } });
+    socket.send({ op: "enqueueBatch", ref: 4, queue: "q", body: { tasks: [{ type: "t", id: "job-1" }] } });
+    expect(await socket.answer(4)).toMatchObject({ status: 200 });
+
+    // Errors as over HTTP, the field named; the socket stays open.
+    socket.send({ op: "enqueue", ref: 5, queue: "q", body: { type: "bad type" } });
+    expect(await socket.answer(5)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("body.type") } } });
+    socket.send({ op: "enqueue", ref: 6, queue: "bad queue!", body: { type: "t" } });
+    expect(await socket.answer(6)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("invalid queue name") } } });
+    socket.send({ op: "enqueue", ref: 7, queue: "q", body: { type: "t", fallbackAfter: "5s" } });
+    expect(await socket.answer(7)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("fallbackQueue") } } });
+    socket.send({ op: "enqueueBatch", ref: 8, queue: "q", body: { tasks: [] } });
+    expect(await socket.answer(8)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("tasks") } } });
+    socket.send({ op: "enqueue", ref: 9, queue: "q", body: { type: "t", id: "job-1", ifExists: "reject" } });
+    socket.send({ op: "poll", ref: 10, queue: "q", body: { ...POLL, max: 10 } });
+    const polled = await socket.answer(10);
+    expect((polled.body as { tasks: LeasedTask[] }).tasks.map((task) => task.id)).toContain(id);
+    expect((await socket.answer(9)).status).toBe(200);
+    expect(await server.client.describe("q")).toMatchObject({ counts: { scheduled: 1 } });
+    socket.close();
+  });
+
   test("bad frames: a refless or unparsable frame closes the socket (1007), a ref used twice too (1008); a bad call with a ref gets a 400 and the socket stays", async () => {
     await using server = await startTestServer();
     const socket = await rawSocket(server);
@@ -196,12 +244,14 @@ describe("worker stream: fuzzed frames", () => {
     const random = seededRandom(6);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const values: unknown[] = [null, true, -1, 0, 1, 2.5, 1e300, "", "q", "t", "bad queue!", "x".repeat(300), [], ["t"], [1], {}, { a: 1 }, "\u0000"];
-    const bodyKeys = ["identity", "types", "max", "waitMs", "host", "queueRate", "completions", "id", "leaseToken", "result", "error", "extra"];
+    const bodyKeys = ["identity", "types", "max", "waitMs", "host", "queueRate", "completions", "id", "leaseToken", "result", "error", "extra", "type", "input", "tasks", "priority", "delay", "ifExists"];
     const frameOf = (ref: number): unknown => {
       const body: Record<string, unknown> = { identity: "w1", types: ["t"], waitMs: 0 };
       for (let k = Math.floor(random() * 4); k > 0; k--) body[pick(bodyKeys)] = pick(values);
       if (random() < 0.3) body.completions = [{ id: pick(["no-such", "", 5]), leaseToken: pick(["x", "", null]), ...(random() < 0.5 ? { error: pick(values) } : {}) }];
-      const frame: Record<string, unknown> = { op: pick(["poll", "complete", "cancel", "explode", 7]), ref, queue: pick(["q", "bad queue!", "", 3]), body: random() < 0.1 ? pick(values) : body };
+      if (random() < 0.3) body.type = pick(["t", "bad type", "", 5]);
+      if (random() < 0.15) body.tasks = [{ type: pick(["t", "bad type", 5]), ...(random() < 0.5 ? { input: pick(values) } : {}) }];
+      const frame: Record<string, unknown> = { op: pick(["poll", "complete", "cancel", "enqueue", "enqueueBatch", "explode", 7]), ref, queue: pick(["q", "bad queue!", "", 3]), body: random() < 0.1 ? pick(values) : body };
       if (random() < 0.1) delete frame[pick(["op", "queue", "body"])];
       return frame;
     };
@@ -283,5 +333,69 @@ describe("worker stream: the clients", () => {
       expect(client.ordersOutcomes()).toBe(server === current);
       client.close();
     }
+  });
+
+  test("TqdClient with transport stream: enqueues over the stream, everything else over HTTP; errors as over HTTP", async () => {
+    await using server = await startTestServer();
+    const client = new TqdClient({ baseUrl: server.url, transport: "stream" });
+    const framesBefore = server.received();
+    const one = await client.enqueue("q", { type: "t", input: { n: 1 } });
+    expect(one).toMatchObject({ queue: "q", type: "t", state: "pending", created: true });
+    // The upgrade and the frame.
+    expect(server.received() - framesBefore).toBe(2);
+    const many = await client.enqueueBatch("q", [{ type: "t" }, { type: "t", id: one.id }]);
+    expect(many.tasks.map((task) => task.created)).toEqual([true, false]);
+    expect(server.received() - framesBefore).toBe(3);
+    expect(await streamsOpen(server)).toBe("1");
+    await expect(client.enqueue("q", { type: "bad type" })).rejects.toMatchObject({ name: "TqdApiError", status: 400, code: "invalid_argument" });
+    expect((await client.getTask(one.id)).state).toBe("pending");
+    client.close();
+    await expect.poll(() => streamsOpen(server), { timeout: 5_000 }).toBe("0");
+    // Closed: the client goes on over HTTP.
+    expect((await client.enqueue("q", { type: "t" })).created).toBe(true);
+    expect(await streamsOpen(server)).toBe("0");
+  });
+
+  test("TqdClient with transport stream uses HTTP on a server without the stream", async () => {
+    await using old = await startTestServer({ noStream: true });
+    const client = new TqdClient({ baseUrl: old.url, transport: "stream", transportRetries: 0 });
+    const { id } = await client.enqueue("q", { type: "t" });
+    expect((await old.client.getTask(id)).state).toBe("pending");
+    expect((await client.enqueueBatch("q", [{ type: "t" }])).tasks).toHaveLength(1);
+    client.close();
+  });
+
+  test("a producer's stream closes after idleCloseMs without calls, and the next call opens it again", async () => {
+    await using server = await startTestServer();
+    const stream = new WorkerStream({ baseUrl: server.url, idleCloseMs: 50 });
+    await Promise.all([stream.enqueue("q", { type: "t" }), stream.enqueue("q", { type: "t" })]);
+    expect(await streamsOpen(server)).toBe("1");
+    await expect.poll(() => streamsOpen(server), { timeout: 5_000 }).toBe("0");
+    expect((await stream.enqueue("q", { type: "t" })).created).toBe(true);
+    expect(await server.client.describe("q")).toMatchObject({ counts: { pending: 3 } });
+    stream.close();
+  });
+
+  test("a script that enqueues over the stream and never closes its client still exits", async () => {
+    await using server = await startTestServer();
+    await using dir = await tempDir();
+    const script = join(dir.path, "producer.ts");
+    const clientModule = resolve(import.meta.dirname, "../../lib/client/index.ts");
+    writeFileSync(script, `import { TqdClient } from ${JSON.stringify(clientModule)};\nconst client = new TqdClient({ baseUrl: ${JSON.stringify(server.url)}, transport: "stream" });\nconst { id } = await client.enqueue("q", { type: "t" });\nconsole.log(id);\n`);
+    const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const exit = await new Promise<number | null>((done, fail) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        fail(new Error("the producer did not exit within 10 s"));
+      }, 10_000);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        done(code);
+      });
+    });
+    expect(exit).toBe(0);
+    expect((await server.client.getTask(out.trim())).state).toBe("pending");
   });
 });

@@ -37,6 +37,8 @@ export interface TestServer extends AsyncDisposable {
   fetch: FetchHandler;
   /** A client pointed at the socket. */
   client: TqdClient;
+  /** Requests and stream frames the socket received so far (the upgrade counts as a request). */
+  received(): number;
   /** Stops the server and the daemon but keeps the data directory. */
   stop(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     daemon,
     fetch,
     client: new TqdClient({ baseUrl: http.url, token: options.token, transportRetries: 0 }),
+    received: () => http.received(),
     stop,
     async [Symbol.asyncDispose]() {
       await stop();

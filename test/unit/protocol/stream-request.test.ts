@@ -1,6 +1,7 @@
 /**
- * parseStreamRequest takes settle frames of plain completions by a hand check and leaves every
- * other frame to streamRequestSchema: both must give the same data and errors.
+ * parseStreamRequest takes settle frames of plain completions, poll frames and enqueue frames of
+ * plain tasks by a hand check and leaves every other frame to streamRequestSchema: both must give
+ * the same data and errors.
  */
 import { describe, expect, test } from "vitest";
 import { parseStreamRequest, streamRequestSchema } from "../../../lib/protocol/index.ts";
@@ -54,6 +55,37 @@ describe("parseStreamRequest", () => {
     for (const queue of ["q", "", 5, undefined]) same({ op: "poll", ref: 1, queue, body: { identity: "w", types: ["t"] } });
     same({ op: "poll", ref: 1, queue: "q", body: { identity: "w", types: ["t"] }, extra: 1 });
     same({ op: "poll", ref: 1, queue: "q", body: null });
+  });
+
+  test("enqueue frames: plain tasks and every other body give what the schema gives", () => {
+    const bodies: unknown[] = [
+      { type: "t" },
+      { type: "t", input: { a: 1 } },
+      { type: "t", input: null },
+      { type: "t", input: undefined },
+      { type: "a.b:c-d_e", input: [1, "x"] },
+      { type: "bad type" },
+      { type: "" },
+      { type: "x".repeat(300) },
+      { type: "tqd.workflow" },
+      { type: 5 },
+      { input: 1 },
+      { type: "t", priority: 1 },
+      { type: "t", id: "job-1", ifExists: "return" },
+      { type: "t", delay: "5s" },
+      { type: "t", extra: 1 },
+      null,
+      [],
+      "t",
+    ];
+    for (const body of bodies) {
+      for (const ref of REFS) same({ op: "enqueue", ref, queue: "q", body });
+      for (const queue of ["q", "", 5, undefined]) same({ op: "enqueue", ref: 1, queue, body });
+      same({ op: "enqueue", ref: 1, queue: "q", body, extra: 1 });
+      same({ op: "enqueueBatch", ref: 1, queue: "q", body: { tasks: [{ type: "t" }, body] } });
+    }
+    same({ op: "enqueue", ref: 1, queue: "q" });
+    same({ op: "enqueueBatch", ref: 1, queue: "q", body: { tasks: [] } });
   });
 
   test("cancel and malformed frames go to the schema as before", () => {
