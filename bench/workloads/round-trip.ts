@@ -1,46 +1,61 @@
-/** W2 round trip: an idle worker is polling; sequential enqueue -> completion observed. */
+/**
+ * W2 round trip: an idle worker is polling; sequential enqueue -> completion observed, over HTTP
+ * (`W2`) and then, on a fresh daemon, from a client on the stream (`W2-stream`).
+ */
 import type { BenchOptions } from "../support/options.ts";
 import { round, type Report } from "../support/report.ts";
-import { enqueueOne } from "../support/tqd-api.ts";
+import { enqueueOne, enqueueOneOverStream, streamProducer } from "../support/tqd-api.ts";
 import { withDaemon } from "../support/tqd-process.ts";
 import { spawnNoopWorker } from "../support/worker-drain.ts";
 
 const WARMUP_ROUNDS = 5;
 
 export async function runRoundTrip(options: BenchOptions, report: Report): Promise<void> {
-  report.add(
-    await withDaemon(async ({ url }) => {
-      const worker = spawnNoopWorker(url, "w2", 1);
-      try {
-        await new Promise((r) => setTimeout(r, 500));
-        const samples: number[] = [];
-        for (let i = 0; i < options.w2Rounds + WARMUP_ROUNDS; i++) {
-          const start = performance.now();
-          const id = await enqueueOne(url, "w2");
-          const view = (await (await fetch(`${url}/v1/tasks/${id}?waitMs=10000`)).json()) as { state: string };
-          if (view.state !== "completed") throw new Error(`task ${id} ended ${view.state}`);
-          if (i >= WARMUP_ROUNDS) samples.push(performance.now() - start);
-        }
-        // The JIT is still compiling the round's path in three processes well after the first 5
-        // rounds (a third of the rounds over 3 ms fell in the first 0.3 s), so the same rounds
-        // are also summarized without the first quarter: the latency of a daemon that runs.
-        const steady = quantiles(samples.slice(Math.floor(samples.length / 4)));
-        const all = quantiles(samples);
-        return {
-          id: "W2",
-          workload: "W2 round trip (enqueue -> completion observed)",
-          rounds: options.w2Rounds,
-          p50Ms: all(0.5),
-          p99Ms: all(0.99),
-          maxMs: all(1),
-          steadyP50Ms: steady(0.5),
-          steadyP99Ms: steady(0.99),
-        };
-      } finally {
-        await worker.stop();
+  for (const transport of ["http", "stream"] as const) report.add(await roundTrip(options.w2Rounds, transport));
+}
+
+/** One round over HTTP: enqueue, then a waiting read of the task. */
+async function roundOverHttp(url: string): Promise<string> {
+  const id = await enqueueOne(url, "w2");
+  return ((await (await fetch(`${url}/v1/tasks/${id}?waitMs=10000`)).json()) as { state: string }).state;
+}
+
+async function roundTrip(rounds: number, transport: "http" | "stream") {
+  return withDaemon(async ({ url }) => {
+    const worker = spawnNoopWorker(url, "w2", 1);
+    const producer = transport === "stream" ? streamProducer(url) : undefined;
+    const round = producer
+      ? async () => (await producer.getTask(await enqueueOneOverStream(producer, "w2"), { waitMs: 10_000 })).state
+      : () => roundOverHttp(url);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const samples: number[] = [];
+      for (let i = 0; i < rounds + WARMUP_ROUNDS; i++) {
+        const start = performance.now();
+        const state = await round();
+        if (state !== "completed") throw new Error(`a task ended ${state}`);
+        if (i >= WARMUP_ROUNDS) samples.push(performance.now() - start);
       }
-    }),
-  );
+      // The JIT is still compiling the round's path in three processes well after the first 5
+      // rounds (a third of the rounds over 3 ms fell in the first 0.3 s), so the same rounds
+      // are also summarized without the first quarter: the latency of a daemon that runs.
+      const steady = quantiles(samples.slice(Math.floor(samples.length / 4)));
+      const all = quantiles(samples);
+      return {
+        id: producer ? "W2-stream" : "W2",
+        workload: `W2 round trip (enqueue -> completion observed)${producer ? ", over the stream" : ""}`,
+        rounds,
+        p50Ms: all(0.5),
+        p99Ms: all(0.99),
+        maxMs: all(1),
+        steadyP50Ms: steady(0.5),
+        steadyP99Ms: steady(0.99),
+      };
+    } finally {
+      producer?.close();
+      await worker.stop();
+    }
+  });
 }
 
 /** The q-quantile (0..1) of the samples, rounded for the report. */

@@ -93,7 +93,7 @@ export interface ClientOptions {
   retryBackoffMs?: number;
   fetch?: typeof fetch;
   /**
-   * `stream`: enqueue and enqueueBatch go over one WebSocket (the stream, `GET /v1/worker/stream`),
+   * `stream`: enqueue, enqueueBatch and getTask go over one WebSocket (the stream, `GET /v1/worker/stream`),
    * opened on the first call and closed after IDLE_CLOSE_MS without calls; about 1.5 x the
    * enqueues per second of HTTP from concurrent producers (README, "Performance"). Where the
    * server refuses the upgrade they go over HTTP, and the stream is tried again after
@@ -243,6 +243,7 @@ export class TqdClient {
       schema: taskViewSchema,
       idempotent: true,
       signal: options.signal,
+      overStream: (stream) => stream.getTask(id, options.waitMs, options.signal),
     });
   }
 

@@ -1,6 +1,6 @@
 /**
- * The client side of the stream (see protocol/worker-stream.ts): poll, batched settle and
- * enqueue over one WebSocket, several calls in flight at once, each matched to its answer by `ref`. The
+ * The client side of the stream (see protocol/worker-stream.ts): poll, batched settle, enqueue
+ * and task reads over one WebSocket, several calls in flight at once, each matched to its answer by `ref`. The
  * socket opens on the first call and again on the first call after it closed; calls in flight
  * when it closes fail with TqdUnreachableError, as an HTTP call does when its connection drops.
  *
@@ -19,6 +19,7 @@ import {
   errorBodySchema,
   pollResponseSchema,
   settleBatchResponseSchema,
+  taskViewSchema,
   WORKER_STREAM_PATH,
   type EnqueueBatchResponse,
   type EnqueueRequest,
@@ -30,6 +31,7 @@ import {
   type SettleItem,
   type SettleItemResult,
   type StreamRequest,
+  type TaskView,
 } from "../protocol/index.ts";
 import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
 
@@ -84,6 +86,34 @@ export class WorkerStream {
     const frame: StreamRequest = { op: "enqueue", ref, queue, body: request };
     socket.send(JSON.stringify(frame));
     return answered;
+  }
+
+  /**
+   * `GET /v1/tasks/{id}?waitMs=` over the stream. Aborting fails the call at once; the server's
+   * answer, when it comes at the end of its wait, is dropped.
+   */
+  async getTask(id: string, waitMs?: number, signal?: AbortSignal): Promise<TaskView> {
+    signal?.throwIfAborted();
+    const socket = await this.open();
+    signal?.throwIfAborted();
+    const ref = this.nextRef++;
+    const answered = this.expect(ref, taskViewSchema);
+    const frame: StreamRequest = waitMs === undefined ? { op: "get", ref, id } : { op: "get", ref, id, waitMs };
+    socket.send(JSON.stringify(frame));
+    if (!signal) return answered;
+    const onAbort = () => {
+      const call = this.pending.get(ref);
+      if (!call) return;
+      this.pending.delete(ref);
+      this.closeWhenIdle();
+      call.reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await answered;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** `POST /v1/queues/{queue}/tasks/batch` over the stream. */
@@ -204,12 +234,12 @@ export class WorkerStream {
     }
     if (typeof answer.ref !== "number" || typeof answer.status !== "number") return;
     const call = this.pending.get(answer.ref);
+    this.pending.delete(answer.ref);
+    this.closeWhenIdle();
     if (!call) {
       if (this.withdrawn.delete(answer.ref)) this.orphaned(answer.body);
       return;
     }
-    this.pending.delete(answer.ref);
-    this.closeWhenIdle();
     if (answer.status >= 200 && answer.status < 300) {
       const parsed = call.schema.safeParse(answer.body);
       if (parsed.success) call.resolve(parsed.data);

@@ -425,6 +425,11 @@ export class Daemon {
     return this.polls.size;
   }
 
+  /** Task reads (`waitMs`) waiting for their task to end. */
+  taskWaiting(): number {
+    return this.taskWaiters.size;
+  }
+
   storeStats() {
     return this.deps.store.stats();
   }

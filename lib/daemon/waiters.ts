@@ -104,6 +104,13 @@ export class TaskWaiters {
 
   constructor(private readonly clock: Clock) {}
 
+  /** Reads waiting for a task to end, across all tasks. */
+  get size(): number {
+    let waiting = 0;
+    for (const set of this.waiting.values()) waiting += set.size;
+    return waiting;
+  }
+
   /** Resolves when `notify(id)` is called or after `waitMs`, whichever is first. */
   async wait(id: string, waitMs: number, signal?: AbortSignal): Promise<void> {
     const timer = new AbortController();

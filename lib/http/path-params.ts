@@ -20,9 +20,13 @@ export function queueNameOf(text: string | undefined): string {
 }
 
 export function taskParam(context: RouteContext): string {
-  const id = context.params.id;
+  return taskIdOf(context.params.id);
+}
+
+/** A task id from a path or a stream frame; 400 naming the rule it breaks. */
+export function taskIdOf(id: string | undefined): string {
   if (id !== undefined && isTaskId(id)) return id;
-  const parsed = taskIdSchema.safeParse(context.params.id);
+  const parsed = taskIdSchema.safeParse(id);
   if (!parsed.success) throw new HttpError("invalid_argument", `invalid task id: ${parsed.error.issues[0]?.message ?? "bad id"}`);
   return parsed.data;
 }

@@ -14,9 +14,9 @@ import { parseStreamRequest, type ErrorCode, type StreamRequestParsed } from "..
 import { hasValidToken } from "./auth.ts";
 import { batchStatusOf, enqueueCommandOf } from "./enqueue-command.ts";
 import { errorResponse, invalidRequest, knownError, statusOf } from "./errors.ts";
-import { queueNameOf } from "./path-params.ts";
+import { queueNameOf, taskIdOf } from "./path-params.ts";
 import type { HttpSettings } from "./route-context.ts";
-import { renderLeasedTasks } from "./render-task.ts";
+import { renderLeasedTasks, renderTaskView } from "./render-task.ts";
 import { settleItems } from "./settle-batch-route.ts";
 
 /** The socket, as the session needs it. */
@@ -34,6 +34,8 @@ export const CLOSE_PROTOCOL_BROKEN = 1008;
 export class WorkerStreamSession {
   /** Polls in flight by ref: aborting one withdraws it. */
   private readonly polls = new Map<number, AbortController>();
+  /** Aborted when the socket closes: ends the waits of `get` calls. */
+  private readonly gone = new AbortController();
   private closed = false;
 
   constructor(
@@ -73,6 +75,7 @@ export class WorkerStreamSession {
     if (this.closed) return;
     this.onClosed();
     this.closed = true;
+    this.gone.abort();
     for (const poll of this.polls.values()) poll.abort();
     this.polls.clear();
   }
@@ -83,6 +86,9 @@ export class WorkerStreamSession {
         this.polls.get(parsed.ref)?.abort();
       } else if (parsed.op === "poll") {
         await this.poll(parsed.ref, parsed.queue, parsed.body);
+      } else if (parsed.op === "get") {
+        const details = await this.daemon.getTask(taskIdOf(parsed.id), parsed.waitMs ?? 0, this.gone.signal);
+        this.answer(parsed.ref, 200, renderTaskView(details));
       } else if (parsed.op === "enqueue") {
         const queue = queueNameOf(parsed.queue);
         const [outcome] = await this.daemon.enqueue(queue, [enqueueCommandOf(parsed.body, queue)]);

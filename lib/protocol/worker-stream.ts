@@ -24,6 +24,8 @@ export const streamRequestSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("poll"), ref: refSchema, queue: z.string(), body: pollRequestSchema }),
   /** `POST /v1/tasks/complete`. */
   z.strictObject({ op: z.literal("complete"), ref: refSchema, body: settleBatchRequestSchema }),
+  /** `GET /v1/tasks/{id}?waitMs=`: the task's view, once final or after `waitMs`. */
+  z.strictObject({ op: z.literal("get"), ref: refSchema, id: z.string(), waitMs: z.number().int().min(0).max(LIMITS.taskWaitMs).optional() }),
   /** `POST /v1/queues/{queue}/tasks`. */
   z.strictObject({ op: z.literal("enqueue"), ref: refSchema, queue: z.string(), body: enqueueBodySchema }),
   /** `POST /v1/queues/{queue}/tasks/batch`. */

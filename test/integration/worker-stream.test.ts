@@ -191,6 +191,36 @@ describe("worker stream: the protocol", () => {
     socket.close();
   });
 
+  test("get answers with the task route's body; with waitMs it answers when the task ends; the wait ends when the socket closes", async () => {
+    const errors: string[] = [];
+    await using server = await startTestServer({ log: { ...silentLogger, error: (message: string) => errors.push(message) } });
+    const [id] = await enqueue(server, 1);
+    const socket = await rawSocket(server);
+    socket.send({ op: "get", ref: 1, id });
+    const viaHttp = await (await fetch(`${server.url}/v1/tasks/${id}`)).json();
+    expect(await socket.answer(1)).toEqual({ ref: 1, status: 200, body: viaHttp });
+    socket.send({ op: "get", ref: 2, id, waitMs: 30_000 });
+    socket.send({ op: "poll", ref: 3, queue: "q", body: POLL });
+    const [task] = ((await socket.answer(3)).body as { tasks: LeasedTask[] }).tasks;
+    expect(socket.frames.some((frame) => frame.ref === 2)).toBe(false);
+    socket.send({ op: "complete", ref: 4, body: { completions: [{ id: task!.id, leaseToken: task!.leaseToken, result: { ok: 1 } }] } });
+    expect(await socket.answer(2)).toMatchObject({ status: 200, body: { id, state: "completed", result: { ok: 1 } } });
+
+    socket.send({ op: "get", ref: 5, id: "no-such-task" });
+    expect(await socket.answer(5)).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+    socket.send({ op: "get", ref: 6, id: "bad id!" });
+    expect(await socket.answer(6)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("invalid task id") } } });
+    socket.send({ op: "get", ref: 7, id, waitMs: 60_001 });
+    expect(await socket.answer(7)).toMatchObject({ status: 400, body: { error: { code: "invalid_argument", message: expect.stringContaining("waitMs") } } });
+
+    const [other] = await enqueue(server, 1);
+    socket.send({ op: "get", ref: 8, id: other, waitMs: 30_000 });
+    await expect.poll(() => server.daemon.taskWaiting(), { timeout: 5_000 }).toBe(1);
+    socket.close();
+    await expect.poll(() => server.daemon.taskWaiting(), { timeout: 5_000 }).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   test("bad frames: a refless or unparsable frame closes the socket (1007), a ref used twice too (1008); a bad call with a ref gets a 400 and the socket stays", async () => {
     await using server = await startTestServer();
     const socket = await rawSocket(server);
@@ -244,14 +274,16 @@ describe("worker stream: fuzzed frames", () => {
     const random = seededRandom(6);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const values: unknown[] = [null, true, -1, 0, 1, 2.5, 1e300, "", "q", "t", "bad queue!", "x".repeat(300), [], ["t"], [1], {}, { a: 1 }, "\u0000"];
-    const bodyKeys = ["identity", "types", "max", "waitMs", "host", "queueRate", "completions", "id", "leaseToken", "result", "error", "extra", "type", "input", "tasks", "priority", "delay", "ifExists"];
+    const bodyKeys = ["waitMs", "identity", "types", "max", "waitMs", "host", "queueRate", "completions", "id", "leaseToken", "result", "error", "extra", "type", "input", "tasks", "priority", "delay", "ifExists"];
     const frameOf = (ref: number): unknown => {
       const body: Record<string, unknown> = { identity: "w1", types: ["t"], waitMs: 0 };
       for (let k = Math.floor(random() * 4); k > 0; k--) body[pick(bodyKeys)] = pick(values);
       if (random() < 0.3) body.completions = [{ id: pick(["no-such", "", 5]), leaseToken: pick(["x", "", null]), ...(random() < 0.5 ? { error: pick(values) } : {}) }];
       if (random() < 0.3) body.type = pick(["t", "bad type", "", 5]);
       if (random() < 0.15) body.tasks = [{ type: pick(["t", "bad type", 5]), ...(random() < 0.5 ? { input: pick(values) } : {}) }];
-      const frame: Record<string, unknown> = { op: pick(["poll", "complete", "cancel", "enqueue", "enqueueBatch", "explode", 7]), ref, queue: pick(["q", "bad queue!", "", 3]), body: random() < 0.1 ? pick(values) : body };
+      const frame: Record<string, unknown> = { op: pick(["poll", "complete", "cancel", "enqueue", "enqueueBatch", "get", "explode", 7]), ref, queue: pick(["q", "bad queue!", "", 3]), body: random() < 0.1 ? pick(values) : body };
+      if (random() < 0.3) frame.id = pick(["no-such", "bad id!", "", 5, null]);
+      if (random() < 0.2) frame.waitMs = pick([0, 1, -1, 60_001, 2.5, "10"]);
       if (random() < 0.1) delete frame[pick(["op", "queue", "body"])];
       return frame;
     };
@@ -354,6 +386,28 @@ describe("worker stream: the clients", () => {
     // Closed: the client goes on over HTTP.
     expect((await client.enqueue("q", { type: "t" })).created).toBe(true);
     expect(await streamsOpen(server)).toBe("0");
+  });
+
+  test("TqdClient with transport stream: getTask waits over the stream; an aborted wait fails at once and the stream goes on", async () => {
+    await using server = await startTestServer();
+    const client = new TqdClient({ baseUrl: server.url, transport: "stream" });
+    const { id } = await client.enqueue("q", { type: "t" });
+    const before = server.received();
+    const waiting = client.getTask(id, { waitMs: 30_000 });
+    const [task] = await server.client.poll("q", POLL);
+    await server.client.complete(task!.id, task!.leaseToken, "done");
+    expect(await waiting).toMatchObject({ id, state: "completed", result: "done" });
+    // The frame; the poll and the complete are the test's own HTTP requests.
+    expect(server.received() - before).toBe(3);
+
+    const { id: second } = await client.enqueue("q", { type: "t" });
+    const abort = new AbortController();
+    const aborted = client.getTask(second, { waitMs: 30_000, signal: abort.signal });
+    await expect.poll(() => server.daemon.taskWaiting(), { timeout: 5_000 }).toBe(1);
+    abort.abort();
+    await expect(aborted).rejects.toBeDefined();
+    expect((await client.getTask(second)).state).toBe("pending");
+    client.close();
   });
 
   test("TqdClient with transport stream uses HTTP on a server without the stream", async () => {
