@@ -1,11 +1,14 @@
 /**
- * Benchmarks of the compiled `dist/tqd` (or `$TQD_BIN`), driven over HTTP and with real worker
- * processes, as users run it. Prints one JSON line per result, then a table. `--smoke` runs each
+ * Benchmarks of the compiled `dist/tqd` (or `$TQD_BIN`), driven over HTTP (the `-stream` rows:
+ * tqd's client on the stream) and with real worker processes, as users run it. Prints one JSON line per result, then a table. `--smoke` runs each
  * workload with a tiny N so CI keeps the benchmarks from rotting; timings are never asserted.
  *
- *   W1      throughput: N no-op tasks enqueued one by one and batched, drained by one worker
+ *   W1      throughput: N no-op tasks enqueued one by one and batched (and one by one on the
+ *           stream), drained by one worker
  *   W2      round trip: an idle worker is polling; sequential enqueue -> completion observed
- *   W3      fan-in: 16 concurrent producers enqueuing one by one (where group commit shows)
+ *           (over HTTP, then on the stream)
+ *   W3      fan-in: 16 concurrent producers enqueuing one by one (where group commit shows),
+ *           over HTTP, then on the stream
  *   W4      deep backlog: 1,000,000 pending tasks, drain, kill -9 + restart to ready
  *   W5      many queues: 100,000 queues with one task each, then idle
  *   idle    a fresh daemon: start to ready, RSS

@@ -47,7 +47,7 @@ export function metrics(context: RouteContext): Response {
   out.histogram("tqd_store_commit_duration_seconds", "Duration of each commit, fsync included.", m.store.commitSeconds);
   const streams = context.settings.workerStreams?.();
   if (streams !== undefined) {
-    out.family("tqd_worker_streams", "gauge", "Worker streams open (GET /v1/worker/stream): workers on --transport stream.");
+    out.family("tqd_worker_streams", "gauge", "Streams open (GET /v1/worker/stream): workers on --transport stream, producers on transport stream.");
     out.sample("tqd_worker_streams", {}, streams);
   }
   const process = context.settings.processStats?.();

@@ -1,0 +1,61 @@
+/**
+ * plainEnqueueResponseOf reads the usual enqueue answer by hand: whatever it accepts must be what
+ * enqueueResponseSchema gives for it, and it must accept the answers the server sends.
+ */
+import { describe, expect, test } from "vitest";
+import { enqueueResponseSchema, plainEnqueueResponseOf, TASK_STATES } from "../../../lib/protocol/index.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
+
+const ANSWER = { id: "01KB000000000000000000000A", queue: "q", type: "t", state: "pending", created: true };
+
+/** The hand check accepts only what the schema accepts, with the same data. */
+function agrees(value: unknown): boolean {
+  const plain = plainEnqueueResponseOf(value);
+  if (plain === undefined) return false;
+  const parsed = enqueueResponseSchema.safeParse(value);
+  expect(parsed.success, JSON.stringify(value)).toBe(true);
+  expect(plain, JSON.stringify(value)).toEqual(parsed.data);
+  return true;
+}
+
+describe("plainEnqueueResponseOf", () => {
+  test("takes the answers the server sends", () => {
+    for (const state of TASK_STATES) expect(agrees({ ...ANSWER, state })).toBe(true);
+    expect(agrees({ ...ANSWER, created: false })).toBe(true);
+    expect(agrees({ ...ANSWER, routedTo: "q-canary" })).toBe(true);
+    expect(agrees({ ...ANSWER, warning: "no worker has polled q in the last hour" })).toBe(true);
+  });
+
+  test("leaves everything else to the schema", () => {
+    const others: unknown[] = [
+      null,
+      [],
+      "x",
+      { ...ANSWER, state: "unknown" },
+      { ...ANSWER, created: "true" },
+      { ...ANSWER, id: 5 },
+      { ...ANSWER, queue: null },
+      { ...ANSWER, type: undefined },
+      { ...ANSWER, routedTo: 1 },
+      { ...ANSWER, warning: null },
+      { ...ANSWER, extra: 1 },
+      { id: "a", queue: "q", type: "t", state: "pending" },
+    ];
+    for (const value of others) expect(agrees(value), JSON.stringify(value)).toBe(false);
+  });
+
+  test("random answers: accepted ones agree with the schema", () => {
+    const random = seededRandom(23);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const values: unknown[] = ["", "x", 0, true, false, null, undefined, [], {}, "pending", "completed", "nope"];
+    const keys = ["id", "queue", "type", "state", "created", "routedTo", "warning", "extra"];
+    let accepted = 0;
+    for (let round = 0; round < 2_000; round++) {
+      const value: Record<string, unknown> = { ...ANSWER };
+      for (let k = Math.floor(random() * 3); k > 0; k--) value[pick(keys)] = pick(values);
+      if (random() < 0.1) delete value[pick(keys)];
+      if (agrees(value)) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+});
