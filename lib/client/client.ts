@@ -79,7 +79,7 @@ import {
   type WorkflowView,
 } from "../protocol/index.ts";
 import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
-import { STREAM_RETRY_MS, StreamUnavailableError, WorkerStream } from "./worker-stream.ts";
+import { FrameTooLargeError, STREAM_RETRY_MS, StreamUnavailableError, WorkerStream } from "./worker-stream.ts";
 // Workflow worker routes (the block "workflow worker routes" below).
 import { workflowTaskCompleteResponseSchema, type WorkflowTaskCompleteRequest, type WorkflowTaskCompleteResponse } from "../protocol/index.ts";
 
@@ -424,8 +424,9 @@ export class TqdClient {
       try {
         return await options.overStream(this.stream);
       } catch (error) {
-        if (!(error instanceof StreamUnavailableError)) throw error;
-        this.httpUntilMs = Date.now() + STREAM_RETRY_MS;
+        // A frame too large for the stream goes over HTTP, which answers 413 if it is too large there too.
+        if (error instanceof StreamUnavailableError) this.httpUntilMs = Date.now() + STREAM_RETRY_MS;
+        else if (!(error instanceof FrameTooLargeError)) throw error;
       }
     }
     return this.callOnce(options);

@@ -39,6 +39,19 @@ import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts"
 /** How long a client uses HTTP after the server refused the stream, in ms. */
 export const STREAM_RETRY_MS = 60_000;
 
+/**
+ * An enqueue frame longer than this (UTF-16 units) is not sent on the stream: the caller sends
+ * it over HTTP. At most 768 KiB of UTF-8, under the server's default --max-body (1 MiB), so a
+ * frame the server would refuse cannot close the socket under the other calls in flight, and a
+ * batch that large gains nothing from the stream (its cost is its rows, not its request).
+ */
+export const STREAM_FRAME_MAX_CHARS = 256 * 1024;
+
+/** The call's frame is over STREAM_FRAME_MAX_CHARS: send it over HTTP instead. */
+export class FrameTooLargeError extends Error {
+  override readonly name = "FrameTooLargeError";
+}
+
 /** The server answered the upgrade with a status other than 101: the stream is not offered there. */
 export class StreamUnavailableError extends Error {
   override readonly name = "StreamUnavailableError";
@@ -85,9 +98,9 @@ export class WorkerStream {
   async enqueue(queue: string, request: EnqueueRequest): Promise<EnqueueResponse> {
     const socket = await this.open();
     const ref = this.nextRef++;
+    const frame = boundedFrame({ op: "enqueue", ref, queue, body: request });
     const answered = this.expect(ref, enqueueResponseSchema, plainEnqueueResponseOf);
-    const frame: StreamRequest = { op: "enqueue", ref, queue, body: request };
-    socket.send(JSON.stringify(frame));
+    socket.send(frame);
     return answered;
   }
 
@@ -123,9 +136,9 @@ export class WorkerStream {
   async enqueueBatch(queue: string, tasks: EnqueueRequest[]): Promise<EnqueueBatchResponse> {
     const socket = await this.open();
     const ref = this.nextRef++;
+    const frame = boundedFrame({ op: "enqueueBatch", ref, queue, body: { tasks } });
     const answered = this.expect(ref, enqueueBatchResponseSchema);
-    const frame: StreamRequest = { op: "enqueueBatch", ref, queue, body: { tasks } };
-    socket.send(JSON.stringify(frame));
+    socket.send(frame);
     return answered;
   }
 
@@ -289,4 +302,11 @@ export class WorkerStream {
     const parsed = pollResponseSchema.safeParse(body);
     if (parsed.success && parsed.data.tasks.length > 0) this.options.onOrphanedTasks?.(parsed.data.tasks);
   }
+}
+
+/** The frame's text; FrameTooLargeError over STREAM_FRAME_MAX_CHARS. */
+function boundedFrame(frame: StreamRequest): string {
+  const text = JSON.stringify(frame);
+  if (text.length > STREAM_FRAME_MAX_CHARS) throw new FrameTooLargeError(`a ${text.length}-character frame goes over HTTP`);
+  return text;
 }

@@ -42,7 +42,9 @@ export function errorResponse(code: ErrorCode, message: string, headers?: Header
 /** Maps a thrown error to its answer; returns undefined for errors that are not ours (500). */
 export function responseOfKnownError(error: unknown): Response | undefined {
   const known = knownError(error);
-  return known && errorResponse(known.code, known.message);
+  // A body refused for its size is left unread: the connection closes instead of draining it,
+  // and a client still sending it gets this answer rather than waiting on a full socket.
+  return known && errorResponse(known.code, known.message, known.code === "payload_too_large" ? { connection: "close" } : undefined);
 }
 
 /** The code and message of an error we raised on purpose; undefined for anything else (a bug). */

@@ -11,7 +11,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export async function readJsonBody<S extends Schema>(request: Request, schema: S, maxBytes: number, emptyBody?: unknown): Promise<SchemaOutput<S>> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const bytes = await request.arrayBuffer();
+  // A declared length bounds the body (HTTP framing); one sent in chunks is counted as it comes.
+  const bytes = Number.isFinite(declared) ? await request.arrayBuffer() : await readBounded(request, maxBytes);
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   let value: unknown = emptyBody;
   if (bytes.byteLength > 0) {
@@ -36,6 +37,31 @@ export function readOptionalJsonBody<S extends Schema>(context: { request: Reque
 /** Serializes a JSON value from a parsed body back to text for the store (undefined stays undefined). */
 export function jsonText(value: unknown): string | undefined {
   return value === undefined ? undefined : JSON.stringify(value);
+}
+
+/** The body of a request without a declared length, refused as soon as it passes `maxBytes`. */
+async function readBounded(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
 }
 
 function tooLarge(maxBytes: number): HttpError {

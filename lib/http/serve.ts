@@ -38,8 +38,10 @@ export function startHttpServer(options: { host: string; port: number; maxBodyBy
     hostname: options.host,
     port: options.port,
     idleTimeout: IDLE_TIMEOUT_S,
-    // Our own check answers oversized bodies with JSON; Bun's limit only backs it up.
-    maxRequestBodySize: options.maxBodyBytes * 2 + 65_536,
+    // No limit of Bun's: it would answer a declared length over it with an empty 413. Our own
+    // check answers every oversized body with JSON (request-body.ts), and counts the bytes of a
+    // body sent in chunks as they come, so none is buffered past --max-body.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(request, bun) {
       received++;
       // Without a stream endpoint the path is unknown to the fetch handler: 404, as on older servers.
@@ -51,8 +53,9 @@ export function startHttpServer(options: { host: string; port: number; maxBodyBy
       return errorResponse("invalid_argument", `${WORKER_STREAM_PATH} takes a WebSocket upgrade`);
     },
     websocket: {
-      // A frame carries one call: the same bound as a request body, plus its envelope.
-      maxPayloadLength: options.maxBodyBytes + 65_536,
+      // The session answers a frame over --max-body plus its envelope with a 413 for its ref
+      // (see worker-stream.ts); Bun's limit only backs that up, as maxRequestBodySize does.
+      maxPayloadLength: options.maxBodyBytes * 2 + 65_536,
       idleTimeout: IDLE_TIMEOUT_S,
       // Only reached through an upgrade, which needs `stream`.
       open(ws) {

@@ -27,9 +27,10 @@ export interface StreamSocket {
   close(code: number, reason: string): void;
 }
 
-/** WebSocket close codes the session uses: a frame it cannot read, a ref used twice. */
+/** WebSocket close codes the session uses: a frame it cannot read, a ref used twice, a frame too large without a ref. */
 export const CLOSE_BAD_FRAME = 1007;
 export const CLOSE_PROTOCOL_BROKEN = 1008;
+export const CLOSE_TOO_LARGE = 1009;
 
 export class WorkerStreamSession {
   /** Polls in flight by ref: aborting one withdraws it. */
@@ -42,6 +43,8 @@ export class WorkerStreamSession {
     private readonly socket: StreamSocket,
     private readonly daemon: Daemon,
     private readonly log: Logger,
+    /** A request body's bound (--max-body): a frame's body is held to it. */
+    private readonly maxBodyBytes: number,
     /** Called once when the socket closes. */
     private readonly onClosed: () => void = () => undefined,
   ) {}
@@ -56,6 +59,13 @@ export class WorkerStreamSession {
       this.socket.close(CLOSE_BAD_FRAME, "frame is not valid JSON");
       return;
     }
+    if (this.isTooLarge(frame, value)) {
+      const ref = (value as { ref?: unknown } | null)?.ref;
+      const message = `request body is larger than the limit of ${this.maxBodyBytes} bytes (see --max-body)`;
+      if (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0) this.answerError(ref, { code: "payload_too_large", message });
+      else this.socket.close(CLOSE_TOO_LARGE, message);
+      return;
+    }
     const parsed = parseStreamRequest(value);
     if (!parsed.success) {
       const ref = (value as { ref?: unknown } | null)?.ref;
@@ -68,6 +78,18 @@ export class WorkerStreamSession {
       return;
     }
     void this.run(parsed.data);
+  }
+
+  /**
+   * The frame's body (as compact JSON, in UTF-8 bytes) is over --max-body, as a request body
+   * over it is refused on HTTP. Measured only when the frame itself could be over it (a UTF-16
+   * unit is at most 3 bytes), so the usual frame costs one comparison.
+   */
+  private isTooLarge(frame: string, value: unknown): boolean {
+    const limit = this.maxBodyBytes;
+    if (frame.length * 3 <= limit || Buffer.byteLength(frame, "utf8") <= limit) return false;
+    const body = (value as { body?: unknown } | null)?.body;
+    return body === undefined || Buffer.byteLength(JSON.stringify(body), "utf8") > limit;
   }
 
   /** The socket closed: withdraws every poll still parked (their tasks go back). */
@@ -159,7 +181,7 @@ export function createWorkerStreamEndpoint(daemon: Daemon, settings: HttpSetting
         : undefined,
     open: (socket) => {
       open++;
-      return new WorkerStreamSession(socket, daemon, log, () => open--);
+      return new WorkerStreamSession(socket, daemon, log, settings.maxBodyBytes, () => open--);
     },
   };
 }

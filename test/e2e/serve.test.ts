@@ -22,6 +22,9 @@ describe("tqd serve (binary)", () => {
       [send("/v1/queues/no%20spaces/tasks", { body: JSON.stringify({ type: "t" }) }), 400, "invalid_argument"],
       [send("/v1/queues/q/tasks", { body: JSON.stringify({ type: "t", input: "x".repeat(10_000) }) }), 413, "payload_too_large"],
       [send("/v1/queues/q/tasks", { body: streamOf("x".repeat(20_000)) , duplex: "half" } as RequestInit), 413, "payload_too_large"],
+      // Far past the limit, declared and in chunks: still tqd's JSON answer, not the HTTP server's empty one.
+      [send("/v1/queues/q/tasks", { body: JSON.stringify({ type: "t", input: "x".repeat(200_000) }) }), 413, "payload_too_large"],
+      [send("/v1/queues/q/tasks", { body: streamOf("x".repeat(300_000)), duplex: "half" } as RequestInit), 413, "payload_too_large"],
       [fetch(daemon.url + "/v2/whatever"), 404, "not_found"],
       [fetch(daemon.url + "/v1/queues/q/tasks"), 405, "method_not_allowed"],
       [send("/v1/tasks/none/complete", { body: JSON.stringify({ leaseToken: "x" }) }), 404, "not_found"],

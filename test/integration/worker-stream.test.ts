@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
-import { StreamUnavailableError, TqdApiError, TqdClient, WorkerStream } from "../../lib/client/index.ts";
+import { STREAM_FRAME_MAX_CHARS, StreamUnavailableError, TqdApiError, TqdClient, WorkerStream } from "../../lib/client/index.ts";
 import type { LeasedTask } from "../../lib/protocol/index.ts";
 import { silentLogger } from "../../lib/log/logger.ts";
 import { StreamingWorkerClient } from "../../lib/worker/index.ts";
@@ -221,6 +221,23 @@ describe("worker stream: the protocol", () => {
     expect(errors).toEqual([]);
   });
 
+  test("a frame whose body is over --max-body gets a 413 for its ref, as over HTTP; without a ref it closes the socket (1009)", async () => {
+    await using server = await startTestServer({ maxBodyBytes: 4096 });
+    const socket = await rawSocket(server);
+    // The body 4,096 bytes exactly: the frame around it is larger, and that is allowed.
+    socket.send({ op: "enqueue", ref: 1, queue: "q", body: { type: "t", input: "x".repeat(4096 - '{"type":"t","input":""}'.length) } });
+    expect(await socket.answer(1)).toMatchObject({ status: 201 });
+    socket.send({ op: "enqueue", ref: 2, queue: "q", body: { type: "t", input: "é".repeat(2_100) } });
+    expect(await socket.answer(2)).toMatchObject({ status: 413, body: { error: { code: "payload_too_large", message: expect.stringContaining("4096 bytes") } } });
+    socket.send({ op: "enqueueBatch", ref: 3, queue: "q", body: { tasks: [{ type: "t", input: "x".repeat(6_000) }] } });
+    expect(await socket.answer(3)).toMatchObject({ status: 413 });
+    socket.send({ op: "poll", ref: 4, queue: "q", body: POLL });
+    expect(await socket.answer(4)).toMatchObject({ status: 200 });
+    expect(await server.client.describe("q")).toMatchObject({ counts: { pending: 0, running: 1 } });
+    socket.send({ op: "enqueue", queue: "q", body: { type: "t", input: "x".repeat(6_000) } });
+    expect(await socket.closed()).toMatchObject({ code: 1009 });
+  });
+
   test("bad frames: a refless or unparsable frame closes the socket (1007), a ref used twice too (1008); a bad call with a ref gets a 400 and the socket stays", async () => {
     await using server = await startTestServer();
     const socket = await rawSocket(server);
@@ -408,6 +425,29 @@ describe("worker stream: the clients", () => {
     await expect(aborted).rejects.toBeDefined();
     expect((await client.getTask(second)).state).toBe("pending");
     client.close();
+  });
+
+  test("TqdClient with transport stream: a frame too large for the stream goes over HTTP; a body over --max-body is a 413 either way", async () => {
+    await using server = await startTestServer();
+    const client = new TqdClient({ baseUrl: server.url, transport: "stream", transportRetries: 0 });
+    await client.enqueue("q", { type: "t" });
+    const before = server.received();
+    const big = "x".repeat(STREAM_FRAME_MAX_CHARS);
+    const batch = await client.enqueueBatch("q", [{ type: "t", input: big }, { type: "t" }]);
+    expect(batch.tasks.map((task) => task.created)).toEqual([true, true]);
+    // One HTTP request, no frame; the stream stays open for the next call.
+    expect(server.received() - before).toBe(1);
+    expect((await client.enqueue("q", { type: "t" })).created).toBe(true);
+    expect(server.received() - before).toBe(2);
+    expect(await streamsOpen(server)).toBe("1");
+    client.close();
+
+    await using small = await startTestServer({ maxBodyBytes: 4096 });
+    const producer = new TqdClient({ baseUrl: small.url, transport: "stream", transportRetries: 0 });
+    await expect(producer.enqueue("q", { type: "t", input: "x".repeat(5_000) })).rejects.toMatchObject({ name: "TqdApiError", status: 413, code: "payload_too_large" });
+    await expect(producer.enqueue("q", { type: "t", input: big })).rejects.toMatchObject({ name: "TqdApiError", status: 413, code: "payload_too_large" });
+    expect((await producer.enqueue("q", { type: "t" })).created).toBe(true);
+    producer.close();
   });
 
   test("TqdClient with transport stream uses HTTP on a server without the stream", async () => {
