@@ -40,8 +40,8 @@ import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts"
 export const STREAM_RETRY_MS = 60_000;
 
 /**
- * An enqueue frame longer than this (UTF-16 units) is not sent on the stream: the caller sends
- * it over HTTP. At most 768 KiB of UTF-8, under the server's default --max-body (1 MiB), so a
+ * A frame longer than this (UTF-16 units) is not sent on the stream: the caller sends the call
+ * over HTTP (a producer's enqueue; a worker's batch of outcomes, reported one by one). At most 768 KiB of UTF-8, under the server's default --max-body (1 MiB), so a
  * frame the server would refuse cannot close the socket under the other calls in flight, and a
  * batch that large gains nothing from the stream (its cost is its rows, not its request).
  */
@@ -183,10 +183,10 @@ export class WorkerStream {
   async settleBatch(completions: SettleItem[], onSent?: () => void): Promise<SettleItemResult[]> {
     const socket = await this.open();
     const ref = this.nextRef++;
+    const frame = boundedFrame({ op: "complete", ref, body: { completions } });
     const answered = this.expect(ref, settleBatchResponseSchema);
-    const frame: StreamRequest = { op: "complete", ref, body: { completions } };
     const open = socket.readyState === WebSocket.OPEN;
-    socket.send(JSON.stringify(frame));
+    socket.send(frame);
     if (open) onSent?.();
     return (await answered).results;
   }

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
-import { STREAM_FRAME_MAX_CHARS, StreamUnavailableError, TqdApiError, TqdClient, WorkerStream } from "../../lib/client/index.ts";
+import { FrameTooLargeError, STREAM_FRAME_MAX_CHARS, StreamUnavailableError, TqdApiError, TqdClient, WorkerStream } from "../../lib/client/index.ts";
 import type { LeasedTask } from "../../lib/protocol/index.ts";
 import { silentLogger } from "../../lib/log/logger.ts";
 import { StreamingWorkerClient } from "../../lib/worker/index.ts";
@@ -349,6 +349,22 @@ describe("worker stream: the clients", () => {
     await server.stop();
     expect(await parked).toEqual([]);
     await expect(stream.poll("q", POLL)).rejects.toMatchObject({ name: "TqdUnreachableError" });
+    stream.close();
+  });
+
+  test("WorkerStream: a settle frame too large for the stream is refused before sending, and the calls in flight go on", async () => {
+    await using server = await startTestServer();
+    const [id] = await enqueue(server, 1);
+    const stream = new WorkerStream({ baseUrl: server.url });
+    const [task] = await stream.poll("q", POLL);
+    const parked = stream.poll("q", { ...POLL, waitMs: 30_000 });
+    await expect.poll(() => server.daemon.pollersWaiting(), { timeout: 5_000 }).toBe(1);
+    // Over twice --max-body: sent, it would close the socket under the parked poll.
+    const huge = "x".repeat(2 * (1 << 20) + 100_000);
+    await expect(stream.settleBatch([{ id: task!.id, leaseToken: task!.leaseToken, result: huge }])).rejects.toBeInstanceOf(FrameTooLargeError);
+    expect(await stream.settleBatch([{ id: task!.id, leaseToken: task!.leaseToken, result: "small" }])).toEqual([{ id, state: "completed" }]);
+    const [next] = await enqueue(server, 1);
+    expect((await parked).map((leased) => leased.id)).toEqual([next]);
     stream.close();
   });
 

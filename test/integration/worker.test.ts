@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../lib/clock/clock.ts";
-import { TqdClient } from "../../lib/client/index.ts";
+import { STREAM_FRAME_MAX_CHARS, TqdClient } from "../../lib/client/index.ts";
 import { createLogger, silentLogger } from "../../lib/log/logger.ts";
 import { decodeCompletionToken, isFinalStateName, type TaskView } from "../../lib/protocol/index.ts";
 import {
@@ -99,6 +99,22 @@ describe("worker against a real server", () => {
     expect(mostRunning).toBeLessThanOrEqual(3);
     expect(mostLeased).toBeLessThanOrEqual(3);
     await worker.stop();
+  });
+
+  it("over the worker stream, an outcome too large for a frame is reported over HTTP: a result past --max-body fails the attempt, and the rest completes", async () => {
+    await using server = await startTestServer();
+    const client = new StreamingWorkerClient(new TqdClient({ baseUrl: server.url, transportRetries: 0 }), silentLogger);
+    const { worker, logs } = workerFor(server, { big: async () => "x".repeat(STREAM_FRAME_MAX_CHARS), huge: async () => "x".repeat(3 << 20), small: async () => "ok" }, { client });
+    await worker.start();
+    const ids = (await server.client.enqueueBatch("q", [{ type: "big" }, { type: "huge", retryPolicy: { maxAttempts: 1 } }, { type: "small" }])).tasks.map((task) => task.id);
+    const [big, huge, small] = await Promise.all(ids.map((id) => finalTask(server, id)));
+    expect(big).toMatchObject({ state: "completed" });
+    expect((big!.result as string).length).toBe(STREAM_FRAME_MAX_CHARS);
+    expect(huge).toMatchObject({ state: "failed", error: { type: "ResultRejected", message: expect.stringContaining("larger than the limit") } });
+    expect(small).toMatchObject({ state: "completed", result: "ok" });
+    expect(logs.filter((record) => record.level === "error")).toEqual([]);
+    await worker.stop();
+    client.close();
   });
 
   it("over the worker stream, reuses a slot while its outcome commits, yet the server never has more of the worker's tasks without an outcome than its slots", async () => {
