@@ -93,11 +93,12 @@ export interface ClientOptions {
   retryBackoffMs?: number;
   fetch?: typeof fetch;
   /**
-   * `stream`: enqueue, enqueueBatch and getTask go over one WebSocket (the stream, `GET /v1/worker/stream`),
-   * opened on the first call and closed after IDLE_CLOSE_MS without calls; about 1.5 x the
-   * enqueues per second of HTTP from concurrent producers (README, "Performance"). Where the
-   * server refuses the upgrade they go over HTTP, and the stream is tried again after
-   * STREAM_RETRY_MS. Every other call is HTTP either way. Default `http`.
+   * `stream`: enqueue, enqueueBatch and getTask go over one WebSocket (the stream, `GET
+   * /v1/worker/stream`), opened on the first call and closed after IDLE_CLOSE_MS without calls;
+   * about 1.4 x the enqueues per second of HTTP (README, "Performance"). Where the server
+   * refuses the upgrade they go over HTTP, and the stream is tried again after STREAM_RETRY_MS;
+   * a frame over STREAM_FRAME_MAX_CHARS goes over HTTP too. Every other call is HTTP either
+   * way. Default `http`.
    */
   transport?: ClientTransport;
 }

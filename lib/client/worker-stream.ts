@@ -1,8 +1,9 @@
 /**
  * The client side of the stream (see protocol/worker-stream.ts): poll, batched settle, enqueue
- * and task reads over one WebSocket, several calls in flight at once, each matched to its answer by `ref`. The
- * socket opens on the first call and again on the first call after it closed; calls in flight
- * when it closes fail with TqdUnreachableError, as an HTTP call does when its connection drops.
+ * and task reads over one WebSocket, several calls in flight at once, each matched to its
+ * answer by `ref`. The socket opens on the first call and again on the first call after it
+ * closed; calls in flight when it closes fail with TqdUnreachableError, as an HTTP call does
+ * when its connection drops.
  *
  * A server that answers the upgrade with anything but 101 (an older server without the stream,
  * a proxy that does not pass WebSockets, a bad token) fails the call with
@@ -41,9 +42,10 @@ export const STREAM_RETRY_MS = 60_000;
 
 /**
  * A frame longer than this (UTF-16 units) is not sent on the stream: the caller sends the call
- * over HTTP (a producer's enqueue; a worker's batch of outcomes, reported one by one). At most 768 KiB of UTF-8, under the server's default --max-body (1 MiB), so a
- * frame the server would refuse cannot close the socket under the other calls in flight, and a
- * batch that large gains nothing from the stream (its cost is its rows, not its request).
+ * over HTTP (a producer's enqueue; a worker's batch of outcomes, reported one by one). At most
+ * 768 KiB of UTF-8, under the server's default --max-body (1 MiB), so a frame the server would
+ * refuse cannot close the socket under the other calls in flight, and a batch that large gains
+ * nothing from the stream (its cost is its rows, not its request).
  */
 export const STREAM_FRAME_MAX_CHARS = 256 * 1024;
 

@@ -1,7 +1,8 @@
 /**
- * One worker's stream (see protocol/worker-stream.ts): reads its frames, runs each call on the
- * daemon as the HTTP route would, and answers with the route's status and body. Runtime-neutral:
- * serve.ts feeds it frames and gives it the socket's `send` and `close`.
+ * One stream's session, a worker's or a producer's (see protocol/worker-stream.ts): reads its
+ * frames, runs each call on the daemon as the HTTP route would, and answers with the route's
+ * status and body. Runtime-neutral: serve.ts feeds it frames and gives it the socket's `send`
+ * and `close`.
  *
  * What a poll answer must never do is lose its tasks: they are leased from the moment the
  * daemon hands them over. So a poll withdrawn (`cancel`) or cut off (the socket closed) before
@@ -27,7 +28,7 @@ export interface StreamSocket {
   close(code: number, reason: string): void;
 }
 
-/** WebSocket close codes the session uses: a frame it cannot read, a ref used twice, a frame too large without a ref. */
+/** WebSocket close codes the session uses: a frame it cannot read, a ref used twice, a frame too large and without a ref. */
 export const CLOSE_BAD_FRAME = 1007;
 export const CLOSE_PROTOCOL_BROKEN = 1008;
 export const CLOSE_TOO_LARGE = 1009;

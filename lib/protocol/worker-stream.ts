@@ -1,13 +1,14 @@
 /**
- * The worker stream: a WebSocket at `GET /v1/worker/stream` that carries a worker's two hot
- * calls, poll and batched settle, without an HTTP request per call. Each frame is one JSON
- * object. A request names the call (`op`), a reference the worker picks (`ref`, unique among
+ * The stream: a WebSocket at `GET /v1/worker/stream` that carries the hot calls without an
+ * HTTP request per call: a worker's poll and batched settle, a producer's enqueue, batched
+ * enqueue and task read (named for its first users, the workers). Each frame is one JSON
+ * object. A request names the call (`op`), a reference the caller picks (`ref`, unique among
  * its calls in flight) and the same body the HTTP route takes; the answer repeats the `ref`
  * and carries the HTTP route's status and body, error bodies included, so one client reads
  * both transports the same way. Answers come in any order (a parked poll answers late).
  *
- * Everything else a worker does (heartbeat, release, leave, workflow history) stays on HTTP:
- * those calls are rare, and the HTTP API stays the one complete contract.
+ * Everything else (heartbeat, release, leave, workflow calls, admin) stays on HTTP: those
+ * calls are rare, and the HTTP API stays the one complete contract.
  */
 import * as z from "zod";
 import { isPlainObject } from "./hand-checked.ts";
@@ -103,10 +104,12 @@ function plainEnqueueFrame(value: unknown): StreamRequestParsed | undefined {
 
 /**
  * Parses one request frame: streamRequestSchema, except that a poll frame, a settle frame of
- * plain completions (what a worker sends for nearly every task) and an enqueue frame of a plain
- * task (what most producers send) are checked by hand against the same rules. In the daemon, where every route's schemas share zod's code, zod's machinery
- * cost a few µs a task in a drain even after the items themselves were checked by hand (see
- * bench/NOTES.md, "Hot path"). Same data and errors either way (test/unit/protocol/stream-request.test.ts).
+ * plain completions (what a worker sends for nearly every task) and an enqueue frame of a
+ * plain task (what most producers send) are checked by hand against the same rules. In the
+ * daemon, where every route's schemas share zod's code, zod's machinery cost a few µs a task
+ * in a drain even after the items themselves were checked by hand, and about 6 µs an enqueue
+ * frame (see bench/NOTES.md, "Hot path" and "Producers on the stream"). Same data and errors
+ * either way (test/unit/protocol/stream-request.test.ts).
  */
 export function parseStreamRequest(value: unknown): ReturnType<typeof streamRequestSchema.safeParse> {
   const plain = plainSettleFrame(value) ?? plainPollFrame(value) ?? plainEnqueueFrame(value);
