@@ -6,7 +6,10 @@
 // harness' services.sh, which starts `$TQD_BIN serve --listen 127.0.0.1:$TQD_PORT`).
 // Optional TQD_TOKEN (Authorization: Bearer), TQD_POLLERS (concurrent long-polls, default 4),
 // TQD_CLIENT=fetch (default: the global fetch) or http (node:http with a keep-alive agent, which
-// costs about half the client CPU per request of Node 20's fetch; used only to measure that cost).
+// costs about half the client CPU per request of Node 20's fetch; used only to measure that cost)
+// or stream (the producer's calls, enqueue, batched enqueue and the waiting read of W2, as frames
+// on tqd's stream, `GET /v1/worker/stream`, over the global WebSocket: Node >= 22, or Node 20
+// with NODE_OPTIONS=--experimental-websocket; as `TqdClient` with `transport: "stream"` does).
 //
 // The worker side (startWorker), TQD_WORKER:
 //   process (default): what users run, `$TQD_BIN work bench/noop-handlers.mjs --queue Q
@@ -27,7 +30,7 @@ import { hostname } from 'node:os';
 
 const BASE = (process.env.TQD_URL || `http://127.0.0.1:${process.env.TQD_PORT || 7071}`).replace(/\/+$/, '');
 const TOKEN = process.env.TQD_TOKEN;
-const CLIENT = process.env.TQD_CLIENT === 'http' ? 'http' : 'fetch';
+const CLIENT = ['http', 'stream'].includes(process.env.TQD_CLIENT) ? process.env.TQD_CLIENT : 'fetch';
 const POLLERS = Math.max(1, Number(process.env.TQD_POLLERS || 4));
 const WORKER = process.env.TQD_WORKER === 'node' ? 'node' : 'process';
 const HANDLERS = fileURLToPath(new URL('./noop-handlers.mjs', import.meta.url));
@@ -75,6 +78,50 @@ function httpCall(method, path, payload, signal) {
   });
 }
 
+// The producer's stream (TQD_CLIENT=stream): one WebSocket, calls matched to answers by ref.
+class ProducerStream {
+  constructor() {
+    this.ref = 1;
+    this.pending = new Map();
+  }
+  open() {
+    if (this.socket && this.socket.readyState === 1) return Promise.resolve(this.socket);
+    this.opening ??= new Promise((resolve, reject) => {
+      if (typeof WebSocket !== 'function') {
+        reject(new Error('tqd adapter: TQD_CLIENT=stream needs a global WebSocket (Node >= 22, or NODE_OPTIONS=--experimental-websocket)'));
+        return;
+      }
+      const socket = new WebSocket(BASE.replace(/^http/, 'ws') + '/v1/worker/stream', TOKEN ? { headers: { authorization: `Bearer ${TOKEN}` } } : undefined);
+      socket.onopen = () => { this.socket = socket; resolve(socket); };
+      socket.onerror = () => reject(new Error('tqd adapter: the stream did not open'));
+      socket.onmessage = (event) => {
+        const answer = JSON.parse(String(event.data));
+        const call = this.pending.get(answer.ref);
+        if (!call) return;
+        this.pending.delete(answer.ref);
+        if (answer.status >= 200 && answer.status < 300) call.resolve(answer.body);
+        else call.reject(new TqdHttpError(call.op, 'stream', answer.status, JSON.stringify(answer.body)));
+      };
+      socket.onclose = (event) => {
+        if (this.socket === socket) this.socket = undefined;
+        for (const call of this.pending.values()) call.reject(new Error(`tqd adapter: the stream closed (${event.code})`));
+        this.pending.clear();
+      };
+    }).finally(() => { this.opening = undefined; });
+    return this.opening;
+  }
+  async call(op, fields) {
+    const socket = await this.open();
+    const ref = this.ref++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(ref, { op, resolve, reject });
+      socket.send(JSON.stringify({ op, ref, ...fields }));
+    });
+  }
+  close() { this.socket?.close(1000, 'done'); }
+}
+const stream = CLIENT === 'stream' ? new ProducerStream() : undefined;
+
 let tqdVersion;
 function versionOfBinary() {
   if (tqdVersion !== undefined) return tqdVersion;
@@ -109,7 +156,7 @@ const sleep = (ms, signal) => new Promise((resolve) => {
 
 export default {
   name: 'tqd',
-  libVersions: () => ({ tqd: versionOfBinary(), worker: WORKER === 'process' ? 'tqd work (child process)' : 'node in-process loop', client: CLIENT === 'http' ? `node:http keep-alive (node ${process.version})` : `node fetch (undici ${process.versions.undici || '?'})`, pollers: POLLERS }),
+  libVersions: () => ({ tqd: versionOfBinary(), worker: WORKER === 'process' ? 'tqd work (child process)' : 'node in-process loop', client: { http: `node:http keep-alive (node ${process.version})`, stream: `the stream over node's WebSocket (undici ${process.versions.undici || '?'})`, fetch: `node fetch (undici ${process.versions.undici || '?'})` }[CLIENT], pollers: POLLERS }),
 
   async init(q) {
     this.q = q;
@@ -120,16 +167,20 @@ export default {
   async initEvents() {},
 
   async enqueueOne(data) {
-    const r = await call('POST', `${this.qPath}/tasks`, { type: TYPE, input: data });
+    const task = { type: TYPE, input: data };
+    const r = stream ? await stream.call('enqueue', { queue: this.q, body: task }) : await call('POST', `${this.qPath}/tasks`, task);
     return r.id;
   },
   async enqueueBatch(datas) {
     const tasks = datas.map((input) => ({ type: TYPE, input }));
-    for (const chunk of chunksOf(tasks)) await call('POST', `${this.qPath}/tasks/batch`, { tasks: chunk });
+    for (const chunk of chunksOf(tasks)) {
+      if (stream) await stream.call('enqueueBatch', { queue: this.q, body: { tasks: chunk } });
+      else await call('POST', `${this.qPath}/tasks/batch`, { tasks: chunk });
+    }
   },
   async waitDone(id) {
     for (;;) {
-      const t = await call('GET', `/v1/tasks/${enc(id)}?waitMs=${WAIT_MS}`);
+      const t = stream ? await stream.call('get', { id, waitMs: WAIT_MS }) : await call('GET', `/v1/tasks/${enc(id)}?waitMs=${WAIT_MS}`);
       if (FINAL.has(t.state)) {
         if (t.state !== 'completed') throw new Error(`task ${id} ended ${t.state}`);
         return t;
@@ -151,7 +202,7 @@ export default {
       note: 'default = durable (no weaker mode exists)',
     };
   },
-  async close() {},
+  async close() { stream?.close(); },
 
   // Worker side: onJob(data) is the no-op handler.
   async startWorker(q, concurrency, onJob) {
