@@ -466,6 +466,39 @@ describe("worker stream: the clients", () => {
     producer.close();
   });
 
+  test("a server stopping under producers on the stream: every enqueue it answered is in the store after a restart", async () => {
+    await using dir = await tempDir();
+    const answered: string[] = [];
+    let refused = 0;
+    {
+      const server = await startTestServer({ dataDir: dir.path });
+      const producer = new TqdClient({ baseUrl: server.url, transport: "stream", transportRetries: 0 });
+      let stopping: Promise<void> | undefined;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (;;) {
+            try {
+              answered.push((await producer.enqueue("q", { type: "t" })).id);
+            } catch {
+              refused++;
+              return;
+            }
+            if (answered.length === 200) stopping = server.stop();
+          }
+        }),
+      );
+      await stopping;
+      producer.close();
+      await server[Symbol.asyncDispose]();
+    }
+    expect(answered.length).toBeGreaterThanOrEqual(200);
+    expect(refused).toBe(8);
+    await using again = await startTestServer({ dataDir: dir.path });
+    const described = await again.client.describe("q");
+    expect(described.counts.pending).toBeGreaterThanOrEqual(answered.length);
+    for (const id of answered) expect((await again.client.getTask(id)).state).toBe("pending");
+  });
+
   test("TqdClient with transport stream uses HTTP on a server without the stream", async () => {
     await using old = await startTestServer({ noStream: true });
     const client = new TqdClient({ baseUrl: old.url, transport: "stream", transportRetries: 0 });
