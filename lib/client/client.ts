@@ -79,7 +79,8 @@ import {
   type WorkflowView,
 } from "../protocol/index.ts";
 import { TqdApiError, TqdProtocolError, TqdUnreachableError } from "./errors.ts";
-import { FrameTooLargeError, STREAM_RETRY_MS, StreamUnavailableError, WorkerStream } from "./worker-stream.ts";
+import { StreamOrHttp } from "./stream-or-http.ts";
+import { WorkerStream } from "./worker-stream.ts";
 // Workflow worker routes (the block "workflow worker routes" below).
 import { workflowTaskCompleteResponseSchema, type WorkflowTaskCompleteRequest, type WorkflowTaskCompleteResponse } from "../protocol/index.ts";
 
@@ -126,8 +127,7 @@ export class TqdClient {
   private readonly retryBackoffMs: number;
   private readonly fetchImpl: typeof fetch;
   private readonly stream: WorkerStream | undefined;
-  /** Epoch ms until which the stream is not tried (the server refused it). */
-  private httpUntilMs = 0;
+  private readonly transport = new StreamOrHttp();
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -141,7 +141,7 @@ export class TqdClient {
   /** Closes the stream, if this client has one; later calls that would use it go over HTTP. */
   close(): void {
     this.stream?.close();
-    this.httpUntilMs = Number.POSITIVE_INFINITY;
+    this.transport.turnOff();
   }
 
   enqueue(queue: string, request: EnqueueRequest): Promise<EnqueueResponse> {
@@ -420,17 +420,14 @@ export class TqdClient {
   }
 
   /** One try: over the stream when the call has a stream form and the stream is on, else HTTP. */
-  private async attempt<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {
-    if (this.stream && options.overStream && Date.now() >= this.httpUntilMs) {
-      try {
-        return await options.overStream(this.stream);
-      } catch (error) {
-        // A frame too large for the stream goes over HTTP, which answers 413 if it is too large there too.
-        if (error instanceof StreamUnavailableError) this.httpUntilMs = Date.now() + STREAM_RETRY_MS;
-        else if (!(error instanceof FrameTooLargeError)) throw error;
-      }
-    }
-    return this.callOnce(options);
+  private attempt<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {
+    const { stream } = this;
+    const { overStream } = options;
+    if (!stream || !overStream) return this.callOnce(options);
+    return this.transport.call(
+      () => overStream(stream),
+      () => this.callOnce(options),
+    );
   }
 
   private async callOnce<S extends Schema>(options: CallOptions<S>): Promise<SchemaOutput<S>> {

@@ -42,7 +42,7 @@ export const STREAM_RETRY_MS = 60_000;
 
 /**
  * A frame longer than this (UTF-16 units) is not sent on the stream: the caller sends the call
- * over HTTP (a producer's enqueue; a worker's batch of outcomes, reported one by one). At most
+ * over HTTP (see stream-or-http.ts). At most
  * 768 KiB of UTF-8, under the server's default --max-body (1 MiB), so a frame the server would
  * refuse cannot close the socket under the other calls in flight, and a batch that large gains
  * nothing from the stream (its cost is its rows, not its request).

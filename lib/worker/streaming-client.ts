@@ -3,10 +3,11 @@
  * default): polls and batched settles go over the stream, every other call over HTTP. Where the
  * server does not offer the stream (it answered the upgrade with an HTTP status: an older
  * server, a proxy without WebSockets), the calls go over HTTP and the stream is tried again
- * after STREAM_RETRY_MS. Tasks of a poll answered after the worker withdrew it are given back
+ * after STREAM_RETRY_MS; a batch of outcomes too large for a frame goes over HTTP (see
+ * client/stream-or-http.ts). Tasks of a poll answered after the worker withdrew it are given back
  * over HTTP (`POST /v1/tasks/release`) instead of staying leased until their lease expires.
  */
-import { STREAM_RETRY_MS, StreamUnavailableError, WorkerStream, type TqdClient } from "../client/index.ts";
+import { STREAM_RETRY_MS, StreamOrHttp, WorkerStream, type TqdClient } from "../client/index.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LeasedTask, PollRequest, SettleItem, SettleItemResult } from "../protocol/index.ts";
 import { describeError } from "./task-outcome.ts";
@@ -14,14 +15,17 @@ import type { WorkerClient } from "./worker-client.ts";
 
 export class StreamingWorkerClient implements WorkerClient {
   private readonly stream: WorkerStream;
-  /** Epoch ms until which the stream is not tried (the server refused it). */
-  private httpUntilMs = 0;
+  private readonly transport: StreamOrHttp;
 
   constructor(
     private readonly http: TqdClient,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    now: () => number = Date.now,
   ) {
+    this.transport = new StreamOrHttp(
+      (error) => this.log.info("the server refused the worker stream (an older server, a proxy, or a bad token); using HTTP", { error: error.message, retryInMs: STREAM_RETRY_MS }),
+      now,
+    );
     this.stream = new WorkerStream({
       baseUrl: http.baseUrl,
       token: http.token,
@@ -30,14 +34,14 @@ export class StreamingWorkerClient implements WorkerClient {
   }
 
   poll(queue: string, request: PollRequest, signal?: AbortSignal): Promise<LeasedTask[]> {
-    return this.viaStream(
+    return this.transport.call(
       () => this.stream.poll(queue, request, signal),
       () => this.http.poll(queue, request, signal),
     );
   }
 
   settleBatch(completions: SettleItem[], signal?: AbortSignal, onOrdered?: () => void): Promise<SettleItemResult[]> {
-    return this.viaStream(
+    return this.transport.call(
       () => this.stream.settleBatch(completions, onOrdered),
       () => this.http.settleBatch(completions, signal),
     );
@@ -45,7 +49,7 @@ export class StreamingWorkerClient implements WorkerClient {
 
   /** Outcomes go over the stream unless the server refused it lately. */
   ordersOutcomes(): boolean {
-    return this.now() >= this.httpUntilMs;
+    return this.transport.streamOn;
   }
 
   complete: TqdClient["complete"] = (...args) => this.http.complete(...args);
@@ -59,18 +63,6 @@ export class StreamingWorkerClient implements WorkerClient {
   /** Closes the stream (at the end of `tqd work`). */
   close(): void {
     this.stream.close();
-  }
-
-  private async viaStream<T>(overStream: () => Promise<T>, overHttp: () => Promise<T>): Promise<T> {
-    if (this.now() < this.httpUntilMs) return overHttp();
-    try {
-      return await overStream();
-    } catch (error) {
-      if (!(error instanceof StreamUnavailableError)) throw error;
-      this.httpUntilMs = this.now() + STREAM_RETRY_MS;
-      this.log.info("the server refused the worker stream (an older server, a proxy, or a bad token); using HTTP", { error: error.message, retryInMs: STREAM_RETRY_MS });
-      return overHttp();
-    }
   }
 
   private giveBack(tasks: LeasedTask[]): void {
