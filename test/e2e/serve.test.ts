@@ -39,7 +39,7 @@ describe("tqd serve (binary)", () => {
     const ok = await send("/v1/queues/q/tasks", { body: JSON.stringify({ type: "t" }) });
     expect(ok.status).toBe(201);
     // A body in chunks under the limit is read whole, a character split across chunks included.
-    const input = `a${"é".repeat(1_500)}`;
+    const input = "é".repeat(1_500);
     const chunked = await send("/v1/queues/q/tasks", { body: streamOf(JSON.stringify({ type: "t", input })), duplex: "half" } as RequestInit);
     expect(chunked.status).toBe(201);
     const { id } = (await chunked.json()) as { id: string };
