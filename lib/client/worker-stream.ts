@@ -97,13 +97,8 @@ export class WorkerStream {
   constructor(private readonly options: WorkerStreamOptions) {}
 
   /** `POST /v1/queues/{queue}/tasks` over the stream. */
-  async enqueue(queue: string, request: EnqueueRequest): Promise<EnqueueResponse> {
-    const socket = await this.open();
-    const ref = this.nextRef++;
-    const frame = boundedFrame({ op: "enqueue", ref, queue, body: request });
-    const answered = this.expect(ref, enqueueResponseSchema, plainEnqueueResponseOf);
-    socket.send(frame);
-    return answered;
+  enqueue(queue: string, request: EnqueueRequest): Promise<EnqueueResponse> {
+    return this.call((ref) => ({ op: "enqueue", ref, queue, body: request }), enqueueResponseSchema, plainEnqueueResponseOf);
   }
 
   /**
@@ -135,13 +130,8 @@ export class WorkerStream {
   }
 
   /** `POST /v1/queues/{queue}/tasks/batch` over the stream. */
-  async enqueueBatch(queue: string, tasks: EnqueueRequest[]): Promise<EnqueueBatchResponse> {
-    const socket = await this.open();
-    const ref = this.nextRef++;
-    const frame = boundedFrame({ op: "enqueueBatch", ref, queue, body: { tasks } });
-    const answered = this.expect(ref, enqueueBatchResponseSchema);
-    socket.send(frame);
-    return answered;
+  enqueueBatch(queue: string, tasks: EnqueueRequest[]): Promise<EnqueueBatchResponse> {
+    return this.call((ref) => ({ op: "enqueueBatch", ref, queue, body: { tasks } }), enqueueBatchResponseSchema);
   }
 
   /** `POST /v1/queues/{queue}/poll` over the stream. */
@@ -198,6 +188,16 @@ export class WorkerStream {
     this.closedByUs = true;
     clearTimeout(this.idleTimer);
     this.socket?.close(1000, "client closing");
+  }
+
+  /** A call without abort or ordering hooks: its frame (FrameTooLargeError if too large), then its answer. */
+  private async call<S extends Schema>(frameOf: (ref: number) => StreamRequest, schema: S, plain?: (body: unknown) => SchemaOutput<S> | undefined): Promise<SchemaOutput<S>> {
+    const socket = await this.open();
+    const ref = this.nextRef++;
+    const frame = boundedFrame(frameOf(ref));
+    const answered = this.expect(ref, schema, plain);
+    socket.send(frame);
+    return answered;
   }
 
   private expect<S extends Schema>(ref: number, schema: S, plain?: (body: unknown) => SchemaOutput<S> | undefined): Promise<SchemaOutput<S>> {
