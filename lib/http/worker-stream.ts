@@ -61,16 +61,16 @@ export class WorkerStreamSession {
       return;
     }
     if (this.isTooLarge(frame, value)) {
-      const ref = (value as { ref?: unknown } | null)?.ref;
+      const ref = refOf(value);
       const message = `request body is larger than the limit of ${this.maxBodyBytes} bytes (see --max-body)`;
-      if (typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0) this.answerError(ref, { code: "payload_too_large", message });
+      if (ref !== undefined) this.answerError(ref, { code: "payload_too_large", message });
       else this.socket.close(CLOSE_TOO_LARGE, message);
       return;
     }
     const parsed = parseStreamRequest(value);
     if (!parsed.success) {
-      const ref = (value as { ref?: unknown } | null)?.ref;
-      if (typeof ref !== "number" || !Number.isSafeInteger(ref) || ref < 0) {
+      const ref = refOf(value);
+      if (ref === undefined) {
         this.socket.close(CLOSE_BAD_FRAME, "frame has no valid ref");
         return;
       }
@@ -162,6 +162,12 @@ export class WorkerStreamSession {
     if (this.closed) return false;
     return this.socket.send(`{"ref":${ref},"status":${status},"body":${bodyJson}}`);
   }
+}
+
+/** The frame's `ref` when it is a valid one, so the call can be answered; undefined otherwise. */
+function refOf(value: unknown): number | undefined {
+  const ref = (value as { ref?: unknown } | null)?.ref;
+  return typeof ref === "number" && Number.isSafeInteger(ref) && ref >= 0 ? ref : undefined;
 }
 
 /** What serve.ts needs to offer the stream: the upgrade check and a session per socket. */
