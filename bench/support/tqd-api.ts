@@ -52,6 +52,16 @@ export async function enqueueBatched(url: string, queue: string, total: number, 
   return (performance.now() - start) / 1000;
 }
 
+/** `tqd pause QUEUE`: the queue takes tasks and dispatches none (a worker's polls wait). */
+export async function pauseQueue(url: string, queue: string): Promise<void> {
+  await post(`${url}/v1/queues/${encodeURIComponent(queue)}/pause`, {});
+}
+
+/** `tqd resume QUEUE`: waiting polls are answered at once. */
+export async function resumeQueue(url: string, queue: string): Promise<void> {
+  await post(`${url}/v1/queues/${encodeURIComponent(queue)}/resume`, {});
+}
+
 /** The unlabelled samples of `GET /metrics` (per-queue series are skipped), by name. */
 export async function metrics(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
