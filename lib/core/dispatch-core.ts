@@ -391,7 +391,15 @@ export class DispatchCore {
   /** Applies a committed settle. */
   applySettle(task: LiveTask, plan: SettlePlan): void {
     task.settling = false;
-    this.moveTo(task, plan.after.state, { runAt: plan.after.runAt, resultJson: plan.after.resultJson, errorJson: plan.after.errorJson, finishedAt: plan.after.finishedAt });
+    // Written here rather than through moveTo's `fields`: Object.assign onto the task's
+    // accessors is the generic, slow way to set four known fields (nothing moveTo does
+    // before its assign reads them).
+    const after = plan.after;
+    task.runAt = after.runAt;
+    task.resultJson = after.resultJson;
+    task.errorJson = after.errorJson;
+    task.finishedAt = after.finishedAt;
+    this.moveTo(task, after.state);
   }
 
   /** Checks a heartbeat and returns the lease deadline it will set. */
@@ -540,11 +548,11 @@ export class DispatchCore {
   }
 
   /** Changes a task's state, keeping counts, rings, timers and the registry in step. */
-  private moveTo(task: LiveTask, state: TaskState, fields: Partial<LiveTask> = {}): void {
+  private moveTo(task: LiveTask, state: TaskState, fields?: Partial<LiveTask>): void {
     const queue = this.queueOf(task.queue);
     queue.count(task, task.state as LiveTaskState, -1);
     if (state !== "running") this.dropInput(task);
-    Object.assign(task, fields);
+    if (fields !== undefined) Object.assign(task, fields);
     task.state = state;
     if (state !== "running") task.lease = undefined;
     if (state === "pending") {
@@ -570,12 +578,9 @@ export class DispatchCore {
     // A kept input now belongs to the lease, outside the pending budget.
     if (task.inputJson !== undefined) this.pendingInputChars -= task.inputJson.length;
     task.state = "running";
-    task.attempt++;
-    task.worker = worker;
-    task.startedAt = now;
+    task.startAttempt(worker, now, { token: this.options.newLeaseToken(), deadline: leaseDeadline(task, now, now) });
     if (task.readyAt !== undefined) this.scheduleToStartSeconds.observe(Math.max(0, now - task.readyAt) / 1000);
     task.readyAt = undefined;
-    task.lease = { token: this.options.newLeaseToken(), deadline: leaseDeadline(task, now, now) };
     queue.count(task, "pending", -1);
     queue.count(task, "running", 1);
     queue.takeToken(now);

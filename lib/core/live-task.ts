@@ -39,6 +39,13 @@ class TaskExtras {
   fallbackAt: number | undefined = undefined;
 }
 
+/**
+ * The defaults of every extra, read by `toRecord` for a task that has none. Never written; an
+ * instance of the class rather than a frozen copy, so reads of it and of a task's own extras
+ * see one object shape.
+ */
+const NO_EXTRAS = new TaskExtras();
+
 /** What every task has from its creation. */
 export type LiveTaskCore = Pick<TaskRecord, "id" | "seq" | "queue" | "type" | "state" | "priority" | "fairnessKey" | "options" | "createdAt" | "readyAt" | "inputJson">;
 
@@ -129,6 +136,56 @@ export class LiveTask implements LiveTaskCore {
     return (this.extras ??= new TaskExtras());
   }
 
+  /**
+   * A dispatch: the next attempt starts at `now` on `worker` under `lease`. One write of the
+   * extras where four setters each checked for them (a dispatch writes them all).
+   */
+  startAttempt(worker: string, now: number, lease: Lease): void {
+    const extras = this.more();
+    extras.attempt++;
+    extras.worker = worker;
+    extras.startedAt = now;
+    extras.lease = lease;
+  }
+
+  /** The record form (see recordOfLiveTask): the extras and the kind are read once each. */
+  toRecord(): TaskRecord {
+    const x = this.extras ?? NO_EXTRAS;
+    const k = this.kind;
+    const lease = x.lease;
+    return {
+      id: this.id,
+      seq: this.seq,
+      queue: k.queue,
+      type: k.type,
+      state: this.state,
+      priority: k.priority,
+      fairnessKey: k.fairnessKey,
+      headers: x.headers,
+      routedFrom: x.routedFrom,
+      routeRuleId: x.routeRuleId,
+      fallbackQueue: x.fallbackQueue,
+      fallbackAt: x.fallbackAt,
+      attempt: x.attempt,
+      budgetStart: x.budgetStart,
+      inputJson: this.inputJson,
+      resultJson: x.resultJson,
+      errorJson: x.errorJson,
+      heartbeatJson: x.heartbeatJson,
+      options: k.options,
+      runAt: x.runAt,
+      readyAt: this.readyAt,
+      closeDeadline: x.closeDeadline,
+      cancelRequested: x.cancelRequested,
+      leaseToken: lease?.token,
+      leaseDeadline: lease?.deadline,
+      worker: x.worker,
+      createdAt: this.createdAt,
+      startedAt: x.startedAt,
+      finishedAt: x.finishedAt,
+    };
+  }
+
   /** Dispatches over the task's life: 0 before the first. */
   get attempt(): number { return this.extras?.attempt ?? 0; }
   set attempt(value: number) { if (value !== 0 || this.extras) this.more().attempt = value; }
@@ -184,38 +241,7 @@ export class LiveTask implements LiveTaskCore {
 
 /** The record form of a task in memory, for reads and writes. */
 export function recordOfLiveTask(task: LiveTask): TaskRecord {
-  const lease = task.lease;
-  return {
-    id: task.id,
-    seq: task.seq,
-    queue: task.queue,
-    type: task.type,
-    state: task.state,
-    priority: task.priority,
-    fairnessKey: task.fairnessKey,
-    headers: task.headers,
-    routedFrom: task.routedFrom,
-    routeRuleId: task.routeRuleId,
-    fallbackQueue: task.fallbackQueue,
-    fallbackAt: task.fallbackAt,
-    attempt: task.attempt,
-    budgetStart: task.budgetStart,
-    inputJson: task.inputJson,
-    resultJson: task.resultJson,
-    errorJson: task.errorJson,
-    heartbeatJson: task.heartbeatJson,
-    options: task.options,
-    runAt: task.runAt,
-    readyAt: task.readyAt,
-    closeDeadline: task.closeDeadline,
-    cancelRequested: task.cancelRequested,
-    leaseToken: lease?.token,
-    leaseDeadline: lease?.deadline,
-    worker: task.worker,
-    createdAt: task.createdAt,
-    startedAt: task.startedAt,
-    finishedAt: task.finishedAt,
-  };
+  return task.toRecord();
 }
 
 /** A task in memory built from its record (at boot, or when a dead task is requeued). */

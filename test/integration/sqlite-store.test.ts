@@ -44,6 +44,41 @@ describe("sqlite store", () => {
     await reopened.close();
   });
 
+  test("a full save writes every mutable column, by seq and by id, and reads back as saved", async () => {
+    await using dir = await tempDir();
+    const [bySeq, byId] = [aTaskRecord({ queue: "emails" }), aTaskRecord({ queue: "emails" })];
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    await store.commit([bySeq, byId].map((task) => ({ op: "tasks.insert", task })));
+    // Every mutable field away from its insert value (and the id-only path: a seq of no row).
+    const saved = (task: TaskRecord): TaskRecord => ({
+      ...task,
+      queue: "emails@host:h1",
+      state: "scheduled",
+      attempt: 3,
+      budgetStart: 1,
+      resultJson: '{"partial":true}',
+      errorJson: '{"type":"Boom","message":"no"}',
+      heartbeatJson: '{"step":2}',
+      leaseToken: "L9",
+      leaseDeadline: 9_000,
+      worker: "w2",
+      startedAt: 4_000,
+      finishedAt: 8_000,
+      runAt: 12_000,
+      readyAt: 3_000,
+      closeDeadline: 20_000,
+      cancelRequested: true,
+      fallbackAt: 15_000,
+    });
+    await store.commit([
+      { op: "tasks.saveState", task: saved(bySeq) },
+      { op: "tasks.saveState", task: { ...saved(byId), seq: 999_999 } },
+    ]);
+    expect(store.readTask(bySeq.id)).toEqual(saved(bySeq));
+    expect(store.readTask(byId.id)).toEqual(saved(byId));
+    await store.close();
+  });
+
   test("groups concurrent commits into one transaction", async () => {
     await using dir = await tempDir();
     const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
