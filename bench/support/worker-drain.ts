@@ -11,7 +11,7 @@ export function spawnNoopWorker(url: string, queue: string, concurrency: number)
 }
 
 export interface Drained {
-  /** From the worker's spawn (or the release of a running worker's tasks) until the daemon's live tasks fell to the target. */
+  /** From the worker's spawn (or the release of a running worker's tasks) until the live tasks fell to the target. */
   seconds: number;
   tasks: number;
   workerPeakRssMiB: number | undefined;
@@ -56,11 +56,11 @@ export interface DrainOptions {
 
 /**
  * Waits until `worker` has brought the daemon down to at most `remaining` live tasks (from
- * `before`); the drain's time is counted from `start`. `everyMs` is the finest interval between reads of the daemon's live count (the
- * resolution of the end): small for short drains, larger for long ones. While the end is far,
- * the reads are spaced out to a quarter of the time the drain so far says is left (at most
- * MAX_READ_GAP_MS): each read renders `/metrics`, and every 20 ms that was about 4 % of the
- * daemon's CPU in a one-second drain.
+ * `before`); the drain's time is counted from `start`. `everyMs` is the finest interval
+ * between reads of the daemon's live count (the resolution of the end): small for short
+ * drains, larger for long ones. While the end is far, the reads are spaced out to a quarter
+ * of the time the drain so far says is left (at most MAX_READ_GAP_MS): each read renders
+ * `/metrics`, and every 20 ms that was about 4 % of the daemon's CPU in a one-second drain.
  */
 export async function timeDrain(url: string, worker: Spawned, before: number, start: number, options: DrainOptions): Promise<Drained> {
   const remaining = options.remaining ?? 0;
