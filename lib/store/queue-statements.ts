@@ -1,8 +1,5 @@
-/**
- * Statements of the `queues` table (settings and last-poll times) and of the per-queue final
- * counts, which live only in the store.
- */
-import type { FairnessSetting, FinalTaskState, QueueSettings } from "../core/index.ts";
+/** Statements of the `queues` table: settings and last-poll times. */
+import type { FairnessSetting, QueueSettings } from "../core/index.ts";
 import type { QueuesTable } from "./schema.ts";
 import type { PreparedStatement, SqliteConnection } from "./sqlite.ts";
 
@@ -12,18 +9,10 @@ export interface StoredQueue {
   lastPolledAt: number | undefined;
 }
 
-export interface FinalCountRow {
-  queue: string;
-  state: FinalTaskState;
-  count: number;
-}
-
 export class QueueStatements {
   private readonly upsertSettings: PreparedStatement;
   private readonly upsertPolled: PreparedStatement;
   private readonly selectAll: PreparedStatement;
-  private readonly countFinal: PreparedStatement;
-  private readonly countFinalOf: PreparedStatement;
 
   constructor(db: SqliteConnection) {
     this.upsertSettings = db.prepare(
@@ -33,11 +22,6 @@ export class QueueStatements {
       "INSERT INTO queues (name, last_polled_at) VALUES ($name, $at) ON CONFLICT(name) DO UPDATE SET last_polled_at = excluded.last_polled_at",
     );
     this.selectAll = db.prepare("SELECT name, paused, rate, burst, fairness, last_polled_at FROM queues");
-    // The range condition lets the partial index serve a prefix listing.
-    this.countFinal = db.prepare(
-      "SELECT queue, state, count(*) AS count FROM tasks WHERE finished_at IS NOT NULL AND queue >= $from AND queue < $to GROUP BY queue, state",
-    );
-    this.countFinalOf = db.prepare("SELECT queue, state, count(*) AS count FROM tasks WHERE finished_at IS NOT NULL AND queue = $queue GROUP BY queue, state");
   }
 
   saveSettings(name: string, settings: QueueSettings): void {
@@ -59,13 +43,5 @@ export class QueueStatements {
       },
       lastPolledAt: row.last_polled_at ?? undefined,
     }));
-  }
-
-  finalCounts(prefix: string): FinalCountRow[] {
-    return this.countFinal.all({ from: prefix, to: prefix + "\u{10FFFF}" }) as FinalCountRow[];
-  }
-
-  finalCountsOf(queue: string): FinalCountRow[] {
-    return this.countFinalOf.all({ queue }) as FinalCountRow[];
   }
 }

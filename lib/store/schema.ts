@@ -50,6 +50,14 @@ export interface DatabaseSchema {
   workflow_links: WorkflowLinksTable;
   workflow_sessions: WorkflowSessionsTable;
   workflow_timers: WorkflowTimersTable;
+  queue_final_counts: QueueFinalCountsTable;
+}
+
+/** How many tasks of a queue ended in each final state (see final-counts.ts). */
+export interface QueueFinalCountsTable {
+  queue: string;
+  state: string;
+  count: number;
 }
 
 /** One workflow execution (see core/workflow-records.ts for the meaning of each column). */
@@ -318,6 +326,18 @@ const MIGRATIONS: Record<string, Migration> = {
       // -> 6.7 µs). A task is live exactly while finished_at is NULL (final counts rely on it too).
       await db.schema.dropIndex("tasks_live_v2").execute();
       await db.schema.createIndex("tasks_live_v3").on("tasks").column("seq").where(sql.ref("finished_at"), "is", null).execute();
+    },
+  },
+  "0007_final_counts": {
+    async up(db: Kysely<unknown>) {
+      // Final counts kept by the writes instead of counted over history at each read (see
+      // final-counts.ts); the index that served the count goes, a completion writes one
+      // index entry fewer.
+      await sql`CREATE TABLE queue_final_counts (
+        queue TEXT NOT NULL, state TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (queue, state)) WITHOUT ROWID`.execute(db);
+      await sql`INSERT INTO queue_final_counts (queue, state, count)
+        SELECT queue, state, count(*) FROM tasks WHERE finished_at IS NOT NULL GROUP BY queue, state`.execute(db);
+      await db.schema.dropIndex("tasks_final_by_queue").execute();
     },
   },
 };

@@ -3,6 +3,7 @@
  * statements, kysely for migrations and the boot-time queries.
  */
 import { Kysely, SqliteDialect } from "kysely";
+import { FinalCounts } from "./final-counts.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { supersededDispatches } from "./superseded-ops.ts";
 import { migrateToLatest, type DatabaseSchema } from "./schema.ts";
@@ -36,6 +37,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Task
 
 class SqliteTaskStore implements TaskStore {
   private readonly statements: TaskStatements;
+  private readonly finalCountTable: FinalCounts;
   private readonly queueStatements: QueueStatements;
   private readonly routeStatements: RouteStatements;
   private readonly workflowStatements: WorkflowStatements;
@@ -46,16 +48,24 @@ class SqliteTaskStore implements TaskStore {
     private readonly kysely: Kysely<DatabaseSchema>,
     options: SqliteStoreOptions,
   ) {
-    this.statements = new TaskStatements(connection);
+    this.finalCountTable = new FinalCounts(connection);
+    this.statements = new TaskStatements(connection, this.finalCountTable);
     this.queueStatements = new QueueStatements(connection);
     this.routeStatements = new RouteStatements(connection);
     this.workflowStatements = new WorkflowStatements(connection);
     this.committer = new GroupCommitter<StoreOp>({
-      writeBatch: (ops) =>
-        connection.transaction(() => {
-          const superseded = supersededDispatches(ops);
-          for (let i = 0; i < ops.length; i++) if (superseded === undefined || !superseded.has(i)) this.runOp(ops[i]!);
-        }),
+      writeBatch: (ops) => {
+        try {
+          connection.transaction(() => {
+            const superseded = supersededDispatches(ops);
+            for (let i = 0; i < ops.length; i++) if (superseded === undefined || !superseded.has(i)) this.runOp(ops[i]!);
+            this.finalCountTable.write();
+          });
+        } catch (error) {
+          this.finalCountTable.discard();
+          throw error;
+        }
+      },
       onStagedFailure: (error, ops) => options.onStagedFailure?.(error, ops.length),
     });
   }
@@ -69,11 +79,11 @@ class SqliteTaskStore implements TaskStore {
   }
 
   finalCounts(prefix: string) {
-    return this.queueStatements.finalCounts(prefix);
+    return this.finalCountTable.byPrefix(prefix);
   }
 
   finalCountsOf(queue: string) {
-    return this.queueStatements.finalCountsOf(queue);
+    return this.finalCountTable.of(queue);
   }
 
   routeHistory(queue: string) {

@@ -14,7 +14,8 @@ import type {
   WorkflowTimer,
 } from "../core/index.ts";
 import type { Histogram } from "../metrics/histogram.ts";
-import type { FinalCountRow, StoredQueue } from "./queue-statements.ts";
+import type { FinalCountRow } from "./final-counts.ts";
+import type { StoredQueue } from "./queue-statements.ts";
 import type { RouteVersion } from "./route-statements.ts";
 
 /** One named write. Each maps to one prepared statement. */
