@@ -3,8 +3,8 @@
  * bun:sqlite statements (through the connection adapter) because these run on every request.
  */
 import { DEFAULT_START_TO_CLOSE_MS, resolveTaskOptions, type AttemptRecord, type TaskOptions, type TaskRecord, type TaskState } from "../core/index.ts";
-import type { AttemptsTable, TasksTable } from "./schema.ts";
 import type { FinalCounts } from "./final-counts.ts";
+import type { AttemptsTable, TasksTable } from "./schema.ts";
 import type { PreparedStatement, SqliteConnection } from "./sqlite.ts";
 import type { FinalTaskRef, StoreOp } from "./task-store.ts";
 
@@ -50,13 +50,14 @@ export class TaskStatements {
     this.insert = db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${placeholders})`);
     // The hot updates find their row by seq, the rowid, and check the id: a lookup in the id
     // index first costs about 0.6 µs more a statement (see selectInput). A row not found that
-    // way (no such case is known) is looked up by id, so a write is never silently dropped.
-    // A dispatch record never applies to a final row: a task that ended stays ended.
+    // way is looked up by id, so a write is never silently dropped. A dispatch record never
+    // applies to a final row: a task that ended stays ended.
     const dispatchColumns = "state = 'running', attempt = $attempt, lease_token = $leaseToken, lease_deadline = $leaseDeadline, worker = $worker, started_at = $startedAt, ready_at = NULL";
     this.markDispatched = db.prepare(`UPDATE tasks SET ${dispatchColumns} WHERE seq = $seq AND id = $id AND finished_at IS NULL`);
     this.markDispatchedById = db.prepare(`UPDATE tasks SET ${dispatchColumns} WHERE id = $id AND finished_at IS NULL`);
     // The hot save (a live row, found by seq) knows without a read that the row was live, so
-    // only the new state counts; any other save reads the row's final state first.
+    // only the new state counts for the final counts. A final row saved again (a dead-letter
+    // requeue) goes the by-id way, which reads what the row counted for first.
     const stateColumns = MUTABLE_COLUMNS.map((c) => `${c} = $${c}`).join(", ");
     this.saveState = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE seq = $seq AND id = $id AND finished_at IS NULL`);
     this.saveStateById = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE id = $id`);

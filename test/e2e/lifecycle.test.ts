@@ -26,11 +26,15 @@ describe("task lifecycle (binary)", () => {
 
     const dead = await runTqd(["dead", "ls", "jobs", "--json", ...server]);
     expect(JSON.parse(dead.stdout).tasks.map((t: { id: string }) => t.id)).toEqual(["doomed"]);
+    const failedCount = async () => JSON.parse((await runTqd(["describe", "jobs", "--json", ...server])).stdout).counts.failed;
+    expect(await failedCount()).toBe(1);
     const requeued = await runTqd(["dead", "requeue", "jobs", "doomed", ...server]);
     expect(requeued.code, requeued.stderr).toBe(0);
     const again = await runTqd(["wait", "doomed", "--timeout", "20s", ...server]);
     expect(again.code).toBe(1);
     expect(readFileSync(runLog, "utf8").trim().split("\n")).toHaveLength(6);
+    // The requeue took the task out of the final counts; failing again put it back once.
+    expect(await failedCount()).toBe(1);
     worker.kill("SIGTERM");
     await worker.exited;
   });
