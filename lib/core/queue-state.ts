@@ -64,6 +64,13 @@ class QueueExtras {
   fairness: Map<string, FairnessSetting> = NO_FAIRNESS;
   bucket: TokenBucket | undefined;
   keyBuckets: Map<string, TokenBucket> = NO_BUCKETS;
+  /**
+   * Pending tasks by fairness key (tasks without a key are not counted): a queue blocked by
+   * per-key rate limits asks at every wake which limited keys have backlog, and a census of
+   * the rings is O(pending) (200,000 pending over 10 keys at 20/s each: 16 % of a core to
+   * dispatch 200 tasks a second).
+   */
+  pendingByKey: Map<string, number> | undefined;
   /** Totals since the process started, for metrics (enqueued is on the queue itself). */
   dispatchedTotal = 0;
   completedTotal = 0;
@@ -94,8 +101,19 @@ export class QueueState {
   }
 
   /** Counts a task entering (+1) or leaving (-1) a live state. */
-  count(_task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {
+  count(task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {
     this[state] += delta;
+    const key = task.fairnessKey;
+    if (state !== "pending" || key === undefined) return;
+    const byKey = (this.more().pendingByKey ??= new Map());
+    const left = (byKey.get(key) ?? 0) + delta;
+    if (left === 0) byKey.delete(key);
+    else byKey.set(key, left);
+  }
+
+  /** Pending tasks with fairness key `key` (a non-empty key; O(1)). */
+  pendingOfKey(key: string): number {
+    return this.extras?.pendingByKey?.get(key) ?? 0;
   }
 
   /** Live counts by state (a new object: for describe and metrics). */
@@ -221,9 +239,8 @@ export class QueueState {
     let next: number | undefined;
     if (extras.bucket && extras.bucket.available(now) < 1) next = extras.bucket.nextTokenAt(now);
     if (extras.keyBuckets.size > 0) {
-      const byKey = this.ready.census().byKey;
       for (const [key, bucket] of extras.keyBuckets) {
-        if ((byKey.get(key) ?? 0) > 0 && bucket.available(now) < 1) next = Math.min(next ?? Infinity, bucket.nextTokenAt(now));
+        if (this.pendingOfKey(key) > 0 && bucket.available(now) < 1) next = Math.min(next ?? Infinity, bucket.nextTokenAt(now));
       }
     }
     return next;

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "vitest";
 import { DispatchCore, explainTask, recordOfLiveTask, type LiveTask, type NewTask } from "../../../lib/core/index.ts";
 import { TokenBucket } from "../../../lib/core/token-bucket.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
 import { anOptions } from "../../support/task-builders.ts";
 
 const T0 = 1_000_000;
@@ -113,6 +114,81 @@ describe("fairness", () => {
     const keys = poll(T0, 20).map((task) => task.fairnessKey);
     expect(keys.filter((key) => key === "c")).toHaveLength(1);
     expect(keys.filter((key) => key === "a")).toHaveLength(5);
+  });
+});
+
+describe("pending counts by fairness key", () => {
+  test("match a census of the rings through dispatch, release, retry, cancel, delay, fallback and schedule-to-start timeouts", () => {
+    const random = seededRandom(11);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const { core, add } = setup();
+    const keys = ["a", "b", "c", undefined];
+    let now = T0;
+    const leased: LiveTask[] = [];
+    const check = () => {
+      for (const name of ["q", "other"]) {
+        const queue = core.peekQueue(name);
+        if (!queue) continue;
+        const census = queue.pendingCensus().byKey;
+        for (const key of ["a", "b", "c"]) expect(queue.pendingOfKey(key), `${name} ${key}`).toBe(census.get(key) ?? 0);
+      }
+    };
+    for (let step = 0; step < 600; step++) {
+      const roll = random();
+      if (roll < 0.35) {
+        const fallback = random() < 0.15;
+        add(
+          {
+            fairnessKey: pick(keys),
+            runAt: random() < 0.15 ? now + 50 : undefined,
+            fallbackQueue: fallback ? "other" : undefined,
+            fallbackAt: fallback ? now + 40 : undefined,
+            options: anOptions(random() < 0.1 ? { scheduleToStartMs: 80 } : { retry: { maxAttempts: 3, initialIntervalMs: 30 } }),
+          },
+          now,
+        );
+      } else if (roll < 0.55) {
+        const queue = pick(["q", "other"]);
+        leased.push(...core.takeForPoll({ queue, types: ["t"], max: 1 + Math.floor(random() * 4), identity: "w", waitMs: 0 }, now));
+      } else if (roll < 0.65 && leased.length > 0) {
+        core.release(leased.splice(0, 2), now);
+      } else if (roll < 0.8 && leased.length > 0) {
+        const task = leased.shift()!;
+        if (task.state === "running" && task.lease) {
+          const plan = core.planSettle(task, task.lease.token, random() < 0.5 ? { kind: "completed", resultJson: undefined } : { kind: "failed", failure: { type: "E", message: "no" }, errorJson: "{}" }, now);
+          core.applySettle(task, plan);
+        }
+      } else if (roll < 0.88) {
+        const live = [...core.liveTasks()];
+        if (live.length > 0) {
+          const task = pick(live);
+          core.applyCancel(task, core.planCancel(task, now));
+        }
+      } else {
+        now += Math.floor(random() * 60);
+        core.tick(now);
+      }
+      check();
+    }
+    expect(core.peekQueue("q")?.pendingOfKey("a")).toBeGreaterThan(0);
+  });
+
+  test("a key's rate limit with a backlog reads the key's count, not a census of the rings", () => {
+    const { core, add, poll } = setup();
+    for (let i = 0; i < 50; i++) add({ fairnessKey: "slow" });
+    core.setFairness("q", "slow", 1, 2, T0);
+    expect(poll(T0, 10)).toHaveLength(2);
+    // Two parked polls: the first takes the token of T0 + 500, the second waits for the next.
+    core.park({ queue: "q", types: ["t"], max: 10, identity: "p1", waitMs: 30_000 }, T0);
+    core.park({ queue: "q", types: ["t"], max: 10, identity: "p2", waitMs: 30_000 }, T0);
+    const queue = core.peekQueue("q")!;
+    expect(queue.pendingOfKey("slow")).toBe(48);
+    queue.ready.census = () => {
+      throw new Error("census on the wake path");
+    };
+    expect(core.tick(T0 + 500).assignments.map((assignment) => assignment.tasks.length)).toEqual([1]);
+    expect(queue.pendingOfKey("slow")).toBe(47);
+    expect(core.nextDeadline()).toBe(T0 + 1_000);
   });
 });
 
