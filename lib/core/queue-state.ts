@@ -103,8 +103,11 @@ export class QueueState {
   /** Counts a task entering (+1) or leaving (-1) a live state. */
   count(task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {
     this[state] += delta;
-    const key = task.fairnessKey;
-    if (state !== "pending" || key === undefined) return;
+    // Kept this small: it is inlined into every dispatch and enqueue.
+    if (state === "pending" && task.fairnessKey !== undefined) this.countKey(task.fairnessKey, delta);
+  }
+
+  private countKey(key: string, delta: 1 | -1): void {
     const byKey = (this.more().pendingByKey ??= new Map());
     const left = (byKey.get(key) ?? 0) + delta;
     if (left === 0) byKey.delete(key);
