@@ -1,7 +1,7 @@
 /**
  * Per-queue counts of final tasks, kept in `queue_final_counts` by the writes that change them
  * rather than counted over the tasks table at each read. Counting a queue's history took
- * about 0.09 µs a finished task on the daemon's thread (90 ms for 1,000,000, 265 ms for
+ * about 0.09 µs a finished task on the daemon's thread (90-96 ms for 900,000, 265 ms for
  * 2,700,000), so with a week of retention `tqd describe` and `tqd queues` would have stalled
  * every dispatch and acknowledgement for seconds; now a read is one short index range.
  *
