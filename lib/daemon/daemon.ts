@@ -28,6 +28,7 @@ import {
 import type { Logger } from "../log/logger.ts";
 import type { StoreOp, TaskStore, WorkflowListFilter } from "../store/index.ts";
 import { AdminLock } from "./admin-lock.ts";
+import { CollectAfterEnds } from "./collect-after-ends.ts";
 import { DaemonEvents } from "./daemon-events.ts";
 import { DeadLetters, type RetentionSettings } from "./dead-letters.ts";
 import { planEnqueue, type EnqueueCommand, type EnqueueOutcome, type PlanContext } from "./enqueue-plan.ts";
@@ -47,7 +48,7 @@ export interface DaemonDeps {
   retention?: Partial<RetentionSettings>;
   /** Lease length of an attempt when the producer names no timeout (default 5 min). */
   defaultStartToCloseMs?: number;
-  /** Asks the runtime for a garbage collection; called after many queues left memory at once. */
+  /** Asks the runtime for a full garbage collection: after many queues or tasks left memory. */
   collectGarbage?: () => void;
   /** Task types and queue names of workflows (the wire contract's WORKFLOW_NAMING). */
   naming: WorkflowNaming;
@@ -116,6 +117,7 @@ export class Daemon {
   private readonly pendingInserts = new Map<string, Promise<unknown>>();
   private readonly planContext: PlanContext;
   private stopping = false;
+  private readonly collector: CollectAfterEnds;
   private timerWake = new AbortController();
   private timerSleepUntil = Infinity;
   private timerLoop: Promise<void> = Promise.resolve();
@@ -127,6 +129,7 @@ export class Daemon {
     this.core = new DispatchCore({ newLeaseToken: () => this.ids.leaseToken(), pendingInputChars: deps.pendingInputChars });
     this.polls = new PollWaiters(deps.clock);
     this.taskWaiters = new TaskWaiters(deps.clock);
+    this.collector = new CollectAfterEnds(deps.collectGarbage, (run) => setImmediate(run));
     this.deadLetters = new DeadLetters({
       core: this.core,
       store: deps.store,
@@ -580,6 +583,7 @@ export class Daemon {
 
   /** Wakes the waiters of a task that reached a final state. */
   private finished(task: LiveTask): void {
+    this.collector.taskEnded(this.core.liveTaskCount);
     this.taskWaiters.notify(task.id);
     this.events.emit("task.finished", { id: task.id, queue: task.queue, state: task.state as never });
   }
