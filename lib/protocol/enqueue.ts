@@ -100,10 +100,30 @@ export const enqueueBatchRequestSchema = z.strictObject({
 });
 export type EnqueueBatchRequest = z.input<typeof enqueueBatchRequestSchema>;
 
-/** The batch body as the server parses it (see enqueueBodySchema). */
-export const enqueueBatchBodySchema = z.strictObject({
-  tasks: z.array(enqueueBodySchema).min(1).max(LIMITS_BATCH_TASKS),
-});
+/**
+ * The batch body as the server parses it: a batch of plain tasks is checked by hand as a whole
+ * (zod's array parser costs about 0.12 µs an item even when each item takes the hand check, and
+ * a fresh daemon compiles its code on the first batch); any other batch goes through zod, with
+ * each plain item still checked by hand (see enqueueBodySchema).
+ */
+export const enqueueBatchBodySchema = handChecked(
+  z.strictObject({ tasks: z.array(enqueueBodySchema).min(1).max(LIMITS_BATCH_TASKS) }),
+  (value) => plainEnqueueBatchOf(value),
+);
+
+/**
+ * A batch whose every task is plain, as enqueueBatchBodySchema parses it; undefined to let the
+ * schema decide. The items are the parsed objects themselves: a plain item already has exactly
+ * the shape the schema would build from it (`type`, and `input` when given).
+ */
+export function plainEnqueueBatchOf(value: unknown): { tasks: { type: string; input?: unknown }[] } | undefined {
+  if (!isPlainObject(value)) return undefined;
+  for (const key in value) if (key !== "tasks") return undefined;
+  const { tasks } = value;
+  if (!Array.isArray(tasks) || tasks.length < 1 || tasks.length > LIMITS_BATCH_TASKS) return undefined;
+  for (let i = 0; i < tasks.length; i++) if (!isPlainEnqueueRequest(tasks[i])) return undefined;
+  return { tasks: tasks as { type: string; input?: unknown }[] };
+}
 
 export const enqueueResponseSchema = z.object({
   id: z.string(),

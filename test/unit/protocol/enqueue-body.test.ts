@@ -4,7 +4,7 @@
  * full contract (enqueueRequestSchema) gives, data and errors alike.
  */
 import { describe, expect, test } from "vitest";
-import { enqueueBatchBodySchema, enqueueBatchRequestSchema, enqueueBodySchema, enqueueRequestSchema } from "../../../lib/protocol/index.ts";
+import { enqueueBatchBodySchema, enqueueBatchRequestSchema, enqueueBodySchema, enqueueRequestSchema, LIMITS_BATCH_TASKS } from "../../../lib/protocol/index.ts";
 import { seededRandom } from "../../support/seeded-random.ts";
 
 type Parse = { safeParse(value: unknown): { success: boolean; data?: unknown; error?: { issues: readonly { code: string; path: PropertyKey[]; message: string }[] } } };
@@ -56,5 +56,15 @@ describe("enqueueBodySchema", () => {
     }
     const failed = enqueueBatchBodySchema.safeParse({ tasks: [{ type: "ok" }, { type: "bad type!" }] });
     expect(failed.error?.issues[0]?.path).toEqual(["tasks", 1, "type"]);
+  });
+
+  test("batches at and past the size limits, and batch bodies that are not plain", () => {
+    const plain = (n: number) => ({ tasks: Array.from({ length: n }, (_, i) => ({ type: "email.send", input: { i } })) });
+    for (const batch of [plain(1), plain(LIMITS_BATCH_TASKS), plain(LIMITS_BATCH_TASKS + 1), plain(0), { tasks: [] }, { tasks: {} }, { tasks: "x" }, {}, null, [], { tasks: [{ type: "t" }], more: 1 }, { tasks: [{ type: "t" }, , { type: "u" }] }]) {
+      expect(outcome(enqueueBatchBodySchema, batch)).toEqual(outcome(enqueueBatchRequestSchema, batch));
+    }
+    // A plain batch is accepted as it was parsed: no copy per task.
+    const batch = plain(3);
+    expect((enqueueBatchBodySchema.parse(batch) as { tasks: unknown[] }).tasks[1]).toBe(batch.tasks[1]);
   });
 });
