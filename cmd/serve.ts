@@ -10,6 +10,7 @@ import { Daemon } from "../lib/daemon/index.ts";
 import { createFetchHandler, createWorkerStreamEndpoint, startHttpServer } from "../lib/http/index.ts";
 import { createLogger, type Logger } from "../lib/log/logger.ts";
 import { DataDirLockedError, openSqliteStore } from "../lib/store/index.ts";
+import { missingAllocatorSettings } from "./allocator-settings.ts";
 import { newCommand, parseArgs, usageError } from "./command-line.ts";
 import { EXIT, type CliIo } from "./io.ts";
 import { buildVersion, versionLine } from "./version-info.ts";
@@ -77,6 +78,8 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
     return EXIT.failure;
   }
   log.info("tqd serving", { url: server.url, data: config.dataDir, version: versionLine(), readyMs: Math.round(performance.now() - startedAt) });
+  const allocatorDefaults = Object.keys(missingAllocatorSettings(io.env));
+  if (allocatorDefaults.length > 0) log.debug("allocator settings not applied: the allocator's defaults stay", { missing: allocatorDefaults.join(" ") });
   const stopWatching = new AbortController();
   void whenQuiet(systemClock, { activity: () => server.received(), windowMs: STARTUP_RELEASE_QUIET_MS, giveUpAfterMs: STARTUP_RELEASE_GIVE_UP_MS, signal: stopWatching.signal }).then((quiet) => {
     if (quiet) releaseStartupMemory(log);

@@ -1,52 +1,39 @@
 /**
  * The `tqd` executable: one table of subcommands, each a function of (args, io) that returns an
- * exit code. Nothing runs at import; the entry guard at the bottom wires the real process.
+ * exit code. Nothing runs at import; the entry guard at the bottom wires the real process. A
+ * command's module is loaded only when it runs, so the process that `tqd serve` replaces at
+ * once (allocator-settings.ts) has loaded next to nothing, and an admin command no daemon.
  */
+import { reexecWithAllocatorSettings } from "./allocator-settings.ts";
 import { EXIT, processIo, type CliIo } from "./io.ts";
 import { versionLine } from "./version-info.ts";
-import * as serve from "./serve.ts";
-import * as work from "./work.ts";
-import * as enqueue from "./admin/enqueue.ts";
-import * as get from "./admin/get.ts";
-import * as wait from "./admin/wait.ts";
-import * as queues from "./admin/queues.ts";
-import * as cancel from "./admin/cancel.ts";
-import * as dead from "./admin/dead.ts";
-import * as complete from "./admin/complete.ts";
-import * as fail from "./admin/fail.ts";
-import * as describeQueue from "./admin/describe.ts";
-import * as explain from "./admin/explain.ts";
-import * as limit from "./admin/limit.ts";
-import * as pause from "./admin/pause.ts";
-import * as resume from "./admin/resume.ts";
-import * as fairness from "./admin/fairness.ts";
-import * as route from "./admin/route.ts";
-import * as workflow from "./admin/workflow.ts";
 
-interface Subcommand {
-  summary: string;
+/** A command's module, loaded when the command runs: `tqd enqueue` never loads the daemon. */
+interface CommandModule {
   run(args: readonly string[], io: CliIo): Promise<number>;
 }
 
+type Subcommand = { summary: string } & ({ load(): Promise<CommandModule> } | CommandModule);
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
-  serve: { summary: "run the daemon (HTTP API + SQLite store)", run: serve.run },
-  work: { summary: "run a worker: a handlers module or --exec 'shell command'", run: work.run },
-  enqueue: { summary: "add a task to a queue (optionally wait for its result)", run: enqueue.run },
-  get: { summary: "show a task", run: get.run },
-  wait: { summary: "wait for a task to finish and print its result", run: wait.run },
-  cancel: { summary: "cancel a task (at once, or ask its worker to stop if it is running)", run: cancel.run },
-  complete: { summary: "complete a task handed back by ctx.completeLater(), given its token", run: complete.run },
-  fail: { summary: "fail the attempt of a task handed back by ctx.completeLater()", run: fail.run },
-  explain: { summary: "say what a task (or a workflow) that is not running waits for", run: explain.run },
-  queues: { summary: "list queues with counts by state (--prefix to filter)", run: queues.run },
-  describe: { summary: "show a queue: counts, backlog, rates, limit, pollers, fairness keys", run: describeQueue.run },
-  limit: { summary: "set or clear a queue's dispatch rate limit (--rate 50/s [--burst N] | --clear)", run: limit.run },
-  pause: { summary: "stop dispatching a queue's tasks (it still accepts new ones)", run: pause.run },
-  resume: { summary: "dispatch a paused queue's tasks again", run: resume.run },
-  fairness: { summary: "set a fairness key's weight and rate limit within a queue", run: fairness.run },
-  dead: { summary: "dead-letter tasks of a queue: dead ls | requeue | purge", run: dead.run },
-  route: { summary: "traffic-routing rules of a queue: route add | ls | rm | test | history | rollback", run: route.run },
-  workflow: { summary: "durable workflows: workflow start | describe | history | wait | cancel | signal | ls", run: workflow.run },
+  serve: { summary: "run the daemon (HTTP API + SQLite store)", load: () => import("./serve.ts") },
+  work: { summary: "run a worker: a handlers module or --exec 'shell command'", load: () => import("./work.ts") },
+  enqueue: { summary: "add a task to a queue (optionally wait for its result)", load: () => import("./admin/enqueue.ts") },
+  get: { summary: "show a task", load: () => import("./admin/get.ts") },
+  wait: { summary: "wait for a task to finish and print its result", load: () => import("./admin/wait.ts") },
+  cancel: { summary: "cancel a task (at once, or ask its worker to stop if it is running)", load: () => import("./admin/cancel.ts") },
+  complete: { summary: "complete a task handed back by ctx.completeLater(), given its token", load: () => import("./admin/complete.ts") },
+  fail: { summary: "fail the attempt of a task handed back by ctx.completeLater()", load: () => import("./admin/fail.ts") },
+  explain: { summary: "say what a task (or a workflow) that is not running waits for", load: () => import("./admin/explain.ts") },
+  queues: { summary: "list queues with counts by state (--prefix to filter)", load: () => import("./admin/queues.ts") },
+  describe: { summary: "show a queue: counts, backlog, rates, limit, pollers, fairness keys", load: () => import("./admin/describe.ts") },
+  limit: { summary: "set or clear a queue's dispatch rate limit (--rate 50/s [--burst N] | --clear)", load: () => import("./admin/limit.ts") },
+  pause: { summary: "stop dispatching a queue's tasks (it still accepts new ones)", load: () => import("./admin/pause.ts") },
+  resume: { summary: "dispatch a paused queue's tasks again", load: () => import("./admin/resume.ts") },
+  fairness: { summary: "set a fairness key's weight and rate limit within a queue", load: () => import("./admin/fairness.ts") },
+  dead: { summary: "dead-letter tasks of a queue: dead ls | requeue | purge", load: () => import("./admin/dead.ts") },
+  route: { summary: "traffic-routing rules of a queue: route add | ls | rm | test | history | rollback", load: () => import("./admin/route.ts") },
+  workflow: { summary: "durable workflows: workflow start | describe | history | wait | cancel | signal | ls", load: () => import("./admin/workflow.ts") },
   version: { summary: "print the version and git commit", run: async (_args, io) => (io.stdout.write(versionLine() + "\n"), EXIT.ok) },
 };
 
@@ -57,13 +44,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout.write(helpText());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (name === "--version" || name === "-V") return SUBCOMMANDS.version!.run([], io);
+  if (name === "--version" || name === "-V") return runCommand(SUBCOMMANDS.version!, [], io);
   const command = SUBCOMMANDS[name];
   if (!command) {
     io.stderr.write(`error: unknown command '${name}' (see 'tqd help')\n`);
     return EXIT.usage;
   }
-  return command.run(rest, io);
+  return runCommand(command, rest, io);
+}
+
+async function runCommand(command: Subcommand, args: readonly string[], io: CliIo): Promise<number> {
+  const module = "load" in command ? await command.load() : command;
+  return module.run(args, io);
 }
 
 function helpText(): string {
@@ -95,6 +87,8 @@ function helpText(): string {
 }
 
 if (import.meta.main) {
+  // The daemon starts over once under its allocator settings (see allocator-settings.ts).
+  if (process.argv[2] === "serve") reexecWithAllocatorSettings();
   void main(process.argv.slice(2), processIo()).then((code) => {
     process.exitCode = code;
   });

@@ -1,9 +1,12 @@
 /** `tqd serve` through the compiled binary: start-up, bad input over the socket, auth, lock, shutdown. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { DAEMON_ALLOCATOR_ENV } from "../../cmd/allocator-settings.ts";
 import { TqdClient } from "../../lib/client/index.ts";
 import { errorBodySchema } from "../../lib/protocol/index.ts";
 import { tempDir } from "../support/temp-dir.ts";
-import { runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
+import { runTqd, startDaemon, startTqd, TQD_BIN } from "../support/tqd-process.ts";
 
 describe("tqd serve (binary)", () => {
   test("version prints the version and the git commit", async () => {
@@ -45,6 +48,30 @@ describe("tqd serve (binary)", () => {
     const { id } = (await chunked.json()) as { id: string };
     expect(((await (await fetch(`${daemon.url}/v1/tasks/${id}`)).json()) as { input: string }).input).toBe(input);
     expect((await fetch(daemon.url + "/readyz")).status).toBe(200);
+  });
+
+  test("the daemon starts over once under its allocator settings: the same pid and arguments, an operator's own value kept", async () => {
+    await using dir = await tempDir();
+    // Not ASCII: the arguments must reach the new image byte for byte.
+    const data = join(dir.path, "données-ü");
+    const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const cmdlineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+    await using daemon = await startDaemon(data);
+    const pid = daemon.child.pid!;
+    // The pid the test spawned now runs with every setting in its environment.
+    for (const [key, value] of Object.entries(DAEMON_ALLOCATOR_ENV)) expect(environOf(pid)).toContain(`${key}=${value}`);
+    expect(cmdlineOf(pid)).toEqual([TQD_BIN, "serve", "--listen", "127.0.0.1:0", "--data", data]);
+    expect(daemon.stderr()).toContain(`data=${data}`);
+    expect(daemon.stderr().match(/tqd serving/g)).toHaveLength(1);
+    const client = new TqdClient({ baseUrl: daemon.url });
+    expect((await client.enqueue("q", { type: "t" })).created).toBe(true);
+
+    const [key, ownValue] = [Object.keys(DAEMON_ALLOCATOR_ENV)[0]!, "250"];
+    await using own = await startDaemon(join(dir.path, "own"), [], { [key]: ownValue });
+    const environ = environOf(own.child.pid!);
+    expect(environ).toContain(`${key}=${ownValue}`);
+    expect(environ).not.toContain(`${key}=${DAEMON_ALLOCATOR_ENV[key]}`);
+    for (const [other, value] of Object.entries(DAEMON_ALLOCATOR_ENV)) if (other !== key) expect(environ).toContain(`${other}=${value}`);
   });
 
   test("an enqueue acknowledged before kill -9 is there after a restart", async () => {
