@@ -6,9 +6,10 @@
  * daemon frees and reuses memory at a steady churn (each request's body and parsed tasks, each
  * commit's rows, each collection's garbage), so under load it kept handing pages back and
  * faulting them in again: an `madvise` every 13 tasks of a drain, and about 0.8 page faults a
- * task. Keeping freed memory for a second and leaving holes alone took the daemon's CPU per
- * task from 53-58 to 40-45 µs in W1's first round (bench/NOTES.md, "Allocator settings"); after
- * a second with nothing to reuse it, memory still goes back, so an idle daemon shrinks as before.
+ * task. Keeping freed memory for a second took the daemon's CPU per task down 6-22 % in W1's
+ * first round, 9 interleaved pairs (bench/NOTES.md, "Allocator settings"); memory unused for a
+ * second still goes back, so a drained or idle daemon shrinks as before. The holes are still
+ * purged: leaving them kept a settled backlog of 1,000,000 tasks at 413 MiB instead of 272.
  *
  * mimalloc reads its options from the environment once, as the process starts, so nothing the
  * daemon does later can change them: `tqd serve` calls `execve` on its own executable with its
@@ -33,20 +34,21 @@ export function missingAllocatorSettings(env: Readonly<Record<string, string | u
 
 /**
  * Replaces the process with itself under the daemon's allocator settings; returns only when it
- * did not (nothing missing, not Linux, or the call failed), with the reason. The daemon logs the
- * settings it runs without (see serve.ts), so a failure here needs no output of its own.
+ * did not (nothing missing, not Linux, or the call failed). The daemon logs the settings it runs
+ * without (see serve.ts), so a failure here needs no output of its own.
  */
-export function reexecWithAllocatorSettings(): string {
+export function reexecWithAllocatorSettings(): void {
   const missing = missingAllocatorSettings(process.env);
-  if (Object.keys(missing).length === 0) return "allocator settings in place";
-  if (process.platform !== "linux") return `allocator settings not applied on ${process.platform}`;
+  if (Object.keys(missing).length === 0 || process.platform !== "linux" || process.execve === undefined) return;
   try {
     // The arguments as the process got them, its own name included (process.argv holds the
     // runtime's view: "bun" and the bundle's path in a compiled binary).
     const argv = readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1);
-    process.execve!(process.execPath, argv, { ...process.env, ...missing });
-  } catch (error) {
-    return `allocator settings not applied: ${String(error)}`;
+    const env = { ...process.env, ...missing };
+    // Bytes that are not UTF-8 (a path, say) would reach the new image altered: keep this one.
+    if ([...argv, ...Object.values(env)].some((text) => text?.includes("\uFFFD"))) return;
+    process.execve(process.execPath, argv, env);
+  } catch {
+    // Runs on with the allocator's defaults.
   }
-  return "allocator settings not applied: execve returned";
 }
