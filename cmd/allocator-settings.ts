@@ -7,7 +7,7 @@
  * commit's rows, each collection's garbage), so under load it kept handing pages back and
  * faulting them in again: an `madvise` every 13 tasks of a drain, and about 0.8 page faults a
  * task. Keeping freed memory for a second took the daemon's CPU per task down 6-22 % in W1's
- * first round, 9 interleaved pairs (bench/NOTES.md, "Allocator settings"); memory unused for a
+ * first round in 12 of 14 interleaved pairs (bench/NOTES.md, "Allocator settings"); memory unused for a
  * second still goes back, so a drained or idle daemon shrinks as before. The holes are still
  * purged: leaving them kept a settled backlog of 1,000,000 tasks at 413 MiB instead of 272.
  *
