@@ -4,7 +4,7 @@
  */
 import { parseDuration } from "../protocol/index.ts";
 import { ConfigError } from "./config-error.ts";
-import { isLoopbackHost, parseBytes, parseChoice, parseListen, type ListenAddress } from "./parse-values.ts";
+import { isLoopbackHost, parseBytes, parseChoice, parseInteger, parseListen, type ListenAddress } from "./parse-values.ts";
 
 export const DEFAULT_LISTEN = "127.0.0.1:7070";
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -23,10 +23,13 @@ export interface ServeFlags {
   logLevel?: string | undefined;
   retention?: string | undefined;
   stickyTimeout?: string | undefined;
+  memoryBacklog?: string | undefined;
 }
 
 export const DEFAULT_RETENTION = "7d";
 export const DEFAULT_STICKY_TIMEOUT = "5s";
+/** Mirrors lib/core's DEFAULT_HOT_TASKS_PER_LINE; config imports nothing from tqd but zod. */
+export const DEFAULT_MEMORY_BACKLOG = 20_000;
 
 export interface ServeConfig {
   readonly listen: ListenAddress;
@@ -41,6 +44,8 @@ export interface ServeConfig {
   readonly retentionMs: number;
   /** How long a workflow task waits for the worker that holds the workflow in its cache. */
   readonly stickyTimeoutMs: number;
+  /** Pending tasks each ready line (queue, priority, fairness key, type) keeps in memory; the rest wait in the store. */
+  readonly memoryBacklog: number;
   /** Warnings to print at start (e.g. an insecure listen). */
   readonly warnings: readonly string[];
 }
@@ -84,7 +89,8 @@ export function resolveServeConfig({ flags, env }: ServeConfigInput): Readonly<S
   if (stickyTimeoutMs === undefined || stickyTimeoutMs < 1 || stickyTimeoutMs > 600_000) {
     throw new ConfigError("--sticky-timeout", `invalid --sticky-timeout (TQD_STICKY_TIMEOUT) "${stickyText}": expected a duration from 1ms to 10m, such as 5s`);
   }
-  return Object.freeze({ listen, dataDir, token, maxBodyBytes, insecure, logFormat, logLevel, retentionMs, stickyTimeoutMs, warnings: Object.freeze(warnings) });
+  const memoryBacklog = parseInteger("--memory-backlog (TQD_MEMORY_BACKLOG)", flags.memoryBacklog ?? env.TQD_MEMORY_BACKLOG ?? String(DEFAULT_MEMORY_BACKLOG), 1, 100_000_000);
+  return Object.freeze({ listen, dataDir, token, maxBodyBytes, insecure, logFormat, logLevel, retentionMs, stickyTimeoutMs, memoryBacklog, warnings: Object.freeze(warnings) });
 }
 
 /** `$XDG_DATA_HOME/tqd`, else `~/.local/share/tqd`, else `./tqd-data`. */

@@ -18,9 +18,11 @@ import {
   SCHEDULE_TO_START_FAILURE,
 } from "./attempt-outcome.ts";
 import { Histogram, LATENCY_BOUNDS_S } from "../metrics/histogram.ts";
+import { DEFAULT_HOT_TASKS_PER_LINE, REFILL_CHUNK, type ColdTail, type ColdTaskSource } from "./cold-tail.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { ConflictError } from "./errors.ts";
 import { QueueState, type LiveCounts, type ParkedPoller, type QueueSettings } from "./queue-state.ts";
+import type { Refill } from "./ready-lines.ts";
 import type { TaskOptions } from "./task-options.ts";
 import {
   isFinalState,
@@ -42,6 +44,13 @@ export interface DispatchCoreOptions {
   newLeaseToken(): string;
   /** Characters of input that pending tasks keep in memory (default 4 Mi; see `keepOrDropInputs`). */
   pendingInputChars?: number | undefined;
+  /**
+   * Where tasks beyond `hotTasksPerLine` of a ready line wait (see cold-tail.ts); without it
+   * every live task stays in memory.
+   */
+  coldTasks?: ColdTaskSource | undefined;
+  /** Pending tasks a ready line keeps in memory (default 20,000). */
+  hotTasksPerLine?: number | undefined;
 }
 
 export interface NewTask {
@@ -120,9 +129,15 @@ export class DispatchCore {
   private readonly maxPendingInputChars: number;
   private nextSeq = 1;
   private nextPollerId = 1;
+  /** A new pending task behind this many of its line in memory waits in the store only. */
+  private readonly hotMax: number;
+  /** Tasks that wait in the store only (see cold-tail.ts). */
+  private coldCount = 0;
+  private readonly refill: Refill = (tail) => this.readColdIn(tail);
 
   constructor(private readonly options: DispatchCoreOptions) {
     this.maxPendingInputChars = options.pendingInputChars ?? DEFAULT_PENDING_INPUT_CHARS;
+    this.hotMax = options.coldTasks ? Math.max(1, options.hotTasksPerLine ?? DEFAULT_HOT_TASKS_PER_LINE) : Infinity;
   }
 
   /**
@@ -143,13 +158,36 @@ export class DispatchCore {
       if (task.state === "running" && task.lease === undefined) task.state = "pending";
       if (task.state === "pending") task.readyAt ??= record.createdAt;
       task.inputJson = undefined;
-      this.register(task);
+      this.register(task, true);
     }
   }
 
-  /** A live task by id, or undefined when it is final or unknown. */
+  /** A live task by id, or undefined when it is final, unknown, or waits in the store only (see `faultIn`). */
   getLive(id: string): LiveTask | undefined {
     return this.tasks.get(id);
+  }
+
+  /**
+   * Reads a task that waits in the store only back into memory (an operation names it by id),
+   * at the back of its line's tasks in memory; `record` is its row. Undefined when the record
+   * is not such a task.
+   */
+  faultIn(record: TaskRecord): LiveTask | undefined {
+    if (record.state !== "pending" || this.tasks.has(record.id)) return undefined;
+    const queue = this.queues.get(record.queue);
+    if (!queue) return undefined;
+    const task = liveTaskOfRecord(record);
+    task.readyAt ??= record.createdAt;
+    task.inputJson = undefined;
+    if (!queue.ready.readIn(task)) return undefined;
+    this.tasks.set(task.id, task);
+    this.coldCount--;
+    return task;
+  }
+
+  /** Pending tasks that wait in the store only. */
+  get coldTaskCount(): number {
+    return this.coldCount;
   }
 
   /** Plans a new task: assigns its place in line. It is invisible until `addTasks`. */
@@ -201,10 +239,10 @@ export class DispatchCore {
    * Makes committed tasks live; returns the parked polls they went to. `previousStates` holds
    * the final state each revived task leaves (for counts).
    */
-  addTasks(tasks: readonly LiveTask[], now: number, previousStates?: readonly FinalTaskState[]): Assignment[] {
+  addTasks(tasks: readonly LiveTask[], now: number, previousStates?: readonly FinalTaskState[], mayWaitInStore = false): Assignment[] {
     const touched = new Set<QueueState>();
     tasks.forEach((task, i) => {
-      const queue = this.register(task);
+      const queue = this.register(task, mayWaitInStore);
       if (previousStates?.[i] === undefined) {
         queue.added.add(now);
         queue.enqueuedTotal++;
@@ -505,17 +543,25 @@ export class DispatchCore {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  private register(task: LiveTask): QueueState {
+  /** Makes a task live; with `mayWaitInStore`, a plain pending task may go cold instead (see cold-tail.ts). */
+  private register(task: LiveTask, mayWaitInStore = false): QueueState {
     const queue = this.queueOf(task.queue);
-    this.tasks.set(task.id, task);
     queue.count(task, task.state as LiveTaskState, 1);
     if (task.state === "pending") {
-      queue.ready.push(task);
+      if (queue.ready.push(task, mayWaitInStore ? this.hotMax : Infinity)) {
+        // Counted, and listed by its line; the store holds the rest of it.
+        this.coldCount++;
+        task.inputJson = undefined;
+        return queue;
+      }
+      this.tasks.set(task.id, task);
       this.timers.armStart(task);
     } else if (task.state === "scheduled") {
+      this.tasks.set(task.id, task);
       this.timers.armRun(task);
-    } else if (task.state === "running") {
-      this.timers.armLease(task);
+    } else {
+      this.tasks.set(task.id, task);
+      if (task.state === "running") this.timers.armLease(task);
     }
     this.timers.armClose(task);
     this.timers.armFallback(task);
@@ -615,7 +661,37 @@ export class DispatchCore {
     if (queue.paused) return [];
     // Each leased task then takes its token (see lease), so the budget is fixed up front.
     const budget = Math.min(max, queue.tokens(now));
-    return budget < 1 ? [] : queue.ready.take(types, budget, queue.keyPolicy(now));
+    return budget < 1 ? [] : queue.ready.take(types, budget, queue.keyPolicy(now), this.refill);
+  }
+
+  /**
+   * Reads the next chunk of a line's cold tasks from the store into memory (the line pushes
+   * them); listed tasks the store no longer holds pending leave the queue's counts.
+   */
+  private readColdIn(tail: ColdTail): LiveTask[] {
+    const range = tail.nextRange(REFILL_CHUNK);
+    const source = this.options.coldTasks;
+    if (range === undefined || source === undefined) return [];
+    // Rows of the range that are not listed (an enqueue committed but not yet added) are read
+    // and left: room for them keeps every listed task of the range within the limit.
+    const limit = REFILL_CHUNK * 2;
+    const rows = source.loadCold(tail.line, range.afterSeq, range.upToSeq, limit);
+    const found: TaskRecord[] = [];
+    let missing = tail.take(rows, range.upToSeq, rows.length < limit, found);
+    const loaded: LiveTask[] = [];
+    for (const record of found) {
+      if (this.tasks.has(record.id)) {
+        missing++;
+        continue;
+      }
+      const task = liveTaskOfRecord(record);
+      task.readyAt ??= record.createdAt;
+      this.tasks.set(task.id, task);
+      loaded.push(task);
+    }
+    this.coldCount -= loaded.length + missing;
+    if (missing > 0) this.queues.get(tail.line.queue)?.forgetPending(tail.line.fairnessKey, missing);
+    return loaded;
   }
 
   /** A rate-limited queue with parked polls and backlog wakes when its next token accrues. */

@@ -114,6 +114,16 @@ export class QueueState {
     else byKey.set(key, left);
   }
 
+  /** Uncounts `n` pending tasks that left without notice (cold tasks the store no longer holds pending). */
+  forgetPending(fairnessKey: string | undefined, n: number): void {
+    this.pending -= n;
+    if (fairnessKey === undefined) return;
+    const byKey = this.more().pendingByKey;
+    const left = (byKey?.get(fairnessKey) ?? 0) - n;
+    if (left <= 0) byKey?.delete(fairnessKey);
+    else byKey?.set(fairnessKey, left);
+  }
+
   /** Pending tasks with fairness key `key` (a non-empty key; O(1)). */
   pendingOfKey(key: string): number {
     return this.extras?.pendingByKey?.get(key) ?? 0;

@@ -7,6 +7,7 @@
  * Tasks without a fairness key share the key "". With one key the rotation is a no-op, so the
  * common case costs one map lookup more than a plain FIFO.
  */
+import { ColdTail, mayGoCold, REFILL_BELOW } from "./cold-tail.ts";
 import { RingQueue } from "./ring-queue.ts";
 import { SmallMap } from "./small-map.ts";
 import type { LiveTask } from "./task-state.ts";
@@ -30,28 +31,80 @@ export interface KeyPolicy {
   took(key: string): void;
 }
 
+/**
+ * Reads up to a chunk of a tail's tasks back from the store, live and unlisted from the tail
+ * (see DispatchCore); tasks listed but no longer pending are unlisted too.
+ */
+export type Refill = (tail: ColdTail) => LiveTask[];
+
+/** For lines that never go cold (a core without a store behind it). */
+const NO_REFILL: Refill = () => [];
+
+/** A line's tasks in memory, and those behind them that wait in the store only. */
+class TaskRing extends RingQueue<LiveTask> {
+  cold: ColdTail | undefined = undefined;
+}
+
+/**
+ * Reads cold tasks in while few wait in memory; returns how many listed tasks were found no
+ * longer pending (they leave the line's count).
+ */
+function topUp(ring: TaskRing, refill: Refill): number {
+  const tail = ring.cold;
+  if (tail === undefined || ring.length >= REFILL_BELOW) return 0;
+  const before = tail.count;
+  const loaded = refill(tail);
+  for (const task of loaded) ring.push(task);
+  if (tail.count === 0) ring.cold = undefined;
+  return before - tail.count - loaded.length;
+}
+
+/**
+ * Adds a task at the back of `ring`; with `hotMax`, a plain pending task (see `mayGoCold`)
+ * behind that many in memory, or behind tasks already cold, waits in the store only: returns
+ * true then.
+ */
+function pushTo(ring: TaskRing, task: LiveTask, hotMax: number): boolean {
+  if (hotMax === Infinity || (ring.cold === undefined && ring.length < hotMax) || !mayGoCold(task)) {
+    ring.push(task);
+    return false;
+  }
+  const tail = (ring.cold ??= new ColdTail({ queue: task.queue, type: task.type, priority: task.priority, fairnessKey: task.fairnessKey }));
+  if (!tail.holds(task)) {
+    ring.push(task);
+    return false;
+  }
+  tail.add(task.seq);
+  return true;
+}
+
 class KeyLine {
-  readonly byType = new SmallMap<RingQueue<LiveTask>>();
-  /** Ring entries, stale ones (canceled or timed-out tasks) included until they are dropped. */
+  readonly byType = new SmallMap<TaskRing>();
+  /**
+   * Entries in memory and in the store (cold), stale ones (canceled or timed-out tasks)
+   * included until they are dropped.
+   */
   entries = 0;
   /** The line is in its level's rotation. */
   inRotation = false;
 
   constructor(readonly key: string) {}
 
-  ring(type: string): RingQueue<LiveTask> {
+  ring(type: string): TaskRing {
     let ring = this.byType.get(type);
-    if (!ring) this.byType.set(type, (ring = new RingQueue<LiveTask>(4)));
+    if (!ring) this.byType.set(type, (ring = new TaskRing(4)));
     return ring;
   }
 
-  /** The ring whose head is the oldest task of the given types. */
-  oldest(types: readonly string[]): RingQueue<LiveTask> | undefined {
-    let best: RingQueue<LiveTask> | undefined;
+  /** The ring whose head is the oldest task of the given types (cold tasks read in first). */
+  oldest(types: readonly string[], refill: Refill): TaskRing | undefined {
+    let best: TaskRing | undefined;
     let bestSeq = Infinity;
     for (const type of types) {
       const ring = this.byType.get(type);
-      const head = ring?.peek();
+      if (ring === undefined) continue;
+      if (ring.cold !== undefined) this.entries -= topUp(ring, refill);
+      const head = ring.peek();
       if (head !== undefined && head.seq < bestSeq) {
         best = ring;
         bestSeq = head.seq;
@@ -90,20 +143,39 @@ export class ReadyLines {
    * object by its field count (3-4 fields 40 bytes, 7-8 fields 72).
    */
   private soleTask: LiveTask | undefined;
-  private soleRing: RingQueue<LiveTask> | undefined;
+  private soleRing: TaskRing | undefined;
   /** Created when the queue first holds two kinds of entries; undefined while flat. */
   private levels: (Level | undefined)[] | undefined;
 
   /** Entries of tasks that moved to another queue (fallback) are stale here and skipped. */
   constructor(private readonly queueName: string) {}
 
-  push(task: LiveTask): void {
-    if (this.holdsAlone(task)) return;
+  /**
+   * Adds a task at the back of its line. With `hotMax` (a new task that may go cold, see
+   * cold-tail.ts), a task behind that many of its line in memory, or behind its line's cold
+   * tasks, is only counted: returns true then, and the caller lets go of it.
+   */
+  push(task: LiveTask, hotMax = Infinity): boolean {
+    if (this.holdsAlone(task)) return false;
     const flat = this.flatRingFor(task);
-    if (flat) return flat.push(task);
+    if (flat) return pushTo(flat, task, hotMax);
     const line = this.levelOf(task).line(task.fairnessKey ?? "");
-    line.ring(task.type).push(task);
     line.entries++;
+    return pushTo(line.ring(task.type), task, hotMax);
+  }
+
+  /**
+   * Takes a cold task back into memory at the back of its line (an operation named it by id):
+   * false when it is not listed cold here.
+   */
+  readIn(task: LiveTask): boolean {
+    const ring = this.levels ? this.levels[levelIndexOf(task)]?.lines.get(task.fairnessKey ?? "")?.byType.get(task.type) : this.soleRing;
+    const tail = ring?.cold;
+    if (ring === undefined || tail === undefined || !tail.holds(task) || !tail.remove(task.seq)) return false;
+    // Counted in the line's entries while cold already.
+    ring.push(task);
+    if (tail.count === 0) ring.cold = undefined;
+    return true;
   }
 
   /** Puts a task back at the front of its line (a redelivery keeps its place). */
@@ -117,15 +189,15 @@ export class ReadyLines {
   }
 
   /** Removes up to `max` pending tasks of the given types, highest priority first, keys in weighted rotation. */
-  take(types: readonly string[], max: number, policy: KeyPolicy): LiveTask[] {
-    if (!this.levels) return this.takeFlat(types, max, policy);
+  take(types: readonly string[], max: number, policy: KeyPolicy, refill = NO_REFILL): LiveTask[] {
+    if (!this.levels) return this.takeFlat(types, max, policy, refill);
     const taken: LiveTask[] = [];
     for (const level of this.levels) {
       if (!level) continue;
       while (taken.length < max) {
-        const line = this.nextLine(level, types, policy);
+        const line = this.nextLine(level, types, policy, refill);
         if (!line) break;
-        const task = line.oldest(types)!.shift()!;
+        const task = line.oldest(types, refill)!.shift()!;
         line.entries--;
         if (!this.isLive(task)) continue;
         taken.push(task);
@@ -138,8 +210,9 @@ export class ReadyLines {
   }
 
   /** One line: FIFO, as long as the key's own rate limit allows. */
-  private takeFlat(types: readonly string[], max: number, policy: KeyPolicy): LiveTask[] {
+  private takeFlat(types: readonly string[], max: number, policy: KeyPolicy, refill: Refill): LiveTask[] {
     const taken: LiveTask[] = [];
+    if (this.soleRing?.cold !== undefined) topUp(this.soleRing, refill);
     const head = this.soleTask ?? this.soleRing?.peek();
     if (head === undefined || max < 1 || !types.includes(head.type)) return taken;
     const key = head.fairnessKey ?? "";
@@ -156,6 +229,7 @@ export class ReadyLines {
     const ring = this.soleRing!;
     while (taken.length < max && ring.length > 0 && policy.allows(key)) {
       const task = ring.shift()!;
+      if (ring.cold !== undefined) topUp(ring, refill);
       if (!this.isLive(task)) continue;
       taken.push(task);
       policy.took(key);
@@ -165,15 +239,16 @@ export class ReadyLines {
 
   /** Keeps the task as the queue's lone entry when the queue is flat and empty. */
   private holdsAlone(task: LiveTask): boolean {
-    if (this.levels || this.soleTask !== undefined || (this.soleRing !== undefined && this.soleRing.length > 0)) return false;
+    const ring = this.soleRing;
+    if (this.levels || this.soleTask !== undefined || (ring !== undefined && (ring.length > 0 || ring.cold !== undefined))) return false;
     this.soleTask = task;
     return true;
   }
 
   /** The flat ring a task goes to, or undefined once the queue has (or now needs) levels. */
-  private flatRingFor(task: LiveTask): RingQueue<LiveTask> | undefined {
+  private flatRingFor(task: LiveTask): TaskRing | undefined {
     if (this.levels) return undefined;
-    const ring = (this.soleRing ??= new RingQueue<LiveTask>(SOLE_RING_CAPACITY));
+    const ring = (this.soleRing ??= new TaskRing(SOLE_RING_CAPACITY));
     if (this.soleTask !== undefined) {
       // A second entry: the lone one goes into the ring first (a pushed task goes behind it,
       // an unshifted one in front).
@@ -181,12 +256,14 @@ export class ReadyLines {
       this.soleTask = undefined;
     }
     const head = ring.peek();
-    if (head === undefined || sameLine(head, task)) return ring;
+    const cold = ring.cold;
+    if (head === undefined ? cold === undefined || cold.holds(task) : sameLine(head, task)) return ring;
     // A second kind of entry: the ring becomes the first line of the general structure.
     const levels = (this.levels = new Array<Level | undefined>(PRIORITY_LEVELS));
-    const line = (levels[levelIndexOf(head)] = new Level()).line(head.fairnessKey ?? "");
-    line.byType.set(head.type, ring);
-    line.entries = ring.length;
+    const first = head ?? cold!.line;
+    const line = (levels[levelIndexOf(first)] = new Level()).line(first.fairnessKey ?? "");
+    line.byType.set(first.type, ring);
+    line.entries = ring.length + (cold?.count ?? 0);
     this.soleRing = undefined;
     return undefined;
   }
@@ -196,15 +273,15 @@ export class ReadyLines {
   }
 
   /** Every ring with its level index, key and type (the flat entries, or each line's). */
-  private *rings(): Generator<[level: number, key: string, type: string, ring: RingQueue<LiveTask>]> {
+  private *rings(): Generator<[level: number, key: string, type: string, ring: TaskRing]> {
     if (!this.levels) {
       let ring = this.soleRing;
       if (this.soleTask !== undefined) {
-        ring = new RingQueue<LiveTask>(1);
+        ring = new TaskRing(1);
         ring.push(this.soleTask);
       }
-      const head = ring?.peek();
-      if (ring && head) yield [levelIndexOf(head), head.fairnessKey ?? "", head.type, ring];
+      const first = ring?.peek() ?? ring?.cold?.line;
+      if (ring && first) yield [levelIndexOf(first), first.fairnessKey ?? "", first.type, ring];
       return;
     }
     for (const [index, level] of this.levels.entries()) {
@@ -215,7 +292,7 @@ export class ReadyLines {
   }
 
   /** The key whose turn it is and that has a task of `types`; drops keys that ran empty. */
-  private nextLine(level: Level, types: readonly string[], policy: KeyPolicy): KeyLine | undefined {
+  private nextLine(level: Level, types: readonly string[], policy: KeyPolicy, refill: Refill): KeyLine | undefined {
     for (let checked = 0; checked <= level.active.length; ) {
       if (level.active.length === 0) return undefined;
       if (level.cursor >= level.active.length) level.cursor = 0;
@@ -227,7 +304,7 @@ export class ReadyLines {
         level.credit = 0;
         continue;
       }
-      if (line.oldest(types) !== undefined && policy.allows(line.key)) {
+      if (line.oldest(types, refill) !== undefined && policy.allows(line.key)) {
         if (level.credit <= 0) level.credit = Math.max(1, policy.weight(line.key));
         return line;
       }
@@ -242,7 +319,7 @@ export class ReadyLines {
   census(): PendingCensus {
     const census: PendingCensus = { byLevel: new Array<number>(PRIORITY_LEVELS).fill(0), byKey: new Map(), byType: new Map() };
     for (const [index, key, type, ring] of this.rings()) {
-      let live = 0;
+      let live = ring.cold?.count ?? 0;
       ring.forEach((task) => {
         if (this.isLive(task)) live++;
       });
@@ -275,6 +352,6 @@ function sameLine(a: LiveTask, b: LiveTask): boolean {
 }
 
 /** Index 0 = priority 1. */
-function levelIndexOf(task: LiveTask): number {
+function levelIndexOf(task: { priority: number }): number {
   return Math.min(PRIORITY_LEVELS, Math.max(1, task.priority)) - 1;
 }

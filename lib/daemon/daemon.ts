@@ -56,6 +56,8 @@ export interface DaemonDeps {
   stickyTimeoutMs?: number;
   /** Characters of input pending tasks keep in memory; the rest are read at dispatch (default 4 Mi). */
   pendingInputChars?: number;
+  /** Pending tasks a ready line keeps in memory; the rest wait in the store (default 20,000; see lib/core/cold-tail.ts). */
+  hotTasksPerLine?: number;
 }
 
 export interface PollCommand {
@@ -126,7 +128,12 @@ export class Daemon {
 
   private constructor(private readonly deps: DaemonDeps) {
     this.ids = deps.ids ?? randomIds;
-    this.core = new DispatchCore({ newLeaseToken: () => this.ids.leaseToken(), pendingInputChars: deps.pendingInputChars });
+    this.core = new DispatchCore({
+      newLeaseToken: () => this.ids.leaseToken(),
+      pendingInputChars: deps.pendingInputChars,
+      coldTasks: deps.store,
+      hotTasksPerLine: deps.hotTasksPerLine,
+    });
     this.polls = new PollWaiters(deps.clock);
     this.taskWaiters = new TaskWaiters(deps.clock);
     this.collector = new CollectAfterEnds(deps.collectGarbage, (run) => setImmediate(run));
@@ -195,7 +202,7 @@ export class Daemon {
     daemon.timerLoop = daemon.runTimers();
     daemon.sweepLoop = daemon.runSweeps();
     daemon.deadLetters.startRetention();
-    deps.log.info("store loaded", { liveTasks: daemon.core.liveTaskCount });
+    deps.log.info("store loaded", { liveTasks: daemon.core.liveTaskCount + daemon.core.coldTaskCount, inStoreOnly: daemon.core.coldTaskCount });
     return daemon;
   }
 
@@ -237,7 +244,7 @@ export class Daemon {
     } finally {
       for (const task of plan.newTasks) this.pendingInserts.delete(task.id);
     }
-    this.deliver(this.core.addTasks(plan.newTasks, this.deps.clock.now()));
+    this.deliver(this.core.addTasks(plan.newTasks, this.deps.clock.now(), undefined, true));
     this.rearmTimers();
     for (const task of plan.newTasks) this.events.emit("task.enqueued", { id: task.id, queue });
     const warning = this.queues.warningFor(queue, now);
@@ -419,7 +426,8 @@ export class Daemon {
       store: this.deps.store.stats(),
       pollersWaiting: this.polls.size,
       queuesInMemory: this.core.queueCount,
-      liveTasks: this.core.liveTaskCount,
+      liveTasks: this.core.liveTaskCount + this.core.coldTaskCount,
+      tasksInStoreOnly: this.core.coldTaskCount,
       workflows: { running: this.workflows.runningCount, ...this.workflows.counters, taskModes: { ...this.workflows.taskModes } },
     };
   }
@@ -565,11 +573,14 @@ export class Daemon {
     throw new ConflictError(`task ${id} is already ${record.state}`);
   }
 
+  /** A live task by id (one that waits in the store only is read in); throws for a final or unknown one. */
   private liveOrExplain(id: string): LiveTask {
     const task = this.core.getLive(id);
     if (task) return task;
     const record = this.deps.store.readTask(id);
     if (!record) throw new NotFoundError(`task ${id} not found`);
+    const cold = this.core.faultIn(record);
+    if (cold) return cold;
     throw new ConflictError(`task ${id} is already ${record.state}`);
   }
 

@@ -125,7 +125,14 @@ export class WorkflowEngine {
     const now = this.deps.clock.now();
     const changes: WorkflowChange[] = [];
     for (const link of [...this.links.values()]) {
-      const live = this.deps.core.getLive(link.taskId);
+      // A workflow's tasks stay in memory: one that waits in the store only (a deep backlog
+      // at boot, see lib/core/cold-tail.ts) is read in.
+      let record: TaskRecord | undefined;
+      let live = this.deps.core.getLive(link.taskId);
+      if (!live) {
+        record = this.deps.store.readTask(link.taskId);
+        if (record) live = this.deps.core.faultIn(record);
+      }
       if (live) {
         if (live.state === "running") {
           const change = this.onDispatched(live, now);
@@ -133,7 +140,6 @@ export class WorkflowEngine {
         }
         continue;
       }
-      const record = this.deps.store.readTask(link.taskId);
       if (record) {
         const change = this.onTaskEnded(record, now);
         if (change) changes.push(change);

@@ -29,6 +29,8 @@ export function metrics(context: RouteContext): Response {
   out.sample("tqd_queues_in_memory", {}, m.queuesInMemory);
   out.family("tqd_live_tasks", "gauge", "Tasks scheduled, pending or running.");
   out.sample("tqd_live_tasks", {}, m.liveTasks);
+  out.family("tqd_tasks_in_store_only", "gauge", "Pending tasks of deep backlogs that wait in the store only, read in as their line drains (part of tqd_live_tasks).");
+  out.sample("tqd_tasks_in_store_only", {}, m.tasksInStoreOnly);
   const wf = m.workflows;
   out.family("tqd_workflows_running", "gauge", "Workflow executions running.");
   out.sample("tqd_workflows_running", {}, wf.running);

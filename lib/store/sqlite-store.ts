@@ -3,6 +3,7 @@
  * statements, kysely for migrations and the boot-time queries.
  */
 import { Kysely, SqliteDialect } from "kysely";
+import type { ColdLine } from "../core/index.ts";
 import { FinalCounts } from "./final-counts.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { supersededDispatches } from "./superseded-ops.ts";
@@ -140,6 +141,10 @@ class SqliteTaskStore implements TaskStore {
 
   readInput(id: string, seq: number) {
     return this.statements.readInput(id, seq);
+  }
+
+  loadCold(line: ColdLine, afterSeq: number, upToSeq: number, limit: number) {
+    return this.statements.readCold(line, afterSeq, upToSeq, limit);
   }
 
   async loadLive(): Promise<LiveSnapshot> {

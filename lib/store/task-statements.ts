@@ -2,7 +2,7 @@
  * The prepared statements behind each named operation, and the row <-> record mapping. Raw
  * bun:sqlite statements (through the connection adapter) because these run on every request.
  */
-import { DEFAULT_START_TO_CLOSE_MS, resolveTaskOptions, type AttemptRecord, type TaskOptions, type TaskRecord, type TaskState } from "../core/index.ts";
+import { DEFAULT_START_TO_CLOSE_MS, resolveTaskOptions, type AttemptRecord, type ColdLine, type TaskOptions, type TaskRecord, type TaskState } from "../core/index.ts";
 import type { FinalCounts } from "./final-counts.ts";
 import type { AttemptsTable, TasksTable } from "./schema.ts";
 import type { PreparedStatement, SqliteConnection } from "./sqlite.ts";
@@ -40,6 +40,7 @@ export class TaskStatements {
   private readonly selectLive: PreparedStatement;
   private readonly selectInput: PreparedStatement;
   private readonly selectInputById: PreparedStatement;
+  private readonly selectCold: PreparedStatement;
 
   /** `finalCounts` hears of every row that becomes final or stops being final. */
   constructor(
@@ -87,6 +88,11 @@ export class TaskStatements {
     // seq is the rowid: a lookup by it skips the id index (about 0.8 against 1.4 µs a task).
     this.selectInput = db.prepare("SELECT input FROM tasks WHERE seq = $seq AND id = $id");
     this.selectInputById = db.prepare("SELECT input FROM tasks WHERE id = $id");
+    // A seq range of one ready line (see lib/core/cold-tail.ts), over the rowid; inputs are
+    // read at dispatch, as at boot.
+    this.selectCold = db.prepare(
+      `SELECT ${TASK_COLUMNS.replace("input, ", "NULL AS input, ")} FROM tasks WHERE seq > $after AND seq <= $upTo AND finished_at IS NULL AND state = 'pending' AND queue = $queue AND type = $type AND priority = $priority AND fairness_key IS $fairnessKey ORDER BY seq LIMIT $limit`,
+    );
   }
 
   /** Executes one named task write; the caller holds the transaction. */
@@ -150,6 +156,12 @@ export class TaskStatements {
   /** Live tasks in enqueue order, one row at a time, inputs left out (`inputJson` undefined). */
   *live(): Generator<TaskRecord> {
     for (const row of this.selectLive.iterate()) yield recordOfRow(row as TaskRow);
+  }
+
+  /** Pending tasks of one ready line in a seq range, ascending, inputs left out. */
+  readCold(line: ColdLine, afterSeq: number, upToSeq: number, limit: number): TaskRecord[] {
+    const rows = this.selectCold.all({ after: afterSeq, upTo: upToSeq, queue: line.queue, type: line.type, priority: line.priority, fairnessKey: line.fairnessKey ?? null, limit });
+    return (rows as TaskRow[]).map(recordOfRow);
   }
 
   readAttempts(id: string): AttemptRecord[] {

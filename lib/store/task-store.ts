@@ -4,6 +4,7 @@
  */
 import type {
   AttemptRecord,
+  ColdLine,
   FinalTaskState,
   QueueSettings,
   StoredWorkflowEvent,
@@ -110,6 +111,12 @@ export interface TaskStore {
    * it is being created or leased; dispatch and reads of a live task fetch it here.
    */
   readInput(id: string, seq: number): string | undefined;
+  /**
+   * Pending tasks of one ready line with `afterSeq < seq <= upToSeq`, ascending, at most
+   * `limit`, inputs left out: the tasks of a deep backlog that wait here only (see
+   * lib/core/cold-tail.ts).
+   */
+  loadCold(line: ColdLine, afterSeq: number, upToSeq: number, limit: number): TaskRecord[];
   readAttempts(id: string): AttemptRecord[];
   /** Failed and timed-out tasks of a queue, oldest first. */
   listDead(queue: string, limit: number): TaskRecord[];

@@ -27,6 +27,8 @@ export interface TestServerOptions {
   noStream?: boolean;
   /** Characters of input pending tasks keep in memory (0: every dispatch reads it from the store). */
   pendingInputChars?: number;
+  /** Pending tasks a ready line keeps in memory; the rest wait in the store (lib/core/cold-tail.ts). */
+  hotTasksPerLine?: number;
 }
 
 export interface TestServer extends AsyncDisposable {
@@ -56,6 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     log,
     defaultStartToCloseMs: options.defaultStartToCloseMs,
     pendingInputChars: options.pendingInputChars,
+    ...(options.hotTasksPerLine === undefined ? {} : { hotTasksPerLine: options.hotTasksPerLine }),
     naming: WORKFLOW_NAMING,
     ...(options.ids ? { ids: options.ids } : {}),
   });

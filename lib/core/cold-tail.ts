@@ -1,0 +1,169 @@
+/**
+ * A deep backlog waits in the store, not in memory. Each ready line (one queue, priority,
+ * fairness key and task type) keeps at most `hotTasksPerLine` pending tasks in memory; tasks
+ * enqueued behind those stay only in the store, counted by the line's `ColdTail`, and are read
+ * back in seq order, a chunk at a time, as the line drains. A million pending tasks then cost
+ * the memory of the hot ones plus a few numbers, whatever the backlog's depth.
+ *
+ * Only plain pending tasks go cold: no timer of theirs may fire while they wait (no
+ * schedule-to-start or schedule-to-close deadline, no fallback) and no routing statistics
+ * count them (not routed). Everything else stays in memory as before. A cold task that an
+ * operation names by id (a cancel, a workflow's repair at boot) is read in at once
+ * (`DispatchCore.faultIn`).
+ */
+import type { LiveTask, TaskRecord } from "./task-state.ts";
+
+/** Pending tasks a line keeps in memory before later ones wait in the store. */
+export const DEFAULT_HOT_TASKS_PER_LINE = 20_000;
+/** A line reads cold tasks in once fewer than this many wait in memory... */
+export const REFILL_BELOW = 4_096;
+/** ...this many at a time (a read of about 4 ms here; larger chunks stall the thread longer). */
+export const REFILL_CHUNK = 2_048;
+
+/** What identifies a line's tasks in the store. */
+export interface ColdLine {
+  readonly queue: string;
+  readonly type: string;
+  readonly priority: number;
+  readonly fairnessKey: string | undefined;
+}
+
+/** Reads cold tasks back (the store, injected: the core does no I/O of its own choosing). */
+export interface ColdTaskSource {
+  /**
+   * Pending tasks of `line` with `afterSeq < seq <= upToSeq`, in seq order, at most `limit`,
+   * inputs left out (`inputJson` undefined). Synchronous: a line is refilled in the middle of
+   * a match.
+   */
+  loadCold(line: ColdLine, afterSeq: number, upToSeq: number, limit: number): TaskRecord[];
+}
+
+/**
+ * The cold part of one line: the seqs of its tasks that wait in the store only, in order.
+ * A load reads the store's pending rows of the line over the next seqs' range and keeps only
+ * the rows whose seq is listed: a row in that range that was never counted here (its enqueue
+ * committed, but not yet added to the core) is left for its own add. Listed seqs cost 8 bytes
+ * a task; a removed one (read in by id) is kept negated until the loads pass it.
+ */
+export class ColdTail {
+  /** Tasks listed and not removed. */
+  count = 0;
+  private seqs = new Float64Array(64);
+  /** Listed seqs are `seqs[head..end)`, ascending by absolute value. */
+  private head = 0;
+  private end = 0;
+
+  constructor(readonly line: ColdLine) {}
+
+  /** True when `task` belongs to this tail's line (only such a task can be read back by it). */
+  holds(task: { queue: string; type: string; priority: number; fairnessKey: string | undefined }): boolean {
+    const line = this.line;
+    return task.queue === line.queue && task.type === line.type && task.priority === line.priority && task.fairnessKey === line.fairnessKey;
+  }
+
+  /** Lists a task that now waits in the store only. */
+  add(seq: number): void {
+    if (this.end === this.seqs.length) this.makeRoom();
+    let at = this.end;
+    // Tasks go cold in seq order but for a rare commit that finished out of order.
+    while (at > this.head && Math.abs(this.seqs[at - 1]!) > seq) at--;
+    if (at < this.end) this.seqs.copyWithin(at + 1, at, this.end);
+    this.seqs[at] = seq;
+    this.end++;
+    this.count++;
+  }
+
+  /** Unlists a task read in by id; false when it is not listed. */
+  remove(seq: number): boolean {
+    let low = this.head;
+    let high = this.end - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const value = this.seqs[mid]!;
+      const at = Math.abs(value);
+      if (at === seq) {
+        if (value < 0) return false;
+        this.seqs[mid] = -value;
+        this.count--;
+        return true;
+      }
+      if (at < seq) low = mid + 1;
+      else high = mid - 1;
+    }
+    return false;
+  }
+
+  /** The seq range a load of up to `chunk` listed tasks reads, or undefined when none is listed. */
+  nextRange(chunk: number): { afterSeq: number; upToSeq: number } | undefined {
+    this.skipRemoved();
+    if (this.head === this.end) return undefined;
+    const last = Math.min(this.end, this.head + chunk) - 1;
+    return { afterSeq: this.seqs[this.head]! - 1, upToSeq: Math.abs(this.seqs[last]!) };
+  }
+
+  /**
+   * Matches rows read over `nextRange` (ascending seqs) against the list: returns the rows to
+   * read in, unlists them, and unlists the seqs passed over without a row (tasks no longer
+   * pending in the store). `complete`: the read returned every row of the range, so seqs after
+   * the last row up to `upToSeq` had none either. Returns the count of seqs that had no row.
+   */
+  take<R extends { seq: number }>(rows: readonly R[], upToSeq: number, complete: boolean, found: R[]): number {
+    let missing = 0;
+    for (const row of rows) {
+      while (this.head < this.end && Math.abs(this.seqs[this.head]!) < row.seq) missing += this.pass();
+      if (this.head < this.end && this.seqs[this.head] === row.seq) {
+        found.push(row);
+        this.head++;
+        this.count--;
+      }
+    }
+    if (complete) while (this.head < this.end && Math.abs(this.seqs[this.head]!) <= upToSeq) missing += this.pass();
+    if (this.head === this.end) {
+      this.head = this.end = 0;
+      // A drained backlog gives its list back.
+      if (this.seqs.length > 64) this.seqs = new Float64Array(64);
+    }
+    return missing;
+  }
+
+  /** Steps over the head seq: 1 if it was listed (its task vanished), 0 if it was removed. */
+  private pass(): number {
+    const listed = this.seqs[this.head]! > 0;
+    this.head++;
+    if (!listed) return 0;
+    this.count--;
+    return 1;
+  }
+
+  private skipRemoved(): void {
+    while (this.head < this.end && this.seqs[this.head]! < 0) this.head++;
+  }
+
+  private makeRoom(): void {
+    const used = this.end - this.head;
+    if (used * 2 > this.seqs.length) {
+      const seqs = new Float64Array(this.seqs.length * 2);
+      seqs.set(this.seqs.subarray(this.head, this.end));
+      this.seqs = seqs;
+    } else {
+      this.seqs.copyWithin(0, this.head, this.end);
+    }
+    this.head = 0;
+    this.end = used;
+  }
+}
+
+/**
+ * True for a pending task that may wait in the store only: nothing about it needs memory
+ * until it is dispatched.
+ */
+export function mayGoCold(task: LiveTask): boolean {
+  return (
+    task.state === "pending" &&
+    task.options.scheduleToStartMs === undefined &&
+    task.closeDeadline === undefined &&
+    task.fallbackAt === undefined &&
+    task.routedFrom === undefined &&
+    !task.cancelRequested
+  );
+}

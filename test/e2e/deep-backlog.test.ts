@@ -1,0 +1,51 @@
+/**
+ * A backlog deeper than `--memory-backlog` waits in the store (lib/core/cold-tail.ts), through
+ * the compiled binary: counted by /metrics, kept across kill -9, and drained by `tqd work` once
+ * each, in order.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { tempDir } from "../support/temp-dir.ts";
+import { eventually, runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
+
+const N = 300;
+
+async function gauges(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Object.fromEntries(text.split("\n").filter((line) => /^tqd_(live_tasks|tasks_in_store_only) /.test(line)).map((line) => line.split(" ") as [string, string]).map(([k, v]) => [k, Number(v)]));
+}
+
+describe("a deep backlog (binary)", () => {
+  test("tasks past --memory-backlog wait in the store, survive kill -9, and are each run once, in order", async () => {
+    await using dir = await tempDir();
+    const data = join(dir.path, "data");
+    const flags = ["--memory-backlog", "10"];
+    {
+      await using daemon = await startDaemon(data, flags);
+      const tasks = Array.from({ length: N }, (_, n) => ({ type: "t", input: { n } }));
+      const response = await fetch(`${daemon.url}/v1/queues/q/tasks/batch`, { method: "POST", body: JSON.stringify({ tasks }) });
+      expect(response.status).toBe(201);
+      expect(await gauges(daemon.url)).toEqual({ tqd_live_tasks: N, tqd_tasks_in_store_only: N - 10 });
+      daemon.kill("SIGKILL");
+      await daemon.exited;
+    }
+    await using daemon = await startDaemon(data, flags);
+    expect(await gauges(daemon.url)).toEqual({ tqd_live_tasks: N, tqd_tasks_in_store_only: N - 10 });
+    const log = join(dir.path, "runs.log");
+    await using worker = startTqd(["work", "--exec", `cat >> '${log}'; echo >> '${log}'`, "--queue", "q", "--type", "t", "--concurrency", "1", "--server", daemon.url]);
+    await eventually(async () => ((await gauges(daemon.url)).tqd_live_tasks === 0 ? true : undefined), "the backlog to drain", 60_000);
+    const runs = readFileSync(log, "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { n: number }).n);
+    expect(runs).toEqual(Array.from({ length: N }, (_, n) => n));
+    const described = await runTqd(["describe", "q", "--json", "--server", daemon.url]);
+    expect(JSON.parse(described.stdout)).toMatchObject({ counts: { pending: 0, running: 0, completed: N } });
+    worker.kill("SIGTERM");
+    await worker.exited;
+  }, 90_000);
+
+  test("a bad --memory-backlog is a usage error naming the flag", async () => {
+    await using dir = await tempDir();
+    const result = await runTqd(["serve", "--memory-backlog", "0", "--data", dir.path]);
+    expect([result.code, result.stderr.includes("--memory-backlog")]).toEqual([2, true]);
+  });
+});
