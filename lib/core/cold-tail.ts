@@ -17,7 +17,7 @@ import type { LiveTask, TaskRecord } from "./task-state.ts";
 export const DEFAULT_HOT_TASKS_PER_LINE = 20_000;
 /** A line reads cold tasks in once fewer than this many wait in memory... */
 export const REFILL_BELOW = 4_096;
-/** ...this many at a time (a read of about 4 ms here; larger chunks stall the thread longer). */
+/** ...this many at a time (a read of about 2 ms here, rows and task objects; larger chunks stall the thread longer). */
 export const REFILL_CHUNK = 2_048;
 
 /** What identifies a line's tasks in the store. */

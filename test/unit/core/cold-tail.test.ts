@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { ColdTail } from "../../../lib/core/cold-tail.ts";
+import { DEFAULT_MEMORY_BACKLOG } from "../../../lib/config/serve-config.ts";
+import { ColdTail, DEFAULT_HOT_TASKS_PER_LINE } from "../../../lib/core/cold-tail.ts";
 
 const line = { queue: "q", type: "t", priority: 3, fairnessKey: undefined };
 const rows = (...seqs: number[]) => seqs.map((seq) => ({ seq }));
@@ -89,5 +90,9 @@ describe("ColdTail", () => {
     expect(tail.holds({ queue: "q", type: "t", priority: 2, fairnessKey: undefined })).toBe(false);
     expect(tail.holds({ queue: "q", type: "t", priority: 3, fairnessKey: "k" })).toBe(false);
     expect(tail.holds({ queue: "q", type: "u", priority: 3, fairnessKey: undefined })).toBe(false);
+  });
+
+  test("the serve flag's default is the core's", () => {
+    expect(DEFAULT_MEMORY_BACKLOG).toBe(DEFAULT_HOT_TASKS_PER_LINE);
   });
 });
