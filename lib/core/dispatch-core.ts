@@ -673,7 +673,8 @@ export class DispatchCore {
     const source = this.options.coldTasks;
     if (range === undefined || source === undefined) return [];
     // Rows of the range that are not listed (an enqueue committed but not yet added) are read
-    // and left: room for them keeps every listed task of the range within the limit.
+    // and left, so the read may return up to twice the chunk; one that fills even that leaves
+    // the listed seqs after its last row for the next read.
     const limit = REFILL_CHUNK * 2;
     const rows = source.loadCold(tail.line, range.afterSeq, range.upToSeq, limit);
     const found: TaskRecord[] = [];

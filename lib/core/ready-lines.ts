@@ -6,6 +6,9 @@
  *
  * Tasks without a fairness key share the key "". With one key the rotation is a no-op, so the
  * common case costs one map lookup more than a plain FIFO.
+ *
+ * Each line (level, key, type) is a ring of tasks in memory and, behind it when the backlog is
+ * deep, a tail of tasks that wait in the store only (cold-tail.ts), read in as the ring drains.
  */
 import { ColdTail, mayGoCold, REFILL_BELOW } from "./cold-tail.ts";
 import { RingQueue } from "./ring-queue.ts";
