@@ -11,7 +11,7 @@
  * operation names by id (a cancel, a workflow's repair at boot) is read in at once
  * (`DispatchCore.faultIn`).
  */
-import type { LiveTask, TaskRecord } from "./task-state.ts";
+import type { LiveTaskState, TaskRecord } from "./task-state.ts";
 
 /** Pending tasks a line keeps in memory before later ones wait in the store. */
 export const DEFAULT_HOT_TASKS_PER_LINE = 20_000;
@@ -153,11 +153,25 @@ export class ColdTail {
   }
 }
 
+/** What decides whether a task may wait in the store only (a live task, or a boot's placement). */
+export type ColdCandidate = Pick<TaskRecord, "state" | "options" | "closeDeadline" | "fallbackAt" | "routedFrom" | "cancelRequested">;
+
+/**
+ * Where a live task belongs, read at boot before its whole row (see DispatchCore.restore): a
+ * plain pending task of a line already full is only listed, and its row is never read whole.
+ */
+export interface LivePlacement extends ColdLine, ColdCandidate {
+  readonly seq: number;
+  readonly state: LiveTaskState;
+  /** A running task without a lease was never dispatched durably: it is pending again. */
+  readonly leased: boolean;
+}
+
 /**
  * True for a pending task that may wait in the store only: nothing about it needs memory
  * until it is dispatched.
  */
-export function mayGoCold(task: LiveTask): boolean {
+export function mayGoCold(task: ColdCandidate): boolean {
   return (
     task.state === "pending" &&
     task.options.scheduleToStartMs === undefined &&

@@ -18,7 +18,7 @@ import {
   SCHEDULE_TO_START_FAILURE,
 } from "./attempt-outcome.ts";
 import { Histogram, LATENCY_BOUNDS_S } from "../metrics/histogram.ts";
-import { DEFAULT_HOT_TASKS_PER_LINE, REFILL_CHUNK, type ColdTail, type ColdTaskSource } from "./cold-tail.ts";
+import { DEFAULT_HOT_TASKS_PER_LINE, REFILL_CHUNK, type ColdTail, type ColdTaskSource, type LivePlacement } from "./cold-tail.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { ConflictError } from "./errors.ts";
 import { QueueState, type LiveCounts, type ParkedPoller, type QueueSettings } from "./queue-state.ts";
@@ -70,6 +70,14 @@ export interface NewTask {
   options: TaskOptions;
   /** Epoch ms before which the task must not be dispatched. */
   runAt?: number | undefined;
+}
+
+/** The live tasks a boot restores: where each belongs, and its whole row on demand. */
+export interface LiveTasksAtBoot {
+  /** In enqueue order; read from the store while iterated (iterate once). */
+  placements: Iterable<LivePlacement>;
+  /** A live task's whole row, input left out; called while `placements` is iterated. */
+  readLive(seq: number): TaskRecord | undefined;
 }
 
 /** Tasks leased to a parked poll, which the daemon must now answer. */
@@ -141,10 +149,11 @@ export class DispatchCore {
   }
 
   /**
-   * Rebuilds memory from the store at boot (records may be streamed: each is read once); timers
-   * that fell due while down fire on the first tick.
+   * Rebuilds memory from the store at boot (tasks are streamed: each is read once); timers
+   * that fell due while down fire on the first tick. A plain pending task behind a full line
+   * is only listed from its placement, so a deep backlog's rows are never read whole here.
    */
-  restore(records: Iterable<TaskRecord>, settings: ReadonlyMap<string, QueueSettings>, maxSeq: number, now: number): void {
+  restore(live: LiveTasksAtBoot, settings: ReadonlyMap<string, QueueSettings>, maxSeq: number, now: number): void {
     this.nextSeq = Math.max(this.nextSeq, maxSeq + 1);
     for (const [name, queueSettings] of settings) {
       const queue = this.queueOf(name);
@@ -153,7 +162,10 @@ export class DispatchCore {
       for (const [key, setting] of queueSettings.fairness) queue.setFairness(key, setting, now);
       queue.refreshLimit(now);
     }
-    for (const record of records) {
+    for (const placement of live.placements) {
+      if (this.hotMax !== Infinity && this.listColdAtBoot(placement)) continue;
+      const record = live.readLive(placement.seq);
+      if (!record) continue;
       const task = liveTaskOfRecord(record);
       if (task.state === "running" && task.lease === undefined) task.state = "pending";
       if (task.state === "pending") task.readyAt ??= record.createdAt;
@@ -183,6 +195,18 @@ export class DispatchCore {
     this.tasks.set(task.id, task);
     this.coldCount--;
     return task;
+  }
+
+  /** See `restore`: true when the placement's task was listed cold (and counted). */
+  private listColdAtBoot(placement: LivePlacement): boolean {
+    if (placement.state === "scheduled" || (placement.state === "running" && placement.leased)) return false;
+    const queue = this.queueOf(placement.queue);
+    // A running task without a lease is pending again (as below for those read whole).
+    const pending = placement.state === "pending" ? placement : { ...placement, state: "pending" as const };
+    if (!queue.ready.listCold(pending, this.hotMax)) return false;
+    queue.count(placement, "pending", 1);
+    this.coldCount++;
+    return true;
   }
 
   /** Pending tasks that wait in the store only. */

@@ -101,7 +101,7 @@ export class QueueState {
   }
 
   /** Counts a task entering (+1) or leaving (-1) a live state. */
-  count(task: LiveTask, state: LiveTaskState, delta: 1 | -1): void {
+  count(task: Pick<LiveTask, "fairnessKey">, state: LiveTaskState, delta: 1 | -1): void {
     this[state] += delta;
     // Kept this small: it is inlined into every dispatch and enqueue.
     if (state === "pending" && task.fairnessKey !== undefined) this.countKey(task.fairnessKey, delta);

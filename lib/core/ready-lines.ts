@@ -10,12 +10,15 @@
  * Each line (level, key, type) is a ring of tasks in memory and, behind it when the backlog is
  * deep, a tail of tasks that wait in the store only (cold-tail.ts), read in as the ring drains.
  */
-import { ColdTail, mayGoCold, REFILL_BELOW } from "./cold-tail.ts";
+import { ColdTail, mayGoCold, REFILL_BELOW, type ColdCandidate, type ColdLine } from "./cold-tail.ts";
 import { RingQueue } from "./ring-queue.ts";
 import { SmallMap } from "./small-map.ts";
 import type { LiveTask } from "./task-state.ts";
 
 export const PRIORITY_LEVELS = 5;
+
+/** What places a task in a line. */
+type LineKey = Pick<ColdLine, "type" | "priority" | "fairnessKey">;
 /** A flat queue usually holds few tasks (W5: one); the ring doubles as it fills. */
 const SOLE_RING_CAPACITY = 2;
 
@@ -168,6 +171,26 @@ export class ReadyLines {
   }
 
   /**
+   * At boot, before the task's whole row is read: lists a plain pending task as cold when its
+   * line is full or already has cold tasks, as `push` with `hotMax` would (false: it belongs in
+   * memory, and is pushed once read).
+   */
+  listCold(placement: ColdLine & ColdCandidate & { seq: number }, hotMax: number): boolean {
+    const ring = this.soleRing;
+    // An empty queue keeps its first task in memory whatever the limit (see holdsAlone).
+    if (!this.levels && this.soleTask === undefined && (ring === undefined || (ring.length === 0 && ring.cold === undefined))) return false;
+    const flat = this.flatRingFor(placement);
+    const line = flat ? undefined : this.levelOf(placement).line(placement.fairnessKey ?? "");
+    const target = flat ?? line!.ring(placement.type);
+    if ((target.cold === undefined && target.length < hotMax) || !mayGoCold(placement)) return false;
+    const tail = (target.cold ??= new ColdTail({ queue: placement.queue, type: placement.type, priority: placement.priority, fairnessKey: placement.fairnessKey }));
+    if (!tail.holds(placement)) return false;
+    tail.add(placement.seq);
+    if (line) line.entries++;
+    return true;
+  }
+
+  /**
    * Takes a cold task back into memory at the back of its line (an operation named it by id):
    * false when it is not listed cold here.
    */
@@ -249,7 +272,7 @@ export class ReadyLines {
   }
 
   /** The flat ring a task goes to, or undefined once the queue has (or now needs) levels. */
-  private flatRingFor(task: LiveTask): TaskRing | undefined {
+  private flatRingFor(task: LineKey): TaskRing | undefined {
     if (this.levels) return undefined;
     const ring = (this.soleRing ??= new TaskRing(SOLE_RING_CAPACITY));
     if (this.soleTask !== undefined) {
@@ -260,7 +283,7 @@ export class ReadyLines {
     }
     const head = ring.peek();
     const cold = ring.cold;
-    if (head === undefined ? cold === undefined || cold.holds(task) : sameLine(head, task)) return ring;
+    if (head === undefined ? cold === undefined || sameLine(cold.line, task) : sameLine(head, task)) return ring;
     // A second kind of entry: the ring becomes the first line of the general structure.
     const levels = (this.levels = new Array<Level | undefined>(PRIORITY_LEVELS));
     const first = head ?? cold!.line;
@@ -344,13 +367,13 @@ export class ReadyLines {
     return oldest;
   }
 
-  private levelOf(task: LiveTask): Level {
+  private levelOf(task: LineKey): Level {
     return (this.levels![levelIndexOf(task)] ??= new Level());
   }
 }
 
 /** Tasks of one line share a priority level, fairness key and type. */
-function sameLine(a: LiveTask, b: LiveTask): boolean {
+function sameLine(a: LineKey, b: LineKey): boolean {
   return a.type === b.type && (a.fairnessKey ?? "") === (b.fairnessKey ?? "") && levelIndexOf(a) === levelIndexOf(b);
 }
 

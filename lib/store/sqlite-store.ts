@@ -153,7 +153,7 @@ class SqliteTaskStore implements TaskStore {
       .select((eb) => eb.fn.max<number | null>("seq").as("maxSeq"))
       .executeTakeFirst();
     return {
-      live: this.statements.live(),
+      live: { placements: this.statements.livePlacements(), readLive: (seq) => this.statements.readLiveBySeq(seq) },
       queues: this.queueStatements.loadAll(),
       routes: this.routeStatements.latest(),
       maxSeq: max?.maxSeq ?? 0,

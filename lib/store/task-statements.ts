@@ -2,7 +2,17 @@
  * The prepared statements behind each named operation, and the row <-> record mapping. Raw
  * bun:sqlite statements (through the connection adapter) because these run on every request.
  */
-import { DEFAULT_START_TO_CLOSE_MS, resolveTaskOptions, type AttemptRecord, type ColdLine, type TaskOptions, type TaskRecord, type TaskState } from "../core/index.ts";
+import {
+  DEFAULT_START_TO_CLOSE_MS,
+  resolveTaskOptions,
+  type AttemptRecord,
+  type ColdLine,
+  type LivePlacement,
+  type LiveTaskState,
+  type TaskOptions,
+  type TaskRecord,
+  type TaskState,
+} from "../core/index.ts";
 import type { FinalCounts } from "./final-counts.ts";
 import type { AttemptsTable, TasksTable } from "./schema.ts";
 import type { PreparedStatement, SqliteConnection } from "./sqlite.ts";
@@ -37,7 +47,8 @@ export class TaskStatements {
   private readonly selectDead: PreparedStatement;
   private readonly selectFinishedBefore: PreparedStatement;
   private readonly selectDeadBefore: PreparedStatement;
-  private readonly selectLive: PreparedStatement;
+  private readonly selectPlacements: PreparedStatement;
+  private readonly selectLiveBySeq: PreparedStatement;
   private readonly selectInput: PreparedStatement;
   private readonly selectInputById: PreparedStatement;
   private readonly selectCold: PreparedStatement;
@@ -80,11 +91,14 @@ export class TaskStatements {
     this.selectDeadBefore = db.prepare(
       "SELECT id, queue, state FROM tasks WHERE queue = $queue AND state IN ('failed', 'timed_out') AND finished_at < $before ORDER BY finished_at LIMIT $limit",
     );
-    // Boot leaves inputs in the store (the core reads them at dispatch); finished_at IS NULL
-    // selects the partial index tasks_live_v3 and state guards the meaning.
-    this.selectLive = db.prepare(
-      `SELECT ${TASK_COLUMNS.replace("input, ", "NULL AS input, ")} FROM tasks WHERE finished_at IS NULL AND state IN ('scheduled', 'pending', 'running') ORDER BY seq`,
+    // Boot reads where each live task belongs first (13 of the 30 columns: a million rows in
+    // 0.55 s against 0.8 s whole here), then whole rows only for the tasks it keeps in memory,
+    // inputs left in the store (the core reads them at dispatch). finished_at IS NULL selects
+    // the partial index tasks_live_v3 and state guards the meaning.
+    this.selectPlacements = db.prepare(
+      "SELECT seq, queue, type, state, priority, fairness_key, start_to_close_ms, options, close_deadline, fallback_at, routed_from, cancel_requested, lease_token FROM tasks WHERE finished_at IS NULL AND state IN ('scheduled', 'pending', 'running') ORDER BY seq",
     );
+    this.selectLiveBySeq = db.prepare(`SELECT ${TASK_COLUMNS.replace("input, ", "NULL AS input, ")} FROM tasks WHERE seq = $seq AND finished_at IS NULL`);
     // seq is the rowid: a lookup by it skips the id index (about 0.8 against 1.4 µs a task).
     this.selectInput = db.prepare("SELECT input FROM tasks WHERE seq = $seq AND id = $id");
     this.selectInputById = db.prepare("SELECT input FROM tasks WHERE id = $id");
@@ -153,9 +167,15 @@ export class TaskStatements {
     return row?.input ?? undefined;
   }
 
-  /** Live tasks in enqueue order, one row at a time, inputs left out (`inputJson` undefined). */
-  *live(): Generator<TaskRecord> {
-    for (const row of this.selectLive.iterate()) yield recordOfRow(row as TaskRow);
+  /** Where each live task belongs, in enqueue order, one row at a time (see DispatchCore.restore). */
+  *livePlacements(): Generator<LivePlacement> {
+    for (const row of this.selectPlacements.iterate()) yield placementOfRow(row as PlacementRow);
+  }
+
+  /** A live task's whole row by seq, input left out (`inputJson` undefined). */
+  readLiveBySeq(seq: number): TaskRecord | undefined {
+    const row = this.selectLiveBySeq.get({ seq }) as TaskRow | null;
+    return row ? recordOfRow(row) : undefined;
   }
 
   /** Pending tasks of one ready line in a seq range, ascending, inputs left out. */
@@ -184,6 +204,28 @@ export class TaskStatements {
     const rows = scope ? this.selectDeadBefore.all({ queue: scope.deadOfQueue, before, limit }) : this.selectFinishedBefore.all({ before, limit });
     return rows as FinalTaskRef[];
   }
+}
+
+type PlacementRow = Pick<
+  TaskRow,
+  "seq" | "queue" | "type" | "state" | "priority" | "fairness_key" | "start_to_close_ms" | "options" | "close_deadline" | "fallback_at" | "routed_from" | "cancel_requested" | "lease_token"
+>;
+
+function placementOfRow(row: PlacementRow): LivePlacement {
+  return {
+    seq: row.seq,
+    queue: row.queue,
+    type: row.type,
+    state: row.state as LiveTaskState,
+    priority: row.priority,
+    fairnessKey: row.fairness_key ?? undefined,
+    options: optionsOfRow(row),
+    closeDeadline: row.close_deadline ?? undefined,
+    fallbackAt: row.fallback_at ?? undefined,
+    routedFrom: row.routed_from ?? undefined,
+    cancelRequested: row.cancel_requested === 1,
+    leased: row.lease_token !== null,
+  };
 }
 
 export function recordOfRow(row: TaskRow): TaskRecord {
@@ -267,7 +309,7 @@ function rowDefaults(startToCloseMs: number): TaskOptions {
   return options;
 }
 
-function optionsOfRow(row: TaskRow): TaskOptions {
+function optionsOfRow(row: Pick<TaskRow, "options" | "start_to_close_ms">): TaskOptions {
   if (row.options === null) return rowDefaults(row.start_to_close_ms ?? DEFAULT_START_TO_CLOSE_MS);
   let options = optionsByText.get(row.options);
   if (!options) {

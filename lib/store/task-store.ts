@@ -5,6 +5,7 @@
 import type {
   AttemptRecord,
   ColdLine,
+  LiveTasksAtBoot,
   FinalTaskState,
   QueueSettings,
   StoredWorkflowEvent,
@@ -50,9 +51,10 @@ export interface LiveSnapshot {
   /**
    * The live tasks in enqueue order, read from the store while they are iterated (a boot of a
    * million tasks never holds them all as records at once): iterate once, before any other
-   * call. Their inputs stay in the store (`inputJson` undefined): see `readInput`.
+   * call. Where each belongs first; whole rows, inputs left in the store (`inputJson`
+   * undefined, see `readInput`), only for those the core keeps in memory.
    */
-  live: Iterable<TaskRecord>;
+  live: LiveTasksAtBoot;
   queues: StoredQueue[];
   /** The rules in force for each queue that has any. */
   routes: RouteVersion[];

@@ -2,9 +2,14 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { TaskRecord } from "../../lib/core/index.ts";
-import { DataDirLockedError, openSqliteStore, type StoreOp } from "../../lib/store/index.ts";
+import { DataDirLockedError, openSqliteStore, type LiveSnapshot, type StoreOp } from "../../lib/store/index.ts";
 import { anOptions, aTaskRecord } from "../support/task-builders.ts";
 import { tempDir } from "../support/temp-dir.ts";
+
+/** The live tasks a boot reads whole, each by its placement. */
+function liveRecords(snapshot: LiveSnapshot): TaskRecord[] {
+  return [...snapshot.live.placements].map((placement) => snapshot.live.readLive(placement.seq)!);
+}
 
 describe("sqlite store", () => {
   test("commits an insert and reads it back after reopening", async () => {
@@ -17,7 +22,7 @@ describe("sqlite store", () => {
     const reopened = await openSqliteStore({ dataDir: dir.path, pid: 1 });
     expect(reopened.readTask(task.id)).toEqual(task);
     const snapshot = await reopened.loadLive();
-    expect([...snapshot.live].map((t) => t.id)).toEqual([task.id]);
+    expect(liveRecords(snapshot).map((t) => t.id)).toEqual([task.id]);
     expect(snapshot.maxSeq).toBe(task.seq);
     await reopened.close();
   });
@@ -40,7 +45,7 @@ describe("sqlite store", () => {
     expect(rows[1]!.start_to_close_ms).toBe(60_000);
     const reopened = await openSqliteStore({ dataDir: dir.path, pid: 1 });
     for (const task of tasks) expect(reopened.readTask(task.id)).toEqual(task);
-    expect([...(await reopened.loadLive()).live].map((task) => task.options)).toEqual(tasks.map((task) => task.options));
+    expect(liveRecords(await reopened.loadLive()).map((task) => task.options)).toEqual(tasks.map((task) => task.options));
     await reopened.close();
   });
 
@@ -163,7 +168,7 @@ describe("sqlite store", () => {
       { op: "attempts.insert", attempt: { taskId: done.id, attempt: 1, worker: "w", startedAt: 5, endedAt: 9, outcome: "completed", errorJson: undefined } },
     ]);
     const snapshot = await store.loadLive();
-    expect([...snapshot.live].map((t) => t.id)).toEqual([open.id]);
+    expect(liveRecords(snapshot).map((t) => t.id)).toEqual([open.id]);
     expect(store.finalCounts("")).toEqual([{ queue: "a", state: "completed", count: 1 }]);
     expect(store.finalCountsOf("a")).toEqual([{ queue: "a", state: "completed", count: 1 }]);
     expect(store.finalCounts("b")).toEqual([]);
@@ -180,10 +185,10 @@ describe("sqlite store", () => {
     const dead = aTaskRecord({ state: "failed", finishedAt: 7 });
     const pending = aTaskRecord();
     await store.commit([scheduled, running, dead, pending].map((task) => ({ op: "tasks.insert", task })));
-    expect([...(await store.loadLive()).live].map((t) => t.id)).toEqual([scheduled.id, running.id, pending.id]);
+    expect(liveRecords(await store.loadLive()).map((t) => t.id)).toEqual([scheduled.id, running.id, pending.id]);
     // A requeue writes the task back live: no finish time.
     await store.commit([{ op: "tasks.saveState", task: { ...dead, state: "pending", finishedAt: undefined } }]);
-    expect([...(await store.loadLive()).live].map((t) => t.id)).toEqual([scheduled.id, running.id, dead.id, pending.id]);
+    expect(liveRecords(await store.loadLive()).map((t) => t.id)).toEqual([scheduled.id, running.id, dead.id, pending.id]);
     await store.close();
   });
 

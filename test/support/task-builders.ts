@@ -1,5 +1,5 @@
 /** Builders for test data: `aTaskRecord({ queue: "q" })`, `anOptions({ heartbeatMs: 1000 })`. */
-import { resolveTaskOptions, type TaskOptions, type TaskOptionsInput, type TaskRecord } from "../../lib/core/index.ts";
+import { resolveTaskOptions, type LiveTasksAtBoot, type LiveTaskState, type TaskOptions, type TaskOptionsInput, type TaskRecord } from "../../lib/core/index.ts";
 
 let counter = 0;
 
@@ -40,5 +40,27 @@ export function aTaskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     startedAt: undefined,
     finishedAt: undefined,
     ...overrides,
+  };
+}
+
+/** Live tasks for `DispatchCore.restore`, as the store gives them at boot. */
+export function liveAtBoot(records: readonly TaskRecord[]): LiveTasksAtBoot {
+  const bySeq = new Map(records.map((record) => [record.seq, record]));
+  return {
+    placements: records.map((record) => ({
+      seq: record.seq,
+      queue: record.queue,
+      type: record.type,
+      state: record.state as LiveTaskState,
+      priority: record.priority,
+      fairnessKey: record.fairnessKey,
+      options: record.options,
+      closeDeadline: record.closeDeadline,
+      fallbackAt: record.fallbackAt,
+      routedFrom: record.routedFrom,
+      cancelRequested: record.cancelRequested,
+      leased: record.leaseToken !== undefined,
+    })),
+    readLive: (seq) => bySeq.get(seq),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { ConflictError, DispatchCore, type LiveTask, type NewTask } from "../../../lib/core/index.ts";
-import { aTaskRecord, anOptions } from "../../support/task-builders.ts";
+import { aTaskRecord, anOptions, liveAtBoot } from "../../support/task-builders.ts";
 
 const T0 = 1_000_000;
 
@@ -182,7 +182,7 @@ describe("dispatch core: dispatch", () => {
     const lost = aTaskRecord({ id: "u", seq: 3, state: "running", attempt: 1 });
     const pending = aTaskRecord({ id: "p", seq: 4 });
     const delayed = aTaskRecord({ id: "d", seq: 5, state: "scheduled", runAt: T0 + 500, readyAt: undefined });
-    core.restore([running, lost, pending, delayed], new Map(), 10, T0);
+    core.restore(liveAtBoot([running, lost, pending, delayed]), new Map(), 10, T0);
     expect(poll("q", ["t"], 10).map((t) => [t.id, t.attempt])).toEqual([
       ["u", 2],
       ["p", 1],
