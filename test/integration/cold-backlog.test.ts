@@ -4,10 +4,12 @@
  * order, with its input, across restarts, cancels, priorities, types and fairness keys.
  */
 import { describe, expect, test } from "vitest";
+import { UnavailableError } from "../../lib/core/index.ts";
 import { Daemon, type EnqueueCommand, type PollCommand } from "../../lib/daemon/index.ts";
 import { silentLogger } from "../../lib/log/logger.ts";
 import { WORKFLOW_NAMING } from "../../lib/protocol/index.ts";
 import { openSqliteStore } from "../../lib/store/index.ts";
+import { failingStore } from "../support/failing-store.ts";
 import { FakeClock } from "../support/fake-clock.ts";
 import { anOptions } from "../support/task-builders.ts";
 import { tempDir } from "../support/temp-dir.ts";
@@ -25,9 +27,9 @@ const cmd = (n: number, extra: Partial<EnqueueCommand> = {}): EnqueueCommand => 
 const poll = (max: number, extra: Partial<PollCommand> = {}): PollCommand => ({ queue: "q", types: ["t"], max, waitMs: 0, identity: "w1", ...extra });
 
 async function setup(dataDir: string, clock = new FakeClock()) {
-  const store = await openSqliteStore({ dataDir, pid: 1 });
+  const store = failingStore(await openSqliteStore({ dataDir, pid: 1 }));
   const daemon = await Daemon.start({ store, clock, log: silentLogger, naming: WORKFLOW_NAMING, hotTasksPerLine: HOT });
-  return { clock, daemon };
+  return { clock, daemon, store };
 }
 
 /** Polls `max` at a time until nothing comes; completes each task; returns the inputs in dispatch order. */
@@ -90,6 +92,19 @@ describe("a deep backlog waits in the store", () => {
     expect(inStoreOnly(daemon)).toBe(12 - HOT - 1);
     expect(daemon.queues.describe("q").counts).toMatchObject({ pending: 11, canceled: 1 });
     expect(await drain(daemon)).toEqual(range(0, 12).filter((n) => n !== 9));
+    await daemon.stop();
+  });
+
+  test("a cold task whose cancel could not be committed stays pending, in memory, and runs once", async () => {
+    await using dir = await tempDir();
+    const { daemon, store } = await setup(dir.path);
+    const outcomes = await daemon.enqueue("q", range(0, 10).map((n) => cmd(n)));
+    store.failNext(1);
+    await expect(daemon.cancel(outcomes[8]!.id)).rejects.toThrow(UnavailableError);
+    expect(inStoreOnly(daemon)).toBe(10 - HOT - 1);
+    expect((await daemon.getTask(outcomes[8]!.id)).record.state).toBe("pending");
+    // Read in by the cancel, it joined the line's tasks in memory, ahead of the cold ones.
+    expect(await drain(daemon)).toEqual([0, 1, 2, 3, 8, 4, 5, 6, 7, 9]);
     await daemon.stop();
   });
 
