@@ -29,7 +29,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL)")
     .option("--retention <duration>", "keep final tasks this long, then delete them (env TQD_RETENTION, default 7d)")
     .option("--sticky-timeout <duration>", "how long a workflow task waits for the worker that ran the previous one before any worker may take it (env TQD_STICKY_TIMEOUT, default 5s)")
-    .option("--memory-backlog <tasks>", "pending tasks each ready line of a queue keeps in memory; deeper backlogs wait in the store and are read in as the line drains (env TQD_MEMORY_BACKLOG, default 20000)");
+    .option("--memory-backlog <tasks>", "live tasks kept in memory; beyond, new pending tasks wait in the store (each ready line of a queue still keeps 1024) and are read in as their line drains (env TQD_MEMORY_BACKLOG, default 100000)");
   const parsed = parseArgs(program, args);
   if (parsed !== undefined) return parsed;
   let config: ServeConfig;
@@ -53,7 +53,7 @@ async function serve(config: ServeConfig, log: Logger, io: CliIo): Promise<numbe
       pid: process.pid,
       onStagedFailure: (error, opCount) => log.warn("staged writes not committed", { opCount, error: String(error) }),
     });
-    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs }, collectGarbage: () => Bun.gc(true), naming: WORKFLOW_NAMING, stickyTimeoutMs: config.stickyTimeoutMs, hotTasksPerLine: config.memoryBacklog });
+    daemon = await Daemon.start({ store, clock: systemClock, log, retention: { retentionMs: config.retentionMs }, collectGarbage: () => Bun.gc(true), naming: WORKFLOW_NAMING, stickyTimeoutMs: config.stickyTimeoutMs, hotTasks: config.memoryBacklog });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       io.stderr.write(`error: ${error.message}\n`);

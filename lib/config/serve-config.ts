@@ -28,8 +28,8 @@ export interface ServeFlags {
 
 export const DEFAULT_RETENTION = "7d";
 export const DEFAULT_STICKY_TIMEOUT = "5s";
-/** Mirrors lib/core's DEFAULT_HOT_TASKS_PER_LINE; config imports nothing from tqd but zod. */
-export const DEFAULT_MEMORY_BACKLOG = 20_000;
+/** Mirrors lib/core's DEFAULT_HOT_TASKS; config imports nothing from tqd but zod. */
+export const DEFAULT_MEMORY_BACKLOG = 100_000;
 
 export interface ServeConfig {
   readonly listen: ListenAddress;
@@ -44,7 +44,7 @@ export interface ServeConfig {
   readonly retentionMs: number;
   /** How long a workflow task waits for the worker that holds the workflow in its cache. */
   readonly stickyTimeoutMs: number;
-  /** Pending tasks each ready line (queue, priority, fairness key, type) keeps in memory; the rest wait in the store. */
+  /** Live tasks kept in memory; beyond, new pending ones wait in the store (lib/core/cold-tail.ts). */
   readonly memoryBacklog: number;
   /** Warnings to print at start (e.g. an insecure listen). */
   readonly warnings: readonly string[];

@@ -1,9 +1,11 @@
 /**
- * A deep backlog waits in the store, not in memory. Each ready line (one queue, priority,
- * fairness key and task type) keeps at most `hotTasksPerLine` pending tasks in memory; tasks
- * enqueued behind those stay only in the store, counted by the line's `ColdTail`, and are read
- * back in seq order, a chunk at a time, as the line drains. A million pending tasks then cost
- * the memory of the hot ones plus a few numbers, whatever the backlog's depth.
+ * A deep backlog waits in the store, not in memory. The daemon keeps up to `hotTasks` live
+ * tasks in memory in all, and each ready line (one queue, priority, fairness key and task
+ * type) at least `hotTasksPerLine` of its pending ones; a task enqueued beyond that stays only
+ * in the store, listed by its line's `ColdTail`, and is read back in seq order, a chunk at a
+ * time, as the line drains (up to the line's floor, or more while the budget has room). A
+ * backlog then costs the memory of the tasks in memory plus 8 bytes a task, whatever its
+ * depth and however many lines (tenants, types) it spreads over.
  *
  * Only plain pending tasks go cold: no timer of theirs may fire while they wait (no
  * schedule-to-start or schedule-to-close deadline, no fallback) and no routing statistics
@@ -13,8 +15,10 @@
  */
 import type { LiveTaskState, TaskRecord } from "./task-state.ts";
 
-/** Pending tasks a line keeps in memory before later ones wait in the store. */
-export const DEFAULT_HOT_TASKS_PER_LINE = 20_000;
+/** Live tasks kept in memory in all before new plain ones wait in the store. */
+export const DEFAULT_HOT_TASKS = 100_000;
+/** Pending tasks every line may keep in memory whatever the budget, so each dispatches at speed. */
+export const DEFAULT_HOT_TASKS_PER_LINE = 1_024;
 /** A line reads cold tasks in once fewer than this many wait in memory... */
 export const REFILL_BELOW = 4_096;
 /** ...this many at a time (a read of about 2 ms here, rows and task objects; larger chunks stall the thread longer). */

@@ -18,7 +18,7 @@ import {
   SCHEDULE_TO_START_FAILURE,
 } from "./attempt-outcome.ts";
 import { Histogram, LATENCY_BOUNDS_S } from "../metrics/histogram.ts";
-import { DEFAULT_HOT_TASKS_PER_LINE, REFILL_CHUNK, type ColdTail, type ColdTaskSource, type LivePlacement } from "./cold-tail.ts";
+import { DEFAULT_HOT_TASKS, DEFAULT_HOT_TASKS_PER_LINE, REFILL_CHUNK, type ColdTail, type ColdTaskSource, type LivePlacement } from "./cold-tail.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { ConflictError } from "./errors.ts";
 import { QueueState, type LiveCounts, type ParkedPoller, type QueueSettings } from "./queue-state.ts";
@@ -45,11 +45,13 @@ export interface DispatchCoreOptions {
   /** Characters of input that pending tasks keep in memory (default 4 Mi; see `keepOrDropInputs`). */
   pendingInputChars?: number | undefined;
   /**
-   * Where tasks beyond `hotTasksPerLine` of a ready line wait (see cold-tail.ts); without it
-   * every live task stays in memory.
+   * Where the tasks of a deep backlog wait (see cold-tail.ts); without it every live task
+   * stays in memory.
    */
   coldTasks?: ColdTaskSource | undefined;
-  /** Pending tasks a ready line keeps in memory (default 20,000). */
+  /** Live tasks kept in memory in all before new plain pending ones wait in the store (default 100,000). */
+  hotTasks?: number | undefined;
+  /** Pending tasks each ready line may keep in memory whatever the budget (default 1,024, at most `hotTasks`). */
   hotTasksPerLine?: number | undefined;
 }
 
@@ -137,15 +139,18 @@ export class DispatchCore {
   private readonly maxPendingInputChars: number;
   private nextSeq = 1;
   private nextPollerId = 1;
-  /** A new pending task behind this many of its line in memory waits in the store only. */
+  /** Live tasks in memory past which a line's new plain pending tasks wait in the store... */
   private readonly hotMax: number;
+  /** ...once it holds this many in memory. */
+  private readonly lineFloor: number;
   /** Tasks that wait in the store only (see cold-tail.ts). */
   private coldCount = 0;
-  private readonly refill: Refill = (tail) => this.readColdIn(tail);
+  private readonly refill: Refill = (tail, inMemory) => this.readColdIn(tail, inMemory);
 
   constructor(private readonly options: DispatchCoreOptions) {
     this.maxPendingInputChars = options.pendingInputChars ?? DEFAULT_PENDING_INPUT_CHARS;
-    this.hotMax = options.coldTasks ? Math.max(1, options.hotTasksPerLine ?? DEFAULT_HOT_TASKS_PER_LINE) : Infinity;
+    this.hotMax = options.coldTasks ? Math.max(1, options.hotTasks ?? DEFAULT_HOT_TASKS) : Infinity;
+    this.lineFloor = Math.max(1, Math.min(this.hotMax, options.hotTasksPerLine ?? DEFAULT_HOT_TASKS_PER_LINE));
   }
 
   /**
@@ -203,10 +208,18 @@ export class DispatchCore {
     const queue = this.queueOf(placement.queue);
     // A running task without a lease is pending again (as below for those read whole).
     const pending = placement.state === "pending" ? placement : { ...placement, state: "pending" as const };
-    if (!queue.ready.listCold(pending, this.hotMax)) return false;
+    if (!queue.ready.listCold(pending, this.lineRoom())) return false;
     queue.count(placement, "pending", 1);
     this.coldCount++;
     return true;
+  }
+
+  /**
+   * How many of its pending tasks a line may hold in memory before a new plain one waits in
+   * the store: any number while the budget has room, else the floor.
+   */
+  private lineRoom(): number {
+    return this.tasks.size < this.hotMax ? Number.MAX_SAFE_INTEGER : this.lineFloor;
   }
 
   /** Pending tasks that wait in the store only. */
@@ -572,7 +585,7 @@ export class DispatchCore {
     const queue = this.queueOf(task.queue);
     queue.count(task, task.state as LiveTaskState, 1);
     if (task.state === "pending") {
-      if (queue.ready.push(task, mayWaitInStore ? this.hotMax : Infinity)) {
+      if (queue.ready.push(task, mayWaitInStore ? this.lineRoom() : Infinity)) {
         // Counted, and listed by its line; the store holds the rest of it.
         this.coldCount++;
         task.inputJson = undefined;
@@ -692,14 +705,17 @@ export class DispatchCore {
    * Reads the next chunk of a line's cold tasks from the store into memory (the line pushes
    * them); listed tasks the store no longer holds pending leave the queue's counts.
    */
-  private readColdIn(tail: ColdTail): LiveTask[] {
-    const range = tail.nextRange(REFILL_CHUNK);
+  private readColdIn(tail: ColdTail, inMemory: number): LiveTask[] {
+    // Up to the line's floor always; beyond it only as far as the budget has room.
+    const chunk = Math.min(REFILL_CHUNK, Math.max(this.lineFloor - inMemory, this.hotMax - this.tasks.size));
     const source = this.options.coldTasks;
-    if (range === undefined || source === undefined) return [];
+    if (chunk <= 0 || source === undefined) return [];
+    const range = tail.nextRange(chunk);
+    if (range === undefined) return [];
     // Rows of the range that are not listed (an enqueue committed but not yet added) are read
     // and left, so the read may return up to twice the chunk; one that fills even that leaves
     // the listed seqs after its last row for the next read.
-    const limit = REFILL_CHUNK * 2;
+    const limit = chunk * 2;
     const rows = source.loadCold(tail.line, range.afterSeq, range.upToSeq, limit);
     const found: TaskRecord[] = [];
     let missing = tail.take(rows, range.upToSeq, rows.length < limit, found);

@@ -41,7 +41,7 @@ export interface KeyPolicy {
  * Reads up to a chunk of a tail's tasks back from the store, live and unlisted from the tail
  * (see DispatchCore); tasks listed but no longer pending are unlisted too.
  */
-export type Refill = (tail: ColdTail) => LiveTask[];
+export type Refill = (tail: ColdTail, inMemory: number) => LiveTask[];
 
 /** For lines that never go cold (a core without a store behind it). */
 const NO_REFILL: Refill = () => [];
@@ -59,7 +59,7 @@ function topUp(ring: TaskRing, refill: Refill): number {
   const tail = ring.cold;
   if (tail === undefined || ring.length >= REFILL_BELOW) return 0;
   const before = tail.count;
-  const loaded = refill(tail);
+  const loaded = refill(tail, ring.length);
   for (const task of loaded) ring.push(task);
   if (tail.count === 0) ring.cold = undefined;
   return before - tail.count - loaded.length;

@@ -56,7 +56,9 @@ export interface DaemonDeps {
   stickyTimeoutMs?: number;
   /** Characters of input pending tasks keep in memory; the rest are read at dispatch (default 4 Mi). */
   pendingInputChars?: number;
-  /** Pending tasks a ready line keeps in memory; the rest wait in the store (default 20,000; see lib/core/cold-tail.ts). */
+  /** Live tasks kept in memory in all; beyond, new plain pending tasks wait in the store (default 100,000; see lib/core/cold-tail.ts). */
+  hotTasks?: number;
+  /** Pending tasks each ready line may keep in memory whatever the budget (default 1,024). */
   hotTasksPerLine?: number;
 }
 
@@ -132,6 +134,7 @@ export class Daemon {
       newLeaseToken: () => this.ids.leaseToken(),
       pendingInputChars: deps.pendingInputChars,
       coldTasks: deps.store,
+      hotTasks: deps.hotTasks,
       hotTasksPerLine: deps.hotTasksPerLine,
     });
     this.polls = new PollWaiters(deps.clock);

@@ -2,7 +2,7 @@
  * A model check of deep backlogs (lib/core/cold-tail.ts): seeded runs of random enqueues (two
  * types, three priorities, three fairness keys), polls for random type sets, completions,
  * cancels by id and restarts (a tenth of the tasks with a deadline, which keeps them in
- * memory in the middle of their line's cold range), against a daemon that keeps 3 pending tasks per line in memory
+ * memory in the middle of their line's cold range), against a daemon that keeps 8 live tasks in memory and at least 2 pending ones of each line
  * on a real SQLite file. After every step the daemon's counts match the model; every dispatch
  * is of a pending task of a polled type, none while a task of a polled type with a higher
  * priority waits, none ahead of an older task of its own line; at the end every task ran once.
@@ -36,7 +36,7 @@ const KEYS = [undefined, "x", "y"];
 
 async function start(dataDir: string, clock: FakeClock): Promise<Daemon> {
   const store = await openSqliteStore({ dataDir, pid: 1 });
-  return Daemon.start({ store, clock, log: silentLogger, naming: WORKFLOW_NAMING, hotTasksPerLine: 3 });
+  return Daemon.start({ store, clock, log: silentLogger, naming: WORKFLOW_NAMING, hotTasks: 8, hotTasksPerLine: 2 });
 }
 
 async function run(seed: number, steps: number): Promise<void> {

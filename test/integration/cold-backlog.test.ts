@@ -28,7 +28,7 @@ const poll = (max: number, extra: Partial<PollCommand> = {}): PollCommand => ({ 
 
 async function setup(dataDir: string, clock = new FakeClock()) {
   const store = failingStore(await openSqliteStore({ dataDir, pid: 1 }));
-  const daemon = await Daemon.start({ store, clock, log: silentLogger, naming: WORKFLOW_NAMING, hotTasksPerLine: HOT });
+  const daemon = await Daemon.start({ store, clock, log: silentLogger, naming: WORKFLOW_NAMING, hotTasks: HOT, hotTasksPerLine: HOT });
   return { clock, daemon, store };
 }
 
@@ -151,6 +151,22 @@ describe("a deep backlog waits in the store", () => {
     await daemon.stop();
   });
 
+  test("backlogs over many fairness keys stay within the budget, each key keeping its floor", async () => {
+    await using dir = await tempDir();
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    const daemon = await Daemon.start({ store, clock: new FakeClock(), log: silentLogger, naming: WORKFLOW_NAMING, hotTasks: 10, hotTasksPerLine: 2 });
+    const keys = range(0, 20).map((k) => `tenant-${k}`);
+    for (const key of keys) await daemon.enqueue("q", range(0, 10).map((n) => cmd(n, { fairnessKey: key })));
+    const inMemory = daemon.metrics().liveTasks - inStoreOnly(daemon);
+    // The first 10 while the budget had room, then 2 for each key that had fewer.
+    expect(inMemory).toBe(10 + 19 * 2);
+    const order = await drain(daemon, {}, 1);
+    expect(order).toHaveLength(200);
+    // Round-robin: every key's n-th task goes out before any key's (n+1)-th.
+    expect(order).toEqual(range(0, 10).flatMap((n) => range(0, 20).map(() => n)));
+    await daemon.stop();
+  });
+
   test("a parked poll gets the first task of an empty queue, and tasks with timers stay in memory", async () => {
     await using dir = await tempDir();
     const { daemon } = await setup(dir.path);
@@ -182,7 +198,7 @@ describe("a deep backlog waits in the store", () => {
       server.fetch(new Request("http://tqd.test" + path, { method, body: body === undefined ? undefined : JSON.stringify(body) }));
     let activityId: string;
     {
-      await using server = await startTestServer({ dataDir: dir.path, hotTasksPerLine: 2 });
+      await using server = await startTestServer({ dataDir: dir.path, hotTasks: 2 });
       await call(server, "POST", "/v1/queues/files/tasks/batch", { tasks: range(0, 5).map((n) => ({ type: "download", input: { n } })) });
       await call(server, "POST", "/v1/workflows", { type: "pipeline", queue: "files", id: "wf" });
       const [wt] = (await (await call(server, "POST", "/v1/queues/files/poll", { identity: "w1", types: ["tqd.workflow:pipeline"], waitMs: 0 })).json()).tasks;
@@ -196,7 +212,7 @@ describe("a deep backlog waits in the store", () => {
       expect(answered.status).toBe(200);
       activityId = (await (await call(server, "GET", "/v1/workflows/wf")).json()).pendingActivities[0].taskId;
     }
-    await using server = await startTestServer({ dataDir: dir.path, hotTasksPerLine: 2 });
+    await using server = await startTestServer({ dataDir: dir.path, hotTasks: 2 });
     // The five plain tasks and the activity, behind them in the same line: all but two in the store at boot, the activity read in.
     expect(server.daemon.metrics().tasksInStoreOnly).toBe(3);
     expect((await call(server, "POST", "/v1/workflows/wf/cancel", { reason: "test" })).status).toBe(200);

@@ -27,8 +27,8 @@ export interface TestServerOptions {
   noStream?: boolean;
   /** Characters of input pending tasks keep in memory (0: every dispatch reads it from the store). */
   pendingInputChars?: number;
-  /** Pending tasks a ready line keeps in memory; the rest wait in the store (lib/core/cold-tail.ts). */
-  hotTasksPerLine?: number;
+  /** Live tasks kept in memory, and each line's floor; beyond, pending tasks wait in the store (lib/core/cold-tail.ts). */
+  hotTasks?: number;
 }
 
 export interface TestServer extends AsyncDisposable {
@@ -58,7 +58,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     log,
     defaultStartToCloseMs: options.defaultStartToCloseMs,
     pendingInputChars: options.pendingInputChars,
-    ...(options.hotTasksPerLine === undefined ? {} : { hotTasksPerLine: options.hotTasksPerLine }),
+    ...(options.hotTasks === undefined ? {} : { hotTasks: options.hotTasks, hotTasksPerLine: options.hotTasks }),
     naming: WORKFLOW_NAMING,
     ...(options.ids ? { ids: options.ids } : {}),
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { DEFAULT_MEMORY_BACKLOG } from "../../../lib/config/serve-config.ts";
-import { ColdTail, DEFAULT_HOT_TASKS_PER_LINE } from "../../../lib/core/cold-tail.ts";
+import { ColdTail, DEFAULT_HOT_TASKS } from "../../../lib/core/cold-tail.ts";
 
 const line = { queue: "q", type: "t", priority: 3, fairnessKey: undefined };
 const rows = (...seqs: number[]) => seqs.map((seq) => ({ seq }));
@@ -93,6 +93,6 @@ describe("ColdTail", () => {
   });
 
   test("the serve flag's default is the core's", () => {
-    expect(DEFAULT_MEMORY_BACKLOG).toBe(DEFAULT_HOT_TASKS_PER_LINE);
+    expect(DEFAULT_MEMORY_BACKLOG).toBe(DEFAULT_HOT_TASKS);
   });
 });
