@@ -29,7 +29,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     .option("--log-level <level>", "debug, info, warn or error (env TQD_LOG_LEVEL)")
     .option("--retention <duration>", "keep final tasks this long, then delete them (env TQD_RETENTION, default 7d)")
     .option("--sticky-timeout <duration>", "how long a workflow task waits for the worker that ran the previous one before any worker may take it (env TQD_STICKY_TIMEOUT, default 5s)")
-    .option("--memory-backlog <tasks>", "live tasks kept in memory; beyond, new pending tasks wait in the store (each ready line of a queue still keeps 1024) and are read in as their line drains (env TQD_MEMORY_BACKLOG, default 100000)");
+    .option("--memory-backlog <tasks>", "live tasks kept in memory; beyond, new pending tasks wait in the store (each ready line of a queue still keeps 1024) and are read in as their line drains (env TQD_MEMORY_BACKLOG, default 20000)");
   const parsed = parseArgs(program, args);
   if (parsed !== undefined) return parsed;
   let config: ServeConfig;

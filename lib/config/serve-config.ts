@@ -29,7 +29,7 @@ export interface ServeFlags {
 export const DEFAULT_RETENTION = "7d";
 export const DEFAULT_STICKY_TIMEOUT = "5s";
 /** Mirrors lib/core's DEFAULT_HOT_TASKS; config imports nothing from tqd but zod. */
-export const DEFAULT_MEMORY_BACKLOG = 100_000;
+export const DEFAULT_MEMORY_BACKLOG = 20_000;
 
 export interface ServeConfig {
   readonly listen: ListenAddress;

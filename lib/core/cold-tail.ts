@@ -16,7 +16,7 @@
 import type { LiveTaskState, TaskRecord } from "./task-state.ts";
 
 /** Live tasks kept in memory in all before new plain ones wait in the store. */
-export const DEFAULT_HOT_TASKS = 100_000;
+export const DEFAULT_HOT_TASKS = 20_000;
 /** Pending tasks every line may keep in memory whatever the budget, so each dispatches at speed. */
 export const DEFAULT_HOT_TASKS_PER_LINE = 1_024;
 /** A line reads cold tasks in once fewer than this many wait in memory... */

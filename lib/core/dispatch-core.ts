@@ -49,7 +49,7 @@ export interface DispatchCoreOptions {
    * stays in memory.
    */
   coldTasks?: ColdTaskSource | undefined;
-  /** Live tasks kept in memory in all before new plain pending ones wait in the store (default 100,000). */
+  /** Live tasks kept in memory in all before new plain pending ones wait in the store (default 20,000). */
   hotTasks?: number | undefined;
   /** Pending tasks each ready line may keep in memory whatever the budget (default 1,024, at most `hotTasks`). */
   hotTasksPerLine?: number | undefined;

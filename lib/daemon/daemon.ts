@@ -56,7 +56,7 @@ export interface DaemonDeps {
   stickyTimeoutMs?: number;
   /** Characters of input pending tasks keep in memory; the rest are read at dispatch (default 4 Mi). */
   pendingInputChars?: number;
-  /** Live tasks kept in memory in all; beyond, new plain pending tasks wait in the store (default 100,000; see lib/core/cold-tail.ts). */
+  /** Live tasks kept in memory in all; beyond, new plain pending tasks wait in the store (default 20,000; see lib/core/cold-tail.ts). */
   hotTasks?: number;
   /** Pending tasks each ready line may keep in memory whatever the budget (default 1,024). */
   hotTasksPerLine?: number;
