@@ -18,7 +18,7 @@ import {
   SCHEDULE_TO_START_FAILURE,
 } from "./attempt-outcome.ts";
 import { Histogram, LATENCY_BOUNDS_S } from "../metrics/histogram.ts";
-import { DEFAULT_HOT_TASKS, DEFAULT_HOT_TASKS_PER_LINE, REFILL_CHUNK, type ColdTail, type ColdTaskSource, type LivePlacement } from "./cold-tail.ts";
+import { DEFAULT_HOT_TASKS, DEFAULT_HOT_TASKS_PER_LINE, REFILL_CHUNK, REFILL_MIN, type ColdTail, type ColdTaskSource, type LivePlacement } from "./cold-tail.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
 import { ConflictError } from "./errors.ts";
 import { QueueState, type LiveCounts, type ParkedPoller, type QueueSettings } from "./queue-state.ts";
@@ -707,7 +707,8 @@ export class DispatchCore {
    */
   private readColdIn(tail: ColdTail, inMemory: number): LiveTask[] {
     // Up to the line's floor always; beyond it only as far as the budget has room.
-    const chunk = Math.min(REFILL_CHUNK, Math.max(this.lineFloor - inMemory, this.hotMax - this.tasks.size));
+    const room = Math.min(REFILL_CHUNK, Math.max(this.lineFloor - inMemory, this.hotMax - this.tasks.size));
+    const chunk = room < REFILL_MIN && inMemory >= this.lineFloor / 2 ? 0 : room;
     const source = this.options.coldTasks;
     if (chunk <= 0 || source === undefined) return [];
     const range = tail.nextRange(chunk);
