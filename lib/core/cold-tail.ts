@@ -37,19 +37,19 @@ export interface ColdLine {
 /** Reads cold tasks back (the store, injected: the core does no I/O of its own choosing). */
 export interface ColdTaskSource {
   /**
-   * Pending tasks of `line` with `afterSeq < seq <= upToSeq`, in seq order, at most `limit`,
+   * The tasks of `line` with these seqs (ascending) that are still pending, in seq order,
    * inputs left out (`inputJson` undefined). Synchronous: a line is refilled in the middle of
    * a match.
    */
-  loadCold(line: ColdLine, afterSeq: number, upToSeq: number, limit: number): TaskRecord[];
+  loadCold(line: ColdLine, seqs: readonly number[]): TaskRecord[];
 }
 
 /**
  * The cold part of one line: the seqs of its tasks that wait in the store only, in order.
- * A load reads the store's pending rows of the line over the next seqs' range and keeps only
- * the rows whose seq is listed: a row in that range that was never counted here (its enqueue
- * committed, but not yet added to the core) is left for its own add. Listed seqs cost 8 bytes
- * a task; a removed one (read in by id) is kept negated until the loads pass it.
+ * A load reads exactly the next listed seqs' rows (by rowid), so neither another line's rows
+ * between them nor a row never counted here (its enqueue committed, but not yet added to the
+ * core) is ever read. Listed seqs cost 8 bytes a task; a removed one (read in by id) is kept
+ * negated until the loads pass it.
  */
 export class ColdTail {
   /** Tasks listed and not removed. */
@@ -99,21 +99,22 @@ export class ColdTail {
     return false;
   }
 
-  /** The seq range a load of up to `chunk` listed tasks reads, or undefined when none is listed. */
-  nextRange(chunk: number): { afterSeq: number; upToSeq: number } | undefined {
-    this.skipRemoved();
-    if (this.head === this.end) return undefined;
-    const last = Math.min(this.end, this.head + chunk) - 1;
-    return { afterSeq: this.seqs[this.head]! - 1, upToSeq: Math.abs(this.seqs[last]!) };
+  /** Up to `chunk` of the next listed seqs (ascending; none when nothing is listed). */
+  nextSeqs(chunk: number): number[] {
+    const seqs: number[] = [];
+    for (let at = this.head; at < this.end && seqs.length < chunk; at++) {
+      const seq = this.seqs[at]!;
+      if (seq > 0) seqs.push(seq);
+    }
+    return seqs;
   }
 
   /**
-   * Matches rows read over `nextRange` (ascending seqs) against the list: returns the rows to
-   * read in, unlists them, and unlists the seqs passed over without a row (tasks no longer
-   * pending in the store). `complete`: the read returned every row of the range, so seqs after
-   * the last row up to `upToSeq` had none either. Returns the count of seqs that had no row.
+   * Matches the rows read for `nextSeqs` (ascending) against the list: moves them to `found`
+   * and unlists them, and unlists the seqs up to `upToSeq` (the last one asked for) that had
+   * no row (tasks no longer pending in the store). Returns how many had none.
    */
-  take<R extends { seq: number }>(rows: readonly R[], upToSeq: number, complete: boolean, found: R[]): number {
+  take<R extends { seq: number }>(rows: readonly R[], upToSeq: number, found: R[]): number {
     let missing = 0;
     for (const row of rows) {
       while (this.head < this.end && Math.abs(this.seqs[this.head]!) < row.seq) missing += this.pass();
@@ -123,7 +124,7 @@ export class ColdTail {
         this.count--;
       }
     }
-    if (complete) while (this.head < this.end && Math.abs(this.seqs[this.head]!) <= upToSeq) missing += this.pass();
+    while (this.head < this.end && Math.abs(this.seqs[this.head]!) <= upToSeq) missing += this.pass();
     if (this.head === this.end) {
       this.head = this.end = 0;
       // A drained backlog gives its list back.
@@ -139,10 +140,6 @@ export class ColdTail {
     if (!listed) return 0;
     this.count--;
     return 1;
-  }
-
-  private skipRemoved(): void {
-    while (this.head < this.end && this.seqs[this.head]! < 0) this.head++;
   }
 
   private makeRoom(): void {

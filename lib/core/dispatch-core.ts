@@ -711,15 +711,10 @@ export class DispatchCore {
     const chunk = room < REFILL_MIN && inMemory >= this.lineFloor / 2 ? 0 : room;
     const source = this.options.coldTasks;
     if (chunk <= 0 || source === undefined) return [];
-    const range = tail.nextRange(chunk);
-    if (range === undefined) return [];
-    // Rows of the range that are not listed (an enqueue committed but not yet added) are read
-    // and left, so the read may return up to twice the chunk; one that fills even that leaves
-    // the listed seqs after its last row for the next read.
-    const limit = chunk * 2;
-    const rows = source.loadCold(tail.line, range.afterSeq, range.upToSeq, limit);
+    const seqs = tail.nextSeqs(chunk);
+    if (seqs.length === 0) return [];
     const found: TaskRecord[] = [];
-    let missing = tail.take(rows, range.upToSeq, rows.length < limit, found);
+    let missing = tail.take(source.loadCold(tail.line, seqs), seqs[seqs.length - 1]!, found);
     const loaded: LiveTask[] = [];
     for (const record of found) {
       if (this.tasks.has(record.id)) {

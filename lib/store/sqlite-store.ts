@@ -143,8 +143,8 @@ class SqliteTaskStore implements TaskStore {
     return this.statements.readInput(id, seq);
   }
 
-  loadCold(line: ColdLine, afterSeq: number, upToSeq: number, limit: number) {
-    return this.statements.readCold(line, afterSeq, upToSeq, limit);
+  loadCold(line: ColdLine, seqs: readonly number[]) {
+    return this.statements.readCold(line, seqs);
   }
 
   async loadLive(): Promise<LiveSnapshot> {

@@ -114,11 +114,10 @@ export interface TaskStore {
    */
   readInput(id: string, seq: number): string | undefined;
   /**
-   * Pending tasks of one ready line with `afterSeq < seq <= upToSeq`, ascending, at most
-   * `limit`, inputs left out: the tasks of a deep backlog that wait here only (see
-   * lib/core/cold-tail.ts).
+   * The tasks of one ready line with these seqs that are still pending, ascending, inputs left
+   * out: the tasks of a deep backlog that wait here only (see lib/core/cold-tail.ts).
    */
-  loadCold(line: ColdLine, afterSeq: number, upToSeq: number, limit: number): TaskRecord[];
+  loadCold(line: ColdLine, seqs: readonly number[]): TaskRecord[];
   readAttempts(id: string): AttemptRecord[];
   /** Failed and timed-out tasks of a queue, oldest first. */
   listDead(queue: string, limit: number): TaskRecord[];

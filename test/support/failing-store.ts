@@ -27,7 +27,7 @@ export function failingStore(inner: TaskStore): FailingStore {
     stage: (ops, options) => inner.stage(ops, options),
     readTask: (id) => inner.readTask(id),
     readInput: (id, seq) => inner.readInput(id, seq),
-    loadCold: (line, afterSeq, upToSeq, limit) => inner.loadCold(line, afterSeq, upToSeq, limit),
+    loadCold: (line, seqs) => inner.loadCold(line, seqs),
     readAttempts: (id) => inner.readAttempts(id),
     listDead: (queue, limit) => inner.listDead(queue, limit),
     listFinishedBefore: (before, limit, scope) => inner.listFinishedBefore(before, limit, scope),

@@ -12,72 +12,74 @@ function tailOf(...seqs: number[]): ColdTail {
 }
 
 describe("ColdTail", () => {
-  test("reads listed seqs back a chunk at a time, in order", () => {
+  test("gives listed seqs back a chunk at a time, in order", () => {
     const tail = tailOf(10, 11, 12, 13, 14);
-    expect(tail.nextRange(2)).toEqual({ afterSeq: 9, upToSeq: 11 });
+    expect(tail.nextSeqs(2)).toEqual([10, 11]);
     const found: { seq: number }[] = [];
-    expect(tail.take(rows(10, 11), 11, true, found)).toBe(0);
+    expect(tail.take(rows(10, 11), 11, found)).toBe(0);
     expect(found.map((row) => row.seq)).toEqual([10, 11]);
     expect(tail.count).toBe(3);
-    expect(tail.nextRange(10)).toEqual({ afterSeq: 11, upToSeq: 14 });
+    expect(tail.nextSeqs(10)).toEqual([12, 13, 14]);
   });
 
-  test("leaves rows it does not list (an enqueue not yet added) and unlists seqs without a row", () => {
+  test("unlists the seqs asked for that had no row (no longer pending)", () => {
     const tail = tailOf(10, 12, 14, 16);
     const found: { seq: number }[] = [];
-    // 11 and 13 are someone else's; 12 is no longer pending; 16 is past the last row of a complete read.
-    const missing = tail.take(rows(10, 11, 13, 14), 16, true, found);
+    expect(tail.take(rows(10, 14), 16, found)).toBe(2);
     expect(found.map((row) => row.seq)).toEqual([10, 14]);
-    expect(missing).toBe(2);
     expect(tail.count).toBe(0);
-    expect(tail.nextRange(10)).toBeUndefined();
+    expect(tail.nextSeqs(10)).toEqual([]);
   });
 
-  test("an incomplete read leaves the seqs after its last row listed", () => {
+  test("seqs after the last one asked for stay listed", () => {
     const tail = tailOf(1, 2, 3, 4);
     const found: { seq: number }[] = [];
-    expect(tail.take(rows(1, 2), 4, false, found)).toBe(0);
+    expect(tail.take(rows(1, 2), 2, found)).toBe(0);
     expect(tail.count).toBe(2);
-    expect(tail.nextRange(10)).toEqual({ afterSeq: 2, upToSeq: 4 });
+    expect(tail.nextSeqs(10)).toEqual([3, 4]);
   });
 
-  test("a seq added out of order is read in its place", () => {
+  test("a row it does not list is left alone", () => {
+    const tail = tailOf(1, 3);
+    const found: { seq: number }[] = [];
+    expect(tail.take(rows(1, 2, 3), 3, found)).toBe(0);
+    expect(found.map((row) => row.seq)).toEqual([1, 3]);
+  });
+
+  test("a seq added out of order is given back in its place", () => {
     const tail = tailOf(20, 21, 23);
     tail.add(22);
     tail.add(5);
-    expect(tail.nextRange(10)).toEqual({ afterSeq: 4, upToSeq: 23 });
-    const found: { seq: number }[] = [];
-    tail.take(rows(5, 20, 21, 22, 23), 23, true, found);
-    expect(found.map((row) => row.seq)).toEqual([5, 20, 21, 22, 23]);
+    expect(tail.nextSeqs(10)).toEqual([5, 20, 21, 22, 23]);
   });
 
-  test("a removed seq (read in by id) is skipped by reads and cannot be removed twice", () => {
+  test("a removed seq (read in by id) is skipped and cannot be removed twice", () => {
     const tail = tailOf(1, 2, 3);
     expect(tail.remove(2)).toBe(true);
     expect(tail.remove(2)).toBe(false);
     expect(tail.remove(7)).toBe(false);
     expect(tail.count).toBe(2);
+    expect(tail.nextSeqs(10)).toEqual([1, 3]);
     const found: { seq: number }[] = [];
-    expect(tail.take(rows(1, 2, 3), 3, true, found)).toBe(0);
+    expect(tail.take(rows(1, 3), 3, found)).toBe(0);
     expect(found.map((row) => row.seq)).toEqual([1, 3]);
     expect(tail.count).toBe(0);
   });
 
-  test("a removed head is stepped over by the next range", () => {
+  test("a removed head is stepped over", () => {
     const tail = tailOf(1, 2, 3);
     tail.remove(1);
-    expect(tail.nextRange(1)).toEqual({ afterSeq: 1, upToSeq: 2 });
+    expect(tail.nextSeqs(1)).toEqual([2]);
   });
 
-  test("holds a hundred thousand seqs and reads every one back", () => {
+  test("holds a hundred thousand seqs and gives every one back", () => {
     const tail = new ColdTail(line);
     for (let seq = 1; seq <= 100_000; seq++) tail.add(seq);
     expect(tail.count).toBe(100_000);
     let read = 0;
-    for (let range = tail.nextRange(4096); range; range = tail.nextRange(4096)) {
+    for (let seqs = tail.nextSeqs(4096); seqs.length > 0; seqs = tail.nextSeqs(4096)) {
       const found: { seq: number }[] = [];
-      const all = Array.from({ length: range.upToSeq - range.afterSeq }, (_, i) => ({ seq: range.afterSeq + 1 + i }));
-      tail.take(all, range.upToSeq, true, found);
+      tail.take(seqs.map((seq) => ({ seq })), seqs[seqs.length - 1]!, found);
       read += found.length;
     }
     expect(read).toBe(100_000);
