@@ -21,7 +21,7 @@ export const DEFAULT_HOT_TASKS = 20_000;
 export const DEFAULT_HOT_TASKS_PER_LINE = 1_024;
 /** A line reads cold tasks in once fewer than this many wait in memory... */
 export const REFILL_BELOW = 4_096;
-/** ...at most this many at a time (a read of about 2 ms here, rows and task objects; larger chunks stall the thread longer)... */
+/** ...at most this many at a time (a read of about 2.6 ms here, rows and task objects; larger chunks stall the thread longer)... */
 export const REFILL_CHUNK = 2_048;
 /** ...and at least this many, unless the line has less than half its floor left (a read's fixed cost, once a poll, adds up). */
 export const REFILL_MIN = 256;
