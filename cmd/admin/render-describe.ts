@@ -8,6 +8,7 @@
  *     scheduled N / pending N / running N / completed N / failed N / canceled N / timedOut N
  *     backlog N                         pending tasks
  *     oldestPendingAgeMs MS|-           age of the oldest pending task
+ *     backlogInStore N                  of the backlog, tasks that wait in the store only
  *     addedLastMinute N
  *     dispatchedLastMinute N
  *     rateLimit RATE BURST SOURCE [DECLARED_BY]   in force; SOURCE is admin, poller or none
@@ -55,6 +56,7 @@ export function renderDescribePlain(queue: DescribeResponse): string {
     ...COUNT_FIELDS.map(([key]) => `${key} ${queue.counts[key]}`),
     `backlog ${queue.backlog.pending}`,
     `oldestPendingAgeMs ${queue.backlog.oldestPendingAgeMs ?? "-"}`,
+    `backlogInStore ${queue.backlog.inStore ?? 0}`,
     `addedLastMinute ${queue.lastMinute.added}`,
     `dispatchedLastMinute ${queue.lastMinute.dispatched}`,
     `rateLimit ${effective.join(" ")}`,
@@ -101,7 +103,8 @@ export function renderDescribeHuman(queue: DescribeResponse, nowMs: number): str
 function describeBacklog(backlog: DescribeResponse["backlog"]): string {
   if (backlog.pending === 0) return "empty";
   const oldest = backlog.oldestPendingAgeMs === undefined ? "" : `, the oldest waiting for ${formatAge(backlog.oldestPendingAgeMs)}`;
-  return `${backlog.pending} pending${oldest}`;
+  const inStore = backlog.inStore ? ` (${backlog.inStore} of them waiting in the store)` : "";
+  return `${backlog.pending} pending${inStore}${oldest}`;
 }
 
 function describeRateLimit(rateLimit: DescribeResponse["rateLimit"]): string {

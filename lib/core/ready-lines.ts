@@ -357,6 +357,13 @@ export class ReadyLines {
     return census;
   }
 
+  /** Pending tasks that wait in the store only (see cold-tail.ts): O(lines). */
+  coldCount(): number {
+    let cold = 0;
+    for (const [, , , ring] of this.rings()) cold += ring.cold?.count ?? 0;
+    return cold;
+  }
+
   /** The oldest `readyAt` among ring heads: the age of the queue's oldest pending task. */
   oldestReadyAt(): number | undefined {
     let oldest: number | undefined;

@@ -40,6 +40,8 @@ export interface QueueDescription {
   counts: LiveCounts & FinalCounts;
   /** Age of the oldest pending task, ms. */
   oldestPendingAgeMs: number | undefined;
+  /** Pending tasks that wait in the store only (a deep backlog, see lib/core/cold-tail.ts). */
+  pendingInStore: number;
   lastMinute: { added: number; dispatched: number };
   limit: EffectiveLimit;
   adminLimit: RateLimit | undefined;
@@ -167,6 +169,7 @@ export class QueueAdmin {
       paused: state?.paused ?? false,
       counts: { ...(state?.counts ?? emptyLive()), ...final },
       oldestPendingAgeMs: oldest === undefined ? undefined : Math.max(0, now - oldest),
+      pendingInStore: state?.ready.coldCount() ?? 0,
       lastMinute: state?.lastMinute(now) ?? { added: 0, dispatched: 0 },
       limit: state ? state.effectiveLimit(now) : { limit: undefined, source: "none" },
       adminLimit: state?.adminLimit,

@@ -86,7 +86,7 @@ function describeView(d: QueueDescription) {
     name: d.name,
     paused: d.paused,
     counts: { ...counts, timedOut: timed_out },
-    backlog: { pending: d.counts.pending, ...(d.oldestPendingAgeMs === undefined ? {} : { oldestPendingAgeMs: d.oldestPendingAgeMs }) },
+    backlog: { pending: d.counts.pending, ...(d.oldestPendingAgeMs === undefined ? {} : { oldestPendingAgeMs: d.oldestPendingAgeMs }), inStore: d.pendingInStore },
     lastMinute: d.lastMinute,
     rateLimit: {
       effective: limitView(d.limit.limit),

@@ -75,7 +75,8 @@ export const describeResponseSchema = z.object({
   name: z.string(),
   paused: z.boolean(),
   counts: stateCountsSchema,
-  backlog: z.object({ pending: z.number().int(), oldestPendingAgeMs: z.number().int().optional() }),
+  /** `inStore`: the part of `pending` that waits in the store only (a deep backlog); absent from servers before it. */
+  backlog: z.object({ pending: z.number().int(), oldestPendingAgeMs: z.number().int().optional(), inStore: z.number().int().optional() }),
   /** Tasks added and dispatched over the last 60 s. */
   lastMinute: z.object({ added: z.number().int(), dispatched: z.number().int() }),
   rateLimit: z.object({

@@ -32,13 +32,15 @@ describe("a deep backlog (binary)", () => {
     }
     await using daemon = await startDaemon(data, flags);
     expect(await gauges(daemon.url)).toEqual({ tqd_live_tasks: N, tqd_tasks_in_store_only: N - 10 });
+    const before = await runTqd(["describe", "q", "--server", daemon.url]);
+    expect(before.stdout.split("\n")).toContain(`backlogInStore ${N - 10}`);
     const log = join(dir.path, "runs.log");
     await using worker = startTqd(["work", "--exec", `cat >> '${log}'; echo >> '${log}'`, "--queue", "q", "--type", "t", "--concurrency", "1", "--server", daemon.url]);
     await eventually(async () => ((await gauges(daemon.url)).tqd_live_tasks === 0 ? true : undefined), "the backlog to drain", 60_000);
     const runs = readFileSync(log, "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { n: number }).n);
     expect(runs).toEqual(Array.from({ length: N }, (_, n) => n));
     const described = await runTqd(["describe", "q", "--json", "--server", daemon.url]);
-    expect(JSON.parse(described.stdout)).toMatchObject({ counts: { pending: 0, running: 0, completed: N } });
+    expect(JSON.parse(described.stdout)).toMatchObject({ counts: { pending: 0, running: 0, completed: N }, backlog: { pending: 0, inStore: 0 } });
     worker.kill("SIGTERM");
     await worker.exited;
   }, 90_000);

@@ -9,7 +9,7 @@ function aQueue(fields: Partial<DescribeResponse> = {}): DescribeResponse {
     name: "emails",
     paused: false,
     counts: { scheduled: 1, pending: 12, running: 3, completed: 140, failed: 2, canceled: 0, timedOut: 1 },
-    backlog: { pending: 12, oldestPendingAgeMs: 5_234 },
+    backlog: { pending: 12, oldestPendingAgeMs: 5_234, inStore: 0 },
     lastMinute: { added: 40, dispatched: 38 },
     rateLimit: { effective: { ratePerSecond: 50, burst: 50 }, source: "admin", admin: { ratePerSecond: 50, burst: 50 } },
     pollers: [
@@ -54,6 +54,7 @@ describe("renderDescribePlain", () => {
         "timedOut 1",
         "backlog 12",
         "oldestPendingAgeMs 5234",
+        "backlogInStore 0",
         "addedLastMinute 40",
         "dispatchedLastMinute 38",
         "rateLimit 50/s 50 admin",
@@ -71,8 +72,10 @@ describe("renderDescribePlain", () => {
 
   it("marks missing values with - so every scalar line is always there", () => {
     const lines = renderDescribePlain(EMPTY).trimEnd().split("\n");
-    expect(lines).toHaveLength(16);
+    expect(lines).toHaveLength(17);
     expect(lines).toContain("oldestPendingAgeMs -");
+    // A server before deep backlogs waited in the store sends no inStore.
+    expect(lines).toContain("backlogInStore 0");
     expect(lines).toContain("rateLimit - - none");
     expect(lines).toContain("adminLimit - -");
   });
@@ -120,6 +123,12 @@ describe("renderDescribeHuman", () => {
     expect(text).toContain("rate limit:  none\n");
     expect(text).toContain("pollers: none\n");
     expect(text).not.toContain("fairness keys");
+  });
+
+  it("says how much of a deep backlog waits in the store", () => {
+    const text = renderDescribeHuman(aQueue({ backlog: { pending: 1_000_000, oldestPendingAgeMs: 5_234, inStore: 980_000 } }), NOW);
+    expect(text).toContain("backlog:     1000000 pending (980000 of them waiting in the store), the oldest waiting for 5.2s\n");
+    expect(renderDescribePlain(aQueue({ backlog: { pending: 1_000_000, inStore: 980_000 } })).split("\n")).toContain("backlogInStore 980000");
   });
 
   it("lists tasks without a fairness key under (no key)", () => {
