@@ -193,9 +193,7 @@ export class DispatchCore {
     if (record.state !== "pending" || this.tasks.has(record.id)) return undefined;
     const queue = this.queues.get(record.queue);
     if (!queue) return undefined;
-    const task = liveTaskOfRecord(record);
-    task.readyAt ??= record.createdAt;
-    task.inputJson = undefined;
+    const task = pendingTaskOfStored(record);
     if (!queue.ready.readIn(task)) return undefined;
     this.tasks.set(task.id, task);
     this.coldCount--;
@@ -721,8 +719,7 @@ export class DispatchCore {
         missing++;
         continue;
       }
-      const task = liveTaskOfRecord(record);
-      task.readyAt ??= record.createdAt;
+      const task = pendingTaskOfStored(record);
       this.tasks.set(task.id, task);
       loaded.push(task);
     }
@@ -761,3 +758,11 @@ export class DispatchCore {
 }
 
 export type { ParkedPoller };
+
+/** A pending task read back from the store: pending since its creation unless the row says when, its input left there. */
+function pendingTaskOfStored(record: TaskRecord): LiveTask {
+  const task = liveTaskOfRecord(record);
+  task.readyAt ??= record.createdAt;
+  task.inputJson = undefined;
+  return task;
+}

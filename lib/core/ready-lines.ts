@@ -66,22 +66,22 @@ function topUp(ring: TaskRing, refill: Refill): number {
 }
 
 /**
- * Adds a task at the back of `ring`; with `hotMax`, a plain pending task (see `mayGoCold`)
- * behind that many in memory, or behind tasks already cold, waits in the store only: returns
- * true then.
+ * Lists a plain pending task (see `mayGoCold`) in `ring`'s tail when `hotMax` of the line are
+ * in memory already, or when the line has cold tasks; true then (it waits in the store only).
  */
-function pushTo(ring: TaskRing, task: LiveTask, hotMax: number): boolean {
-  if (hotMax === Infinity || (ring.cold === undefined && ring.length < hotMax) || !mayGoCold(task)) {
-    ring.push(task);
-    return false;
-  }
+function listInTail(ring: TaskRing, task: ColdLine & ColdCandidate & { seq: number }, hotMax: number): boolean {
+  if ((ring.cold === undefined && ring.length < hotMax) || !mayGoCold(task)) return false;
   const tail = (ring.cold ??= new ColdTail({ queue: task.queue, type: task.type, priority: task.priority, fairnessKey: task.fairnessKey }));
-  if (!tail.holds(task)) {
-    ring.push(task);
-    return false;
-  }
+  if (!tail.holds(task)) return false;
   tail.add(task.seq);
   return true;
+}
+
+/** Adds a task at the back of `ring`, or (see `listInTail`, with `hotMax`) lists it cold: true then. */
+function pushTo(ring: TaskRing, task: LiveTask, hotMax: number): boolean {
+  if (hotMax !== Infinity && listInTail(ring, task, hotMax)) return true;
+  ring.push(task);
+  return false;
 }
 
 class KeyLine {
@@ -176,16 +176,11 @@ export class ReadyLines {
    * memory, and is pushed once read).
    */
   listCold(placement: ColdLine & ColdCandidate & { seq: number }, hotMax: number): boolean {
-    const ring = this.soleRing;
     // An empty queue keeps its first task in memory whatever the limit (see holdsAlone).
-    if (!this.levels && this.soleTask === undefined && (ring === undefined || (ring.length === 0 && ring.cold === undefined))) return false;
+    if (this.isEmptyFlat()) return false;
     const flat = this.flatRingFor(placement);
     const line = flat ? undefined : this.levelOf(placement).line(placement.fairnessKey ?? "");
-    const target = flat ?? line!.ring(placement.type);
-    if ((target.cold === undefined && target.length < hotMax) || !mayGoCold(placement)) return false;
-    const tail = (target.cold ??= new ColdTail({ queue: placement.queue, type: placement.type, priority: placement.priority, fairnessKey: placement.fairnessKey }));
-    if (!tail.holds(placement)) return false;
-    tail.add(placement.seq);
+    if (!listInTail(flat ?? line!.ring(placement.type), placement, hotMax)) return false;
     if (line) line.entries++;
     return true;
   }
@@ -265,10 +260,15 @@ export class ReadyLines {
 
   /** Keeps the task as the queue's lone entry when the queue is flat and empty. */
   private holdsAlone(task: LiveTask): boolean {
-    const ring = this.soleRing;
-    if (this.levels || this.soleTask !== undefined || (ring !== undefined && (ring.length > 0 || ring.cold !== undefined))) return false;
+    if (!this.isEmptyFlat()) return false;
     this.soleTask = task;
     return true;
+  }
+
+  /** Flat and holding nothing, in memory or in the store. */
+  private isEmptyFlat(): boolean {
+    const ring = this.soleRing;
+    return !this.levels && this.soleTask === undefined && (ring === undefined || (ring.length === 0 && ring.cold === undefined));
   }
 
   /** The flat ring a task goes to, or undefined once the queue has (or now needs) levels. */
