@@ -57,6 +57,8 @@ export interface DispatchCoreOptions {
 
 export interface NewTask {
   id: string;
+  /** Its place in enqueue order, from `reserveSeq` (a minted id carries it); else the next one. */
+  seq?: number | undefined;
   queue: string;
   type: string;
   inputJson: string | undefined;
@@ -225,12 +227,17 @@ export class DispatchCore {
     return this.coldCount;
   }
 
+  /** The next place in enqueue order, for a task about to be created (its minted id carries it). */
+  reserveSeq(): number {
+    return this.nextSeq++;
+  }
+
   /** Plans a new task: assigns its place in line. It is invisible until `addTasks`. */
   createTask(input: NewTask, now: number): LiveTask {
     const scheduled = input.runAt !== undefined && input.runAt > now;
     const task = new LiveTask({
       id: input.id,
-      seq: this.nextSeq++,
+      seq: input.seq ?? this.nextSeq++,
       queue: input.queue,
       type: input.type,
       state: scheduled ? "scheduled" : "pending",

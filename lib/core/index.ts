@@ -12,3 +12,4 @@ export { explainTask, type Explanation } from "./explain.ts";
 export * from "./route-rules.ts";
 export type * from "./workflow-records.ts";
 export { DeadlineHeap, type DeadlineEntry } from "./deadline-heap.ts";
+export * from "./minted-task-id.ts";

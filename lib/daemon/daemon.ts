@@ -187,7 +187,7 @@ export class Daemon {
     this.planContext = {
       core: this.core,
       readFinal: (id) => this.deps.store.readTask(id),
-      newTaskId: (now) => this.ids.taskId(now),
+      newTaskId: (now, seq) => this.ids.taskId(now, seq),
       defaultStartToCloseMs: deps.defaultStartToCloseMs ?? DEFAULT_START_TO_CLOSE_MS,
       route: (source, task) => this.router.route(source, task),
     };
@@ -236,7 +236,7 @@ export class Daemon {
     const plan = planEnqueue(queue, commands, now, this.planContext);
     if (plan.newTasks.length === 0) return plan.outcomes;
     const ops: StoreOp[] = [];
-    for (const old of plan.replaced) ops.push({ op: "tasks.delete", id: old.id });
+    for (const old of plan.replaced) ops.push({ op: "tasks.delete", id: old.id, seq: old.seq });
     for (const task of plan.newTasks) ops.push({ op: "tasks.insert", task: recordOfLiveTask(task) });
     const committed = this.deps.store.commit(ops);
     for (const task of plan.newTasks) this.pendingInserts.set(task.id, committed);
@@ -362,7 +362,7 @@ export class Daemon {
     this.assertAccepting();
     const task = this.liveOrExplain(id);
     const deadline = this.core.planHeartbeat(task, leaseToken, this.deps.clock.now());
-    await this.commitOrFail("heartbeat", [{ op: "tasks.recordHeartbeat", id, heartbeatJson: detailsJson, leaseDeadline: deadline }]);
+    await this.commitOrFail("heartbeat", [{ op: "tasks.recordHeartbeat", id, seq: task.seq, heartbeatJson: detailsJson, leaseDeadline: deadline }]);
     this.core.applyHeartbeat(task, leaseToken, deadline, detailsJson);
     if (task.lease?.token !== leaseToken) throw new ConflictError(`lease of task ${id} ended before the heartbeat was applied`);
     this.rearmTimers();

@@ -119,7 +119,7 @@ export class DeadLetters {
 
   private async deleteFinal(refs: readonly FinalTaskRef[]): Promise<void> {
     if (refs.length === 0) return;
-    await this.deps.store.commit(refs.map((ref) => ({ op: "tasks.delete", id: ref.id }) as StoreOp));
+    await this.deps.store.commit(refs.map((ref) => ({ op: "tasks.delete", id: ref.id, seq: ref.seq }) as StoreOp));
   }
 
   private deadTask(queue: string, id: string): TaskRecord {

@@ -63,7 +63,8 @@ export interface EnqueuePlan {
 export interface PlanContext {
   core: DispatchCore;
   readFinal(id: string): TaskRecord | undefined;
-  newTaskId(now: number): string;
+  /** A minted id for the task that takes `seq`. */
+  newTaskId(now: number, seq: number): string;
   /** Lease length of an attempt when the producer names neither startToClose nor scheduleToClose. */
   defaultStartToCloseMs: number;
   /** The traffic rule that routes a new task, if any. */
@@ -84,7 +85,8 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
     }
     if (existing) plan.replaced.push(existing as TaskRecord);
     const options = resolveTaskOptions(command.options, context.defaultStartToCloseMs);
-    const id = command.id ?? context.newTaskId(now);
+    const seq = context.core.reserveSeq();
+    const id = command.id ?? context.newTaskId(now, seq);
     const rule = context.route(queue, { id, type: command.type, headers: command.headers });
     // A routed task falls back to its source queue; an unrouted one to the producer's choice.
     const fallback = rule
@@ -93,6 +95,7 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
     const task = context.core.createTask(
       {
         id,
+        seq,
         queue: rule?.to ?? queue,
         type: command.type,
         inputJson: command.inputJson,

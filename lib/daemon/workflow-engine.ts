@@ -180,7 +180,7 @@ export class WorkflowEngine {
 
   async start(command: StartWorkflowCommand): Promise<{ record: WorkflowRecord; created: boolean }> {
     const now = this.deps.clock.now();
-    const id = command.id ?? this.deps.ids.taskId(now);
+    const id = command.id ?? this.deps.ids.workflowId(now);
     const existing = this.running.get(id)?.record ?? this.deps.store.readWorkflow(id);
     const change = new WorkflowChange(now);
     if (existing) {

@@ -110,7 +110,7 @@ export class WorkflowPlanner {
         const session = command.session === undefined ? undefined : memo.sessions.get(command.session);
         const queue = session ? (session.workerQueue ?? session.queue) : (command.queue ?? record.queue);
         const task = this.deps.core.createTask(
-          { id: this.deps.ids.taskId(now), queue, type: command.type, inputJson: command.inputJson, priority: command.priority ?? DEFAULT_PRIORITY, options: activityOptions.get(command.seq)! },
+          { ...this.newTaskKey(now), queue, type: command.type, inputJson: command.inputJson, priority: command.priority ?? DEFAULT_PRIORITY, options: activityOptions.get(command.seq)! },
           now,
         );
         change.appendEvent(memo, { kind: "activity.scheduled", seq: command.seq, type: command.type, queue, taskId: task.id, ...(command.session === undefined ? {} : { session: command.session }) });
@@ -136,7 +136,7 @@ export class WorkflowPlanner {
       case "createSession": {
         const task = this.deps.core.createTask(
           {
-            id: this.deps.ids.taskId(now),
+            ...this.newTaskKey(now),
             queue: command.queue,
             type: this.deps.naming.sessionTaskType,
             inputJson: JSON.stringify({ workflowId: record.id, seq: command.seq, queue: command.queue }),
@@ -252,6 +252,12 @@ export class WorkflowPlanner {
     change.newTasks.push(task);
   }
 
+  /** A new task's place in line and the minted id that carries it. */
+  private newTaskKey(now: number): { id: string; seq: number } {
+    const seq = this.deps.core.reserveSeq();
+    return { id: this.deps.ids.taskId(now, seq), seq };
+  }
+
   /** Asks for a workflow task unless one is outstanding. */
   ensureWorkflowTask(memo: WorkflowMemo, change: WorkflowChange): void {
     const { record } = memo;
@@ -261,7 +267,7 @@ export class WorkflowPlanner {
     const backoff = record.taskFailures === 0 ? 0 : Math.min(WORKFLOW_TASK_BACKOFF_MS.initial * 2 ** (record.taskFailures - 1), WORKFLOW_TASK_BACKOFF_MS.max);
     const task = this.deps.core.createTask(
       {
-        id: this.deps.ids.taskId(now),
+        ...this.newTaskKey(now),
         queue: sticky === undefined ? record.queue : this.deps.naming.workerQueueName(record.queue, sticky),
         type: this.deps.naming.workflowTaskType(record.type),
         inputJson: JSON.stringify({ workflowId: record.id, workflowType: record.type }),

@@ -38,6 +38,8 @@ export interface TasksTable {
   route_rule_id: string | null;
   fallback_queue: string | null;
   fallback_at: number | null;
+  /** 1 when the id does not carry the row's seq (a producer chose it, or it predates 0008), so the index finds it. */
+  id_indexed: number | null;
 }
 
 export interface DatabaseSchema {
@@ -340,16 +342,45 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema.dropIndex("tasks_final_by_queue").execute();
     },
   },
+  "0008_ids_carry_seq": {
+    async up(db: Kysely<unknown>) {
+      // A minted id carries its row's seq (lib/core/minted-task-id.ts), so only the other ids
+      // need an index: an insert writes two B-trees, not three. SQLite cannot drop the UNIQUE
+      // of a column, so the table is rebuilt once (every existing id is indexed, as before).
+      const columns =
+        "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at, priority, budget_start, options, run_at, ready_at, close_deadline, cancel_requested, fairness_key, headers, routed_from, route_rule_id, fallback_queue, fallback_at";
+      await sql`CREATE TABLE tasks_0008 (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL, queue TEXT NOT NULL, type TEXT NOT NULL, state TEXT NOT NULL,
+        attempt INTEGER NOT NULL, input TEXT, result TEXT, error TEXT, heartbeat TEXT, start_to_close_ms INTEGER NOT NULL,
+        lease_token TEXT, lease_deadline INTEGER, worker TEXT, created_at INTEGER NOT NULL, started_at INTEGER,
+        finished_at INTEGER, priority INTEGER NOT NULL DEFAULT 3, budget_start INTEGER NOT NULL DEFAULT 0, options TEXT,
+        run_at INTEGER, ready_at INTEGER, close_deadline INTEGER, cancel_requested INTEGER NOT NULL DEFAULT 0,
+        fairness_key TEXT, headers TEXT, routed_from TEXT, route_rule_id TEXT, fallback_queue TEXT, fallback_at INTEGER,
+        id_indexed INTEGER)`.execute(db);
+      await sql.raw(`INSERT INTO tasks_0008 (${columns}, id_indexed) SELECT ${columns}, 1 FROM tasks ORDER BY seq`).execute(db);
+      await sql`DROP TABLE tasks`.execute(db);
+      await sql`ALTER TABLE tasks_0008 RENAME TO tasks`.execute(db);
+      await sql`CREATE UNIQUE INDEX tasks_by_indexed_id ON tasks (id) WHERE id_indexed = 1`.execute(db);
+      await sql`CREATE INDEX tasks_live_v3 ON tasks (seq) WHERE finished_at IS NULL`.execute(db);
+      await sql`CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL`.execute(db);
+      await sql`CREATE INDEX tasks_dead ON tasks (queue, finished_at) WHERE state IN ('failed', 'timed_out')`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
-/** Brings the schema up to date; throws with the failing migration's error. */
-export async function migrateToLatest(db: Kysely<DatabaseSchema>): Promise<void> {
+/**
+ * Brings the schema up to date; throws with the failing migration's error. Says whether the
+ * database was new, upgraded from an earlier schema, or already current.
+ */
+export async function migrateToLatest(db: Kysely<DatabaseSchema>): Promise<"new" | "upgraded" | "current"> {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === "Error")?.migrationName ?? "unknown";
     throw new Error(`schema migration ${failed} failed: ${String(error)}`);
   }
+  const applied = results?.length ?? 0;
+  return applied === 0 ? "current" : applied === Object.keys(MIGRATIONS).length ? "new" : "upgraded";
 }

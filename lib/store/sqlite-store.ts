@@ -28,7 +28,9 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Task
   const connection = openSqlite(options.dataDir, options.pid);
   try {
     const kysely = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection.kyselyDatabase() }) });
-    await migrateToLatest(kysely);
+    // An upgrade may rewrite a table (0008 rewrites tasks): its pages then fill the WAL, which
+    // SQLite reuses but never shrinks while the daemon runs. Copied into the database now.
+    if ((await migrateToLatest(kysely)) === "upgraded") connection.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
     return new SqliteTaskStore(connection, kysely, options);
   } catch (error) {
     connection.close();

@@ -4,7 +4,9 @@
  */
 import {
   DEFAULT_START_TO_CLOSE_MS,
+  idNeedsIndex,
   resolveTaskOptions,
+  seqInTaskId,
   type AttemptRecord,
   type ColdLine,
   type LivePlacement,
@@ -18,8 +20,8 @@ import type { AttemptsTable, TasksTable } from "./schema.ts";
 import type { PreparedStatement, SqliteConnection } from "./sqlite.ts";
 import type { FinalTaskRef, StoreOp } from "./task-store.ts";
 
-/** A `tasks` row as bun:sqlite returns it (the kysely table type, one definition). */
-export type TaskRow = TasksTable;
+/** A `tasks` row as the reads return it (the kysely table type, one definition). */
+export type TaskRow = Omit<TasksTable, "id_indexed">;
 
 const TASK_COLUMNS =
   "seq, id, queue, type, state, attempt, input, result, error, heartbeat, start_to_close_ms, lease_token, lease_deadline, worker, created_at, started_at, finished_at, priority, budget_start, options, run_at, ready_at, close_deadline, cancel_requested, fairness_key, headers, routed_from, route_rule_id, fallback_queue, fallback_at";
@@ -34,15 +36,16 @@ type CountedColumns = Pick<TaskRow, "queue" | "state" | "finished_at">;
 export class TaskStatements {
   private readonly insert: PreparedStatement;
   private readonly markDispatched: PreparedStatement;
-  private readonly markDispatchedById: PreparedStatement;
   private readonly saveState: PreparedStatement;
-  private readonly saveStateById: PreparedStatement;
+  private readonly saveFinalState: PreparedStatement;
+  private readonly selectSeqCarried: PreparedStatement;
+  private readonly selectSeqIndexed: PreparedStatement;
   private readonly selectCounted: PreparedStatement;
   private readonly recordHeartbeat: PreparedStatement;
   private readonly deleteTask: PreparedStatement;
   private readonly deleteAttempts: PreparedStatement;
   private readonly insertAttempt: PreparedStatement;
-  private readonly selectById: PreparedStatement;
+  private readonly selectBySeq: PreparedStatement;
   private readonly selectAttempts: PreparedStatement;
   private readonly selectDead: PreparedStatement;
   private readonly selectFinishedBefore: PreparedStatement;
@@ -50,7 +53,6 @@ export class TaskStatements {
   private readonly selectPlacements: PreparedStatement;
   private readonly selectLiveBySeq: PreparedStatement;
   private readonly selectInput: PreparedStatement;
-  private readonly selectInputById: PreparedStatement;
   private readonly selectCold: PreparedStatement;
 
   /** `finalCounts` hears of every row that becomes final or stops being final. */
@@ -59,37 +61,39 @@ export class TaskStatements {
     private readonly finalCounts: FinalCounts,
   ) {
     const placeholders = TASK_COLUMNS.split(", ").map((column) => `$${column}`).join(", ");
-    this.insert = db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${placeholders})`);
-    // The hot updates find their row by seq, the rowid, and check the id: a lookup in the id
-    // index first costs about 0.6 µs more a statement (see selectInput). A row not found that
-    // way is looked up by id, so a write is never silently dropped. A dispatch record never
-    // applies to a final row: a task that ended stays ended.
+    this.insert = db.prepare(`INSERT INTO tasks (${TASK_COLUMNS}, id_indexed) VALUES (${placeholders}, $id_indexed)`);
+    // A row is found by its seq, the rowid, and the id is checked. Where only the id is known,
+    // a minted id carries the seq (lib/core/minted-task-id.ts); any other id is in the partial
+    // index tasks_by_indexed_id. The hot writes know the seq; one whose row is not found by it
+    // finds the seq from the id and tries again, so a write is never silently dropped. A
+    // dispatch record never applies to a final row: a task that ended stays ended.
+    this.selectSeqCarried = db.prepare("SELECT seq FROM tasks WHERE seq = $seq AND id = $id");
+    this.selectSeqIndexed = db.prepare("SELECT seq FROM tasks WHERE id = $id AND id_indexed = 1");
     const dispatchColumns = "state = 'running', attempt = $attempt, lease_token = $leaseToken, lease_deadline = $leaseDeadline, worker = $worker, started_at = $startedAt, ready_at = NULL";
     this.markDispatched = db.prepare(`UPDATE tasks SET ${dispatchColumns} WHERE seq = $seq AND id = $id AND finished_at IS NULL`);
-    this.markDispatchedById = db.prepare(`UPDATE tasks SET ${dispatchColumns} WHERE id = $id AND finished_at IS NULL`);
-    // The hot save (a live row, found by seq) knows without a read that the row was live, so
-    // only the new state counts for the final counts. A final row saved again (a dead-letter
-    // requeue) goes the by-id way, which reads what the row counted for first.
+    // The hot save (a live row) knows without a read that the row was live, so only the new
+    // state counts for the final counts. A final row saved again (a dead-letter requeue) reads
+    // what the row counted for first.
     const stateColumns = MUTABLE_COLUMNS.map((c) => `${c} = $${c}`).join(", ");
     this.saveState = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE seq = $seq AND id = $id AND finished_at IS NULL`);
-    this.saveStateById = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE id = $id`);
-    this.selectCounted = db.prepare("SELECT queue, state, finished_at FROM tasks WHERE id = $id");
-    this.recordHeartbeat = db.prepare("UPDATE tasks SET heartbeat = coalesce($heartbeat, heartbeat), lease_deadline = $leaseDeadline WHERE id = $id");
-    this.deleteTask = db.prepare("DELETE FROM tasks WHERE id = $id RETURNING queue, state, finished_at");
+    this.saveFinalState = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE seq = $seq AND id = $id`);
+    this.selectCounted = db.prepare("SELECT queue, state, finished_at FROM tasks WHERE seq = $seq");
+    this.recordHeartbeat = db.prepare("UPDATE tasks SET heartbeat = coalesce($heartbeat, heartbeat), lease_deadline = $leaseDeadline WHERE seq = $seq AND id = $id");
+    this.deleteTask = db.prepare("DELETE FROM tasks WHERE seq = $seq AND id = $id RETURNING queue, state, finished_at");
     this.deleteAttempts = db.prepare("DELETE FROM attempts WHERE task_id = $id");
     this.insertAttempt = db.prepare(
       "INSERT OR REPLACE INTO attempts (task_id, attempt, worker, started_at, ended_at, outcome, error) VALUES ($task_id, $attempt, $worker, $started_at, $ended_at, $outcome, $error)",
     );
-    this.selectById = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $id`);
+    this.selectBySeq = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = $seq`);
     this.selectAttempts = db.prepare("SELECT task_id, attempt, worker, started_at, ended_at, outcome, error FROM attempts WHERE task_id = $id ORDER BY attempt");
     this.selectDead = db.prepare(
       `SELECT ${TASK_COLUMNS} FROM tasks WHERE queue = $queue AND state IN ('failed', 'timed_out') ORDER BY finished_at LIMIT $limit`,
     );
     this.selectFinishedBefore = db.prepare(
-      "SELECT id, queue, state FROM tasks WHERE finished_at IS NOT NULL AND finished_at < $before ORDER BY finished_at LIMIT $limit",
+      "SELECT id, seq, queue, state FROM tasks WHERE finished_at IS NOT NULL AND finished_at < $before ORDER BY finished_at LIMIT $limit",
     );
     this.selectDeadBefore = db.prepare(
-      "SELECT id, queue, state FROM tasks WHERE queue = $queue AND state IN ('failed', 'timed_out') AND finished_at < $before ORDER BY finished_at LIMIT $limit",
+      "SELECT id, seq, queue, state FROM tasks WHERE queue = $queue AND state IN ('failed', 'timed_out') AND finished_at < $before ORDER BY finished_at LIMIT $limit",
     );
     // Boot reads where each live task belongs first (13 of the 30 columns: a million rows in
     // 0.55 s against 0.8 s whole here), then whole rows only for the tasks it keeps in memory,
@@ -99,9 +103,8 @@ export class TaskStatements {
       "SELECT seq, queue, type, state, priority, fairness_key, start_to_close_ms, options, close_deadline, fallback_at, routed_from, cancel_requested, lease_token FROM tasks WHERE finished_at IS NULL AND state IN ('scheduled', 'pending', 'running') ORDER BY seq",
     );
     this.selectLiveBySeq = db.prepare(`SELECT ${TASK_COLUMNS.replace("input, ", "NULL AS input, ")} FROM tasks WHERE seq = $seq AND finished_at IS NULL`);
-    // seq is the rowid: a lookup by it skips the id index (about 0.8 against 1.4 µs a task).
+    // seq is the rowid: a lookup by it skips any index (about 0.8 against 1.4 µs a task).
     this.selectInput = db.prepare("SELECT input FROM tasks WHERE seq = $seq AND id = $id");
-    this.selectInputById = db.prepare("SELECT input FROM tasks WHERE id = $id");
     // Listed seqs of one ready line (see lib/core/cold-tail.ts), each found by its rowid (a
     // range would also walk other lines' rows between them); inputs are read at dispatch, as
     // at boot.
@@ -123,27 +126,28 @@ export class TaskStatements {
         // Built whole rather than spread from the by-id parameters: one object a dispatch.
         const bySeq = { id: op.id, seq: op.seq, attempt: op.attempt, leaseToken: op.leaseToken, leaseDeadline: op.leaseDeadline, worker: op.worker, startedAt: op.startedAt };
         if (this.markDispatched.run(bySeq as never).changes === 0) {
-          this.markDispatchedById.run({ id: op.id, attempt: op.attempt, leaseToken: op.leaseToken, leaseDeadline: op.leaseDeadline, worker: op.worker, startedAt: op.startedAt } as never);
+          const seq = this.seqOf(op.id);
+          if (seq !== undefined && seq !== op.seq) this.markDispatched.run({ ...bySeq, seq } as never);
         }
         return;
       }
       case "tasks.saveState": {
         const params = saveStateParams(op.task);
         if (this.saveState.run(params as never).changes === 0) {
-          const before = this.selectCounted.get({ id: op.task.id }) as CountedColumns | null;
-          if (before === null) return;
-          const { seq: _seq, ...byId } = params;
-          this.saveStateById.run(byId as never);
+          const seq = this.seqOf(op.task.id);
+          if (seq === undefined) return;
+          const before = this.selectCounted.get({ seq }) as CountedColumns;
+          this.saveFinalState.run({ ...params, seq } as never);
           if (before.finished_at !== null) this.finalCounts.change(before.queue, before.state, -1);
         }
         if (params.finished_at !== null) this.finalCounts.change(op.task.queue, op.task.state, 1);
         return;
       }
       case "tasks.recordHeartbeat":
-        this.recordHeartbeat.run({ id: op.id, heartbeat: op.heartbeatJson ?? null, leaseDeadline: op.leaseDeadline });
+        this.recordHeartbeat.run({ id: op.id, seq: op.seq, heartbeat: op.heartbeatJson ?? null, leaseDeadline: op.leaseDeadline });
         return;
       case "tasks.delete": {
-        const deleted = this.deleteTask.get({ id: op.id }) as CountedColumns | null;
+        const deleted = this.deleteTask.get({ id: op.id, seq: op.seq }) as CountedColumns | null;
         if (deleted !== null && deleted.finished_at !== null) this.finalCounts.change(deleted.queue, deleted.state, -1);
         this.deleteAttempts.run({ id: op.id });
         return;
@@ -158,14 +162,26 @@ export class TaskStatements {
   }
 
   readById(id: string): TaskRecord | undefined {
-    const row = this.selectById.get({ id }) as TaskRow | null;
+    const seq = this.seqOf(id);
+    const row = seq === undefined ? null : (this.selectBySeq.get({ seq }) as TaskRow | null);
     return row ? recordOfRow(row) : undefined;
   }
 
   /** A task's input (undefined without one or for an unknown task). */
   readInput(id: string, seq: number): string | undefined {
-    const row = (this.selectInput.get({ seq, id }) ?? this.selectInputById.get({ id })) as { input: string | null } | null;
+    let row = this.selectInput.get({ seq, id }) as { input: string | null } | null;
+    if (row === null) {
+      const found = this.seqOf(id);
+      if (found !== undefined && found !== seq) row = this.selectInput.get({ seq: found, id }) as { input: string | null } | null;
+    }
     return row?.input ?? undefined;
+  }
+
+  /** The seq of the row with this id: the one its id carries, or the index's. */
+  private seqOf(id: string): number | undefined {
+    const carried = seqInTaskId(id);
+    if (carried !== undefined && this.selectSeqCarried.get({ seq: carried, id }) !== null) return carried;
+    return (this.selectSeqIndexed.get({ id }) as { seq: number } | null)?.seq;
   }
 
   /** Where each live task belongs, in enqueue order, one row at a time (see DispatchCore.restore). */
@@ -371,7 +387,8 @@ function saveStateParams(task: TaskRecord): Record<"id" | "seq" | (typeof MUTABL
   };
 }
 
-function rowOfRecord(task: TaskRecord): TaskRow {
+/** The row an insert writes: every column, and whether the id needs the index to be found. */
+function rowOfRecord(task: TaskRecord): TasksTable {
   return {
     seq: task.seq,
     id: task.id,
@@ -403,5 +420,6 @@ function rowOfRecord(task: TaskRecord): TaskRow {
     route_rule_id: task.routeRuleId ?? null,
     fallback_queue: task.fallbackQueue ?? null,
     fallback_at: task.fallbackAt ?? null,
+    id_indexed: idNeedsIndex(task.id, task.seq) ? 1 : null,
   };
 }

@@ -27,9 +27,9 @@ export type StoreOp =
   | { op: "tasks.markDispatched"; id: string; seq: number; attempt: number; leaseToken: string; leaseDeadline: number; worker: string; startedAt: number }
   /** Every mutable column of a task, for all other transitions. */
   | { op: "tasks.saveState"; task: TaskRecord }
-  | { op: "tasks.recordHeartbeat"; id: string; heartbeatJson: string | undefined; leaseDeadline: number }
+  | { op: "tasks.recordHeartbeat"; id: string; seq: number; heartbeatJson: string | undefined; leaseDeadline: number }
   /** Deletes a task and its attempt history. */
-  | { op: "tasks.delete"; id: string }
+  | { op: "tasks.delete"; id: string; seq: number }
   | { op: "attempts.insert"; attempt: AttemptRecord }
   | { op: "queues.saveSettings"; name: string; settings: QueueSettings }
   /** Staged at most every few minutes per queue: the typo guard's memory of recent polls. */
@@ -80,6 +80,7 @@ export interface WorkflowListFilter {
 /** A final task's identity, for deletions that must adjust counts. */
 export interface FinalTaskRef {
   id: string;
+  seq: number;
   queue: string;
   state: FinalTaskState;
 }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { TaskRecord, TaskState } from "../../lib/core/index.ts";
 import { openSqliteStore, type FinalCountRow, type StoreOp } from "../../lib/store/index.ts";
+import { tasksTableBefore0008 } from "../support/old-schemas.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 import { aTaskRecord } from "../support/task-builders.ts";
 import { tempDir } from "../support/temp-dir.ts";
@@ -72,7 +73,7 @@ describe("final counts", () => {
           if (!row.final) model.set(row.task.id, { task: { ...row.task, state: "running" }, final: false });
         } else {
           const { task } = pick(known);
-          ops.push({ op: "tasks.delete", id: task.id });
+          ops.push({ op: "tasks.delete", id: task.id, seq: task.seq });
           model.delete(task.id);
         }
       }
@@ -111,6 +112,7 @@ describe("final counts", () => {
     await store.close();
     // Back to the schema of migration 0006: no counts table, the counting index in place.
     const raw = new Database(join(dir.path, "tqd.db"));
+    tasksTableBefore0008(raw);
     raw.exec("DROP TABLE queue_final_counts");
     raw.exec("DELETE FROM kysely_migration WHERE name = '0007_final_counts'");
     raw.exec("CREATE INDEX tasks_final_by_queue ON tasks (queue, state) WHERE finished_at IS NOT NULL");

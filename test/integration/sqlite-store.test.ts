@@ -204,10 +204,10 @@ describe("sqlite store", () => {
     expect(store.listDead("a", 10).map((t) => t.id)).toEqual([failed.id, timedOut.id]);
     expect(store.listFinishedBefore(150, 10).map((r) => r.id)).toEqual([otherQueue.id, completed.id, failed.id]);
     expect(store.listFinishedBefore(1_000, 10, { deadOfQueue: "a" })).toEqual([
-      { id: failed.id, queue: "a", state: "failed" },
-      { id: timedOut.id, queue: "a", state: "timed_out" },
+      { id: failed.id, seq: failed.seq, queue: "a", state: "failed" },
+      { id: timedOut.id, seq: timedOut.seq, queue: "a", state: "timed_out" },
     ]);
-    await store.commit([{ op: "tasks.delete", id: failed.id }]);
+    await store.commit([{ op: "tasks.delete", id: failed.id, seq: failed.seq }]);
     expect(store.readTask(failed.id)).toBeUndefined();
     expect(store.readAttempts(failed.id)).toEqual([]);
     await store.close();
