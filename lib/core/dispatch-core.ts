@@ -259,10 +259,15 @@ export class DispatchCore {
     return task;
   }
 
-  /** Plans the requeue of a dead task: a fresh attempt budget and deadline, pending at once. */
+  /**
+   * Plans the requeue of a dead task: a fresh attempt budget and deadline, pending at once, at
+   * the back of its line (a new seq, as a new enqueue would get), so a mass requeue joins a
+   * deep backlog's tail and may wait in the store like one (see cold-tail.ts).
+   */
   reviveTask(record: TaskRecord, now: number): LiveTask {
     const task = liveTaskOfRecord(record);
     return Object.assign(task, {
+      seq: this.nextSeq++,
       state: "pending" as const,
       budgetStart: record.attempt,
       resultJson: undefined,

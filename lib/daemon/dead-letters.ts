@@ -63,10 +63,12 @@ export class DeadLetters {
         // The attempt that ended the task lived on its row, which the revival resets: keep it.
         const last = finalAttemptOf(record, this.deps.store.readAttempts(record.id));
         if (last) ops.push({ op: "attempts.insert", attempt: last });
-        ops.push({ op: "tasks.saveState", task: recordOfLiveTask(tasks[i]!) });
+        ops.push({ op: "tasks.revive", task: recordOfLiveTask(tasks[i]!), fromSeq: record.seq, fromState: record.state as FinalTaskState });
       });
       await this.deps.store.commit(ops);
-      this.deps.onRevived(this.deps.core.addTasks(tasks, this.deps.clock.now(), records.map((r) => r.state as FinalTaskState)));
+      // Plain ones may wait in the store, as a new enqueue's: a requeue of a queue's 10,000 dead
+      // tasks, call after call, stays within the memory budget.
+      this.deps.onRevived(this.deps.core.addTasks(tasks, this.deps.clock.now(), records.map((r) => r.state as FinalTaskState), true));
       return tasks.map((task) => task.id);
     });
   }

@@ -38,6 +38,7 @@ export class TaskStatements {
   private readonly markDispatched: PreparedStatement;
   private readonly saveState: PreparedStatement;
   private readonly saveFinalState: PreparedStatement;
+  private readonly moveRow: PreparedStatement;
   private readonly selectSeqCarried: PreparedStatement;
   private readonly selectSeqIndexed: PreparedStatement;
   private readonly selectCounted: PreparedStatement;
@@ -78,6 +79,9 @@ export class TaskStatements {
     this.saveState = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE seq = $seq AND id = $id AND finished_at IS NULL`);
     this.saveFinalState = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE seq = $seq AND id = $id`);
     this.selectCounted = db.prepare("SELECT queue, state, finished_at FROM tasks WHERE seq = $seq");
+    // A requeued task takes a new place in line: its row's key changes with the rest (the id
+    // stays; a minted one now carries the old seq, so the index finds it from then on).
+    this.moveRow = db.prepare(`UPDATE tasks SET seq = $seq, id_indexed = $idIndexed, ${stateColumns} WHERE seq = $fromSeq AND id = $id AND finished_at IS NOT NULL`);
     this.recordHeartbeat = db.prepare("UPDATE tasks SET heartbeat = coalesce($heartbeat, heartbeat), lease_deadline = $leaseDeadline WHERE seq = $seq AND id = $id");
     this.deleteTask = db.prepare("DELETE FROM tasks WHERE seq = $seq AND id = $id RETURNING queue, state, finished_at");
     this.deleteAttempts = db.prepare("DELETE FROM attempts WHERE task_id = $id");
@@ -141,6 +145,13 @@ export class TaskStatements {
           if (before.finished_at !== null) this.finalCounts.change(before.queue, before.state, -1);
         }
         if (params.finished_at !== null) this.finalCounts.change(op.task.queue, op.task.state, 1);
+        return;
+      }
+      case "tasks.revive": {
+        const { task, fromSeq, fromState } = op;
+        const params = { ...saveStateParams(task), fromSeq, idIndexed: idNeedsIndex(task.id, task.seq) ? 1 : null };
+        if (this.moveRow.run(params as never).changes !== 1) throw new Error(`task ${task.id} is not final at seq ${fromSeq}: not revived`);
+        this.finalCounts.change(task.queue, fromState, -1);
         return;
       }
       case "tasks.recordHeartbeat":

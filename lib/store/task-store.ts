@@ -27,6 +27,8 @@ export type StoreOp =
   | { op: "tasks.markDispatched"; id: string; seq: number; attempt: number; leaseToken: string; leaseDeadline: number; worker: string; startedAt: number }
   /** Every mutable column of a task, for all other transitions. */
   | { op: "tasks.saveState"; task: TaskRecord }
+  /** A final task (`fromState`, in its queue) made pending again: its row moves from `fromSeq` to the task's new seq, saved whole. */
+  | { op: "tasks.revive"; task: TaskRecord; fromSeq: number; fromState: FinalTaskState }
   | { op: "tasks.recordHeartbeat"; id: string; seq: number; heartbeatJson: string | undefined; leaseDeadline: number }
   /** Deletes a task and its attempt history. */
   | { op: "tasks.delete"; id: string; seq: number }

@@ -45,6 +45,39 @@ describe("a deep backlog (binary)", () => {
     await worker.exited;
   }, 90_000);
 
+  test("a requeue of dead tasks joins the back of the line and waits in the store past --memory-backlog", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"), ["--memory-backlog", "10"]);
+    const server = ["--server", daemon.url];
+    /** Enqueues one task per n; their ids, in order. */
+    const batch = async (ns: number[], extra: object = {}) => {
+      const response = await fetch(`${daemon.url}/v1/queues/q/tasks/batch`, { method: "POST", body: JSON.stringify({ tasks: ns.map((n) => ({ type: "t", input: { n }, ...extra })) }) });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { tasks: { id: string }[] }).tasks.map((task) => task.id);
+    };
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    const dead = await batch(range(0, 40), { retryPolicy: { maxAttempts: 1 } });
+    {
+      await using failing = startTqd(["work", "--exec", "exit 1", "--queue", "q", "--type", "t", ...server]);
+      await eventually(async () => ((await gauges(daemon.url)).tqd_live_tasks === 0 ? true : undefined), "the tasks to fail");
+      failing.kill("SIGTERM");
+      await failing.exited;
+    }
+    await batch(range(100, 105));
+    // Oldest dead first: the order in which they failed.
+    const requeued = await runTqd(["dead", "requeue", "q", "--all", ...server]);
+    const requeuedIds = requeued.stdout.trim().split("\n");
+    expect([requeued.code, [...requeuedIds].sort()]).toEqual([0, [...dead].sort()]);
+    expect(await gauges(daemon.url)).toEqual({ tqd_live_tasks: 45, tqd_tasks_in_store_only: 35 });
+    const log = join(dir.path, "runs.log");
+    await using worker = startTqd(["work", "--exec", `cat >> '${log}'; echo >> '${log}'`, "--queue", "q", "--type", "t", "--concurrency", "1", ...server]);
+    await eventually(async () => ((await gauges(daemon.url)).tqd_live_tasks === 0 ? true : undefined), "the requeued tasks to run");
+    const runs = readFileSync(log, "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { n: number }).n);
+    expect(runs).toEqual([...range(100, 105), ...requeuedIds.map((id) => dead.indexOf(id))]);
+    worker.kill("SIGTERM");
+    await worker.exited;
+  }, 60_000);
+
   test("a bad --memory-backlog is a usage error naming the flag", async () => {
     await using dir = await tempDir();
     const result = await runTqd(["serve", "--memory-backlog", "0", "--data", dir.path]);

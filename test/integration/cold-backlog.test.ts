@@ -218,4 +218,30 @@ describe("a deep backlog waits in the store", () => {
     expect((await call(server, "POST", "/v1/workflows/wf/cancel", { reason: "test" })).status).toBe(200);
     expect((await (await call(server, "GET", `/v1/tasks/${activityId}`)).json()).state).toBe("canceled");
   });
+
+  test("requeued dead tasks join the back of their line and wait in the store beyond the budget, across a restart", async () => {
+    await using dir = await tempDir();
+    const first = await setup(dir.path);
+    const once = { options: anOptions({ startToCloseMs: 60_000, retry: { maxAttempts: 1 } }) };
+    const enqueued = await first.daemon.enqueue("q", range(0, 12).map((n) => cmd(n, once)));
+    for (let tasks = await first.daemon.poll(poll(5)); tasks.length > 0; tasks = await first.daemon.poll(poll(5))) {
+      for (const task of tasks) await first.daemon.fail(task.id, task.lease!.token, { type: "E", message: "no" });
+    }
+    expect(first.daemon.queues.describe("q").counts).toMatchObject({ pending: 0, failed: 12 });
+    await first.daemon.enqueue("q", range(100, 103).map((n) => cmd(n)));
+    expect(await first.daemon.deadLetters.requeue("q", { all: true })).toHaveLength(12);
+    // 15 pending, 4 of them in memory: the requeue did not bring all 12 in.
+    expect(first.daemon.queues.describe("q")).toMatchObject({ counts: { pending: 15, failed: 0 }, pendingInStore: 11 });
+    const requeued = await first.daemon.getTask(enqueued[0]!.id);
+    expect(requeued.record).toMatchObject({ state: "pending", inputJson: '{"n":0}' });
+    expect(requeued.attempts.map((attempt) => attempt.outcome)).toEqual(["failed"]);
+    await first.daemon.stop();
+
+    const second = await setup(dir.path);
+    expect(inStoreOnly(second.daemon)).toBe(11);
+    expect(await drain(second.daemon)).toEqual([...range(100, 103), ...range(0, 12)]);
+    expect(second.daemon.queues.describe("q").counts).toMatchObject({ pending: 0, completed: 15, failed: 0 });
+    expect((await second.daemon.getTask(enqueued[11]!.id)).record.state).toBe("completed");
+    await second.daemon.stop();
+  });
 });
