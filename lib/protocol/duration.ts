@@ -30,7 +30,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** A positive duration string, parsed to milliseconds. */
-export const durationSchema = z.string().transform((text, ctx) => {
+export const durationSchema = z.lazy(() => z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
     ctx.addIssue({
@@ -40,4 +40,4 @@ export const durationSchema = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return ms;
-});
+}));

@@ -13,7 +13,7 @@ export const PRIORITY_MIN = 1;
 export const PRIORITY_MAX = 5;
 export const DEFAULT_PRIORITY = 3;
 
-export const retryPolicySchema = z.strictObject({
+export const retryPolicySchema = z.lazy(() => z.strictObject({
   /** Backoff before the second attempt. */
   initialInterval: durationSchema.optional(),
   /** Each further backoff is the previous one times this (>= 1). */
@@ -24,7 +24,7 @@ export const retryPolicySchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(10_000).optional(),
   /** Error types that are never retried. */
   nonRetryableErrorTypes: z.array(z.string().min(1).max(255)).max(100).optional(),
-});
+}));
 export type RetryPolicyRequest = z.input<typeof retryPolicySchema>;
 
 /** What to do when `id` names a task that is already final (a live one is always returned). */
@@ -85,7 +85,7 @@ function isPlainEnqueueRequest(value: unknown): value is { type: string; input?:
  * share its code, that cost a fresh daemon 9-12 ms for its first batch of 1,000 plain tasks
  * (see bench/NOTES.md, "Hot path"). Anything else, and every error, still comes from the contract.
  */
-export const enqueueBodySchema = handChecked(enqueueRequestSchema, (value) => plainEnqueueRequestOf(value));
+export const enqueueBodySchema = z.lazy(() => handChecked(enqueueRequestSchema, (value) => plainEnqueueRequestOf(value)));
 
 /** A plain task (`{type, input?}`) as enqueueBodySchema parses it; undefined to let the schema decide. */
 export function plainEnqueueRequestOf(value: unknown): { type: string; input?: unknown } | undefined {
@@ -95,9 +95,9 @@ export function plainEnqueueRequestOf(value: unknown): { type: string; input?: u
 
 export const LIMITS_BATCH_TASKS = 10_000;
 
-export const enqueueBatchRequestSchema = z.strictObject({
+export const enqueueBatchRequestSchema = z.lazy(() => z.strictObject({
   tasks: z.array(enqueueRequestSchema).min(1).max(LIMITS_BATCH_TASKS),
-});
+}));
 export type EnqueueBatchRequest = z.input<typeof enqueueBatchRequestSchema>;
 
 /**
@@ -106,10 +106,10 @@ export type EnqueueBatchRequest = z.input<typeof enqueueBatchRequestSchema>;
  * a fresh daemon compiles its code on the first batch); any other batch goes through zod, with
  * each plain item still checked by hand (see enqueueBodySchema).
  */
-export const enqueueBatchBodySchema = handChecked(
+export const enqueueBatchBodySchema = z.lazy(() => handChecked(
   z.strictObject({ tasks: z.array(enqueueBodySchema).min(1).max(LIMITS_BATCH_TASKS) }),
   (value) => plainEnqueueBatchOf(value),
-);
+));
 
 /**
  * A batch whose every task is plain, as enqueueBatchBodySchema parses it; undefined to let the
@@ -125,7 +125,7 @@ export function plainEnqueueBatchOf(value: unknown): { tasks: { type: string; in
   return { tasks: tasks as { type: string; input?: unknown }[] };
 }
 
-export const enqueueResponseSchema = z.object({
+export const enqueueResponseSchema = z.lazy(() => z.object({
   id: z.string(),
   queue: z.string(),
   type: z.string(),
@@ -135,7 +135,7 @@ export const enqueueResponseSchema = z.object({
   routedTo: z.string().optional(),
   /** Set when no worker has polled the queue in the last hour (a typo in the queue name?). */
   warning: z.string().optional(),
-});
+}));
 export type EnqueueResponse = z.infer<typeof enqueueResponseSchema>;
 
 const ENQUEUE_RESPONSE_KEYS = new Set(["id", "queue", "type", "state", "created", "routedTo", "warning"]);
@@ -158,5 +158,5 @@ export function plainEnqueueResponseOf(value: unknown): EnqueueResponse | undefi
   return value as EnqueueResponse;
 }
 
-export const enqueueBatchResponseSchema = z.object({ tasks: z.array(enqueueResponseSchema) });
+export const enqueueBatchResponseSchema = z.lazy(() => z.object({ tasks: z.array(enqueueResponseSchema) }));
 export type EnqueueBatchResponse = z.infer<typeof enqueueBatchResponseSchema>;

@@ -17,8 +17,8 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export const errorBodySchema = z.object({
+export const errorBodySchema = z.lazy(() => z.object({
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }),
-});
+}));
 
 export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -8,55 +8,55 @@ import { stateCountsSchema } from "./queues.ts";
 import { rateSchema } from "./rates.ts";
 import { TASK_STATES } from "./task-states.ts";
 
-export const fairnessKeySchema = z.string().min(1).max(255);
+export const fairnessKeySchema = z.lazy(() => z.string().min(1).max(255));
 
-export const limitRequestSchema = z.union([
+export const limitRequestSchema = z.lazy(() => z.union([
   z.strictObject({ rate: rateSchema, burst: z.number().int().min(1).max(1_000_000).optional() }),
   z.strictObject({ clear: z.literal(true) }),
-]);
+]));
 export type LimitRequest = z.input<typeof limitRequestSchema>;
 
-export const rateLimitViewSchema = z.object({
+export const rateLimitViewSchema = z.lazy(() => z.object({
   /** Tasks per second. */
   ratePerSecond: z.number(),
   burst: z.number().int(),
-});
+}));
 export type RateLimitView = z.infer<typeof rateLimitViewSchema>;
 
-export const limitResponseSchema = z.object({ queue: z.string(), limit: rateLimitViewSchema.nullable() });
+export const limitResponseSchema = z.lazy(() => z.object({ queue: z.string(), limit: rateLimitViewSchema.nullable() }));
 export type LimitResponse = z.infer<typeof limitResponseSchema>;
 
-export const pauseResponseSchema = z.object({ queue: z.string(), paused: z.boolean() });
+export const pauseResponseSchema = z.lazy(() => z.object({ queue: z.string(), paused: z.boolean() }));
 export type PauseResponse = z.infer<typeof pauseResponseSchema>;
 
-export const fairnessRequestSchema = z.strictObject({
+export const fairnessRequestSchema = z.lazy(() => z.strictObject({
   key: fairnessKeySchema,
   /** Share of dispatches among keys with backlog (default 1). */
   weight: z.number().int().min(1).max(1_000).optional(),
   /** A per-key rate limit, or null to remove it. */
   rate: rateSchema.nullable().optional(),
-});
+}));
 export type FairnessRequest = z.input<typeof fairnessRequestSchema>;
 
-export const fairnessKeyViewSchema = z.object({
+export const fairnessKeyViewSchema = z.lazy(() => z.object({
   key: z.string(),
   weight: z.number().int(),
   ratePerSecond: z.number().optional(),
   /** Pending tasks of this key. */
   pending: z.number().int(),
-});
+}));
 export type FairnessKeyView = z.infer<typeof fairnessKeyViewSchema>;
 
-export const fairnessResponseSchema = z.object({ queue: z.string(), key: fairnessKeyViewSchema });
+export const fairnessResponseSchema = z.lazy(() => z.object({ queue: z.string(), key: fairnessKeyViewSchema }));
 
 /** Routes whose action is in the path (pause, resume) take an empty body or `{}`. */
-export const emptyRequestSchema = z.strictObject({});
+export const emptyRequestSchema = z.lazy(() => z.strictObject({}));
 
-export const leaveRequestSchema = z.strictObject({ identity: identitySchema });
+export const leaveRequestSchema = z.lazy(() => z.strictObject({ identity: identitySchema }));
 /** `left` is false when the server did not know the poller (already gone). */
-export const leaveResponseSchema = z.object({ queue: z.string(), identity: z.string(), left: z.boolean() });
+export const leaveResponseSchema = z.lazy(() => z.object({ queue: z.string(), identity: z.string(), left: z.boolean() }));
 
-export const pollerViewSchema = z.object({
+export const pollerViewSchema = z.lazy(() => z.object({
   identity: z.string(),
   host: z.string().optional(),
   types: z.array(z.string()),
@@ -66,12 +66,12 @@ export const pollerViewSchema = z.object({
   /** A poll of this worker is parked right now. */
   waiting: z.boolean(),
   declaredRatePerSecond: z.number().optional(),
-});
+}));
 export type PollerView = z.infer<typeof pollerViewSchema>;
 
 export const RATE_LIMIT_SOURCES = ["admin", "poller", "none"] as const;
 
-export const describeResponseSchema = z.object({
+export const describeResponseSchema = z.lazy(() => z.object({
   name: z.string(),
   paused: z.boolean(),
   counts: stateCountsSchema,
@@ -105,7 +105,7 @@ export const describeResponseSchema = z.object({
       ),
     })
     .optional(),
-});
+}));
 export type DescribeResponse = z.infer<typeof describeResponseSchema>;
 
 /** What a task that is not running is waiting for. */
@@ -124,7 +124,7 @@ export const WAIT_REASONS = [
 ] as const;
 export type WaitReason = (typeof WAIT_REASONS)[number];
 
-export const explainResponseSchema = z.object({
+export const explainResponseSchema = z.lazy(() => z.object({
   id: z.string(),
   state: z.enum(TASK_STATES),
   reason: z.enum(WAIT_REASONS),
@@ -132,7 +132,7 @@ export const explainResponseSchema = z.object({
   message: z.string(),
   /** When the wait ends, if known (delay, backoff, next rate-limit slot). */
   until: z.string().optional(),
-});
+}));
 export type ExplainResponse = z.infer<typeof explainResponseSchema>;
 
-export const queueListQuerySchema = z.object({ prefix: z.string().max(255).optional() });
+export const queueListQuerySchema = z.lazy(() => z.object({ prefix: z.string().max(255).optional() }));

@@ -12,14 +12,14 @@ export const stateCountsSchema = z.object({
   timedOut: z.number().int(),
 });
 
-export const queueSummarySchema = stateCountsSchema.extend({
+export const queueSummarySchema = z.lazy(() => stateCountsSchema.extend({
   name: z.string(),
   /** Polls parked on this queue right now, waiting for a task. */
   pollersWaiting: z.number().int(),
-});
+}));
 export type QueueSummary = z.infer<typeof queueSummarySchema>;
 
-export const queueListResponseSchema = z.object({ queues: z.array(queueSummarySchema) });
+export const queueListResponseSchema = z.lazy(() => z.object({ queues: z.array(queueSummarySchema) }));
 export type QueueListResponse = z.infer<typeof queueListResponseSchema>;
 
-export const healthResponseSchema = z.object({ status: z.string(), version: z.string().optional() });
+export const healthResponseSchema = z.lazy(() => z.object({ status: z.string(), version: z.string().optional() }));

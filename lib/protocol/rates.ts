@@ -29,11 +29,11 @@ function round(value: number): number {
 }
 
 /** A positive rate string, parsed to tasks per second. */
-export const rateSchema = z.string().transform((text, ctx) => {
+export const rateSchema = z.lazy(() => z.string().transform((text, ctx) => {
   const perSecond = parseRate(text);
   if (perSecond === undefined) {
     ctx.addIssue({ code: "custom", message: "expected a rate such as 50/s, 3000/m or 10/h" });
     return z.NEVER;
   }
   return perSecond;
-});
+}));

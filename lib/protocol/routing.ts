@@ -32,14 +32,14 @@ export function baseQueueOf(queue: string): string {
   return at > 0 ? queue.slice(0, at) : queue;
 }
 
-export const headersSchema = z
+export const headersSchema = z.lazy(() => z
   .record(z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "header names are letters, digits, . _ -"), z.string().max(1_024))
-  .refine((headers) => Object.keys(headers).length <= 32, { message: "at most 32 headers" });
+  .refine((headers) => Object.keys(headers).length <= 32, { message: "at most 32 headers" }));
 
 /** A glob over task types: `*` matches any run of characters. */
-export const typeGlobSchema = z.string().min(1).max(255).regex(/^[A-Za-z0-9._\-:@/*]+$/, "type globs use the task type characters and *");
+export const typeGlobSchema = z.lazy(() => z.string().min(1).max(255).regex(/^[A-Za-z0-9._\-:@/*]+$/, "type globs use the task type characters and *"));
 
-export const routeRuleInputSchema = z.strictObject({
+export const routeRuleInputSchema = z.lazy(() => z.strictObject({
   to: queueNameSchema,
   type: typeGlobSchema.optional(),
   headers: headersSchema.optional(),
@@ -48,7 +48,7 @@ export const routeRuleInputSchema = z.strictObject({
   by: z.string().min(1).max(64).optional(),
   /** A routed task not started by then goes back to the source queue ("0s" = never); default 30s. */
   fallbackAfter: z.union([durationSchema, z.literal("0s"), z.literal("0")]).optional(),
-});
+}));
 export type RouteRuleInput = z.input<typeof routeRuleInputSchema>;
 
 export const routeRuleSchema = z.object({
@@ -62,56 +62,56 @@ export const routeRuleSchema = z.object({
 });
 export type RouteRule = z.infer<typeof routeRuleSchema>;
 
-export const routeStatsSchema = z.object({
+export const routeStatsSchema = z.lazy(() => z.object({
   routed: z.number().int(),
   started: z.number().int(),
   fellBack: z.number().int(),
   /** Routed tasks waiting in the target right now. */
   stranded: z.number().int(),
-});
+}));
 
-export const routeTableSchema = z.object({
+export const routeTableSchema = z.lazy(() => z.object({
   queue: z.string(),
   version: z.number().int(),
   rules: z.array(routeRuleSchema.extend({ stats: routeStatsSchema.optional() })),
-});
+}));
 export type RouteTable = z.infer<typeof routeTableSchema>;
 
-export const routeAddRequestSchema = z.strictObject({
+export const routeAddRequestSchema = z.lazy(() => z.strictObject({
   rule: routeRuleInputSchema,
   /** The version this change was based on; a stale one is a 409. */
   expectedVersion: z.number().int().min(0).optional(),
   /** Add even though the target has no live poller. */
   force: z.boolean().optional(),
-});
+}));
 export type RouteAddRequest = z.input<typeof routeAddRequestSchema>;
 
-export const routeRemoveRequestSchema = z.strictObject({ expectedVersion: z.number().int().min(0).optional() });
+export const routeRemoveRequestSchema = z.lazy(() => z.strictObject({ expectedVersion: z.number().int().min(0).optional() }));
 
-export const routeRollbackRequestSchema = z.strictObject({
+export const routeRollbackRequestSchema = z.lazy(() => z.strictObject({
   version: z.number().int().min(0),
   expectedVersion: z.number().int().min(0).optional(),
   force: z.boolean().optional(),
-});
+}));
 
-export const routeTestRequestSchema = z.strictObject({
+export const routeTestRequestSchema = z.lazy(() => z.strictObject({
   type: z.string().min(1).max(255),
   headers: headersSchema.optional(),
   id: z.string().min(1).max(255).optional(),
-});
+}));
 
-export const routeTestResponseSchema = z.object({
+export const routeTestResponseSchema = z.lazy(() => z.object({
   queue: z.string(),
   /** The rule that routed it; absent when the task stays on the source queue. */
   ruleId: z.string().optional(),
   fallbackAfterMs: z.number().int().optional(),
-});
+}));
 export type RouteTestResponse = z.infer<typeof routeTestResponseSchema>;
 
-export const routeHistoryResponseSchema = z.object({
+export const routeHistoryResponseSchema = z.lazy(() => z.object({
   queue: z.string(),
   versions: z.array(z.object({ version: z.number().int(), createdAt: z.string(), change: z.string(), rules: z.array(routeRuleSchema) })),
-});
+}));
 export type RouteHistoryResponse = z.infer<typeof routeHistoryResponseSchema>;
 
 export { QUEUE_NAME_PATTERN };

@@ -25,7 +25,7 @@ export const LIMITS = {
 
 export const DEFAULT_POLL_WAIT_MS = 30_000;
 
-export const pollRequestSchema = z.strictObject({
+export const pollRequestSchema = z.lazy(() => z.strictObject({
   identity: identitySchema,
   types: z.array(taskTypeSchema).min(1).max(LIMITS.pollTypes),
   max: z.number().int().min(1).max(LIMITS.pollMax).default(1),
@@ -34,7 +34,7 @@ export const pollRequestSchema = z.strictObject({
   host: z.string().min(1).max(255).optional(),
   /** A queue rate this worker declares (`tqd work --queue-rate`); the lowest live one applies unless an admin limit is set. */
   queueRate: rateSchema.optional(),
-});
+}));
 export type PollRequest = z.input<typeof pollRequestSchema>;
 
 export const leasedTaskContract = z.object({
@@ -93,7 +93,7 @@ function plainLeasedTask(task: unknown): LeasedTask | undefined {
  * parse cost the worker about 4 of its 17 µs a task in a drain (see bench/NOTES.md, "Hot path");
  * anything else, and every error, still comes from the contract.
  */
-export const leasedTaskSchema = handChecked(leasedTaskContract, plainLeasedTask);
+export const leasedTaskSchema = z.lazy(() => handChecked(leasedTaskContract, plainLeasedTask));
 
 const pollResponseContract = z.object({ tasks: z.array(leasedTaskSchema) });
 export type PollResponse = z.infer<typeof pollResponseContract>;
@@ -117,30 +117,30 @@ function plainPollResponse(value: unknown): PollResponse | undefined {
 }
 
 /** A poll answer, as the worker checks it (test/unit/protocol/leased-task.test.ts). */
-export const pollResponseSchema = handChecked(pollResponseContract, plainPollResponse);
+export const pollResponseSchema = z.lazy(() => handChecked(pollResponseContract, plainPollResponse));
 
 /** Lease tokens the daemon mints are 25 characters; the bound only keeps junk out. */
 const LEASE_TOKEN_MAX_CHARS = 200;
-const leaseTokenSchema = z.string().min(1).max(LEASE_TOKEN_MAX_CHARS);
+const leaseTokenSchema = z.lazy(() => z.string().min(1).max(LEASE_TOKEN_MAX_CHARS));
 
-export const completeRequestSchema = z.strictObject({
+export const completeRequestSchema = z.lazy(() => z.strictObject({
   leaseToken: leaseTokenSchema,
   result: z.unknown().optional(),
-});
+}));
 export type CompleteRequest = z.input<typeof completeRequestSchema>;
 
-export const taskErrorSchema = z.object({
+export const taskErrorSchema = z.lazy(() => z.object({
   type: z.string().min(1).max(255),
   message: z.string().max(LIMITS.errorMessageChars),
   /** The handler said: do not retry this failure, whatever the retry policy. */
   nonRetryable: z.boolean().optional(),
-});
+}));
 export type TaskError = z.infer<typeof taskErrorSchema>;
 
-export const failRequestSchema = z.strictObject({
+export const failRequestSchema = z.lazy(() => z.strictObject({
   leaseToken: leaseTokenSchema,
   error: taskErrorSchema,
-});
+}));
 export type FailRequest = z.input<typeof failRequestSchema>;
 
 /**
@@ -175,11 +175,11 @@ export function plainCompletionOf(item: unknown): SettleItemParsed | undefined {
  * strict objects cost the daemon 3-5 µs an item in a drain, about a tenth of its CPU per task
  * (see bench/NOTES.md, "Hot path"); anything else, and every error, still comes from the contract.
  */
-export const settleItemSchema = handChecked(settleItemContract, plainCompletionOf);
+export const settleItemSchema = z.lazy(() => handChecked(settleItemContract, plainCompletionOf));
 
-export const settleBatchRequestSchema = z.strictObject({
+export const settleBatchRequestSchema = z.lazy(() => z.strictObject({
   completions: z.array(settleItemSchema).min(1).max(LIMITS.settleBatch),
-});
+}));
 /** What a client sends (the items as the contract types them; the parse accepts the same). */
 export type SettleBatchRequest = { completions: SettleItem[] };
 
@@ -206,7 +206,7 @@ function plainSettleResult(item: unknown): SettleItemResult | undefined {
  * check of the same rules, as leasedTaskSchema does for the tasks of a poll answer (the test
  * of settle items holds the two to the same answers).
  */
-export const settleItemResultSchema = handChecked(settleItemResultContract, plainSettleResult);
+export const settleItemResultSchema = z.lazy(() => handChecked(settleItemResultContract, plainSettleResult));
 
 const settleBatchResponseContract = z.object({ results: z.array(settleItemResultSchema) });
 export type SettleBatchResponse = z.infer<typeof settleBatchResponseContract>;
@@ -224,7 +224,7 @@ function plainSettleBatchResponse(value: unknown): SettleBatchResponse | undefin
 }
 
 /** A settle batch's answer, as the worker checks it (test/unit/protocol/settle-item.test.ts). */
-export const settleBatchResponseSchema = handChecked(settleBatchResponseContract, plainSettleBatchResponse);
+export const settleBatchResponseSchema = z.lazy(() => handChecked(settleBatchResponseContract, plainSettleBatchResponse));
 
 /**
  * `POST /v1/tasks/release`: gives back leased tasks the worker will not run (a poll answered
@@ -232,69 +232,69 @@ export const settleBatchResponseSchema = handChecked(settleBatchResponseContract
  * count. Checked against the lease token, and safe to repeat: a task not running under that
  * token (released already, expired, settled) is left as it is and answers `released: false`.
  */
-export const releaseItemSchema = z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema });
+export const releaseItemSchema = z.lazy(() => z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema }));
 export type ReleaseItem = z.input<typeof releaseItemSchema>;
 
-export const releaseRequestSchema = z.strictObject({
+export const releaseRequestSchema = z.lazy(() => z.strictObject({
   tasks: z.array(releaseItemSchema).min(1).max(LIMITS.pollMax),
-});
+}));
 export type ReleaseRequest = z.input<typeof releaseRequestSchema>;
 
 /** Each item's own answer, in request order. */
-export const releaseItemResultSchema = z.union([
+export const releaseItemResultSchema = z.lazy(() => z.union([
   z.object({ id: z.string(), released: z.boolean() }),
   z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
-]);
+]));
 export type ReleaseItemResult = z.infer<typeof releaseItemResultSchema>;
 
-export const releaseResponseSchema = z.object({ results: z.array(releaseItemResultSchema) });
+export const releaseResponseSchema = z.lazy(() => z.object({ results: z.array(releaseItemResultSchema) }));
 export type ReleaseResponse = z.infer<typeof releaseResponseSchema>;
 
 /** The task's state after a complete or fail: `scheduled` when a failure will be retried. */
-export const settleResponseSchema = z.object({ id: z.string(), state: z.enum(TASK_STATES) });
+export const settleResponseSchema = z.lazy(() => z.object({ id: z.string(), state: z.enum(TASK_STATES) }));
 export type SettleResponse = z.infer<typeof settleResponseSchema>;
 
-export const heartbeatRequestSchema = z.strictObject({
+export const heartbeatRequestSchema = z.lazy(() => z.strictObject({
   leaseToken: leaseTokenSchema,
   details: z.unknown().optional(),
-});
+}));
 export type HeartbeatRequest = z.input<typeof heartbeatRequestSchema>;
 
-export const heartbeatResponseSchema = z.object({
+export const heartbeatResponseSchema = z.lazy(() => z.object({
   leaseDeadline: z.string(),
   /** Someone asked to cancel the task: the worker should stop the handler and report. */
   cancelRequested: z.boolean(),
-});
+}));
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
 
-export const cancelRequestSchema = z.strictObject({ reason: z.string().max(1_000).optional() });
-export const cancelResponseSchema = z.object({
+export const cancelRequestSchema = z.lazy(() => z.strictObject({ reason: z.string().max(1_000).optional() }));
+export const cancelResponseSchema = z.lazy(() => z.object({
   id: z.string(),
   state: z.enum(TASK_STATES),
   /** True when the task is running: it ends `canceled` once its worker stops the handler. */
   cancelRequested: z.boolean(),
-});
+}));
 export type CancelResponse = z.infer<typeof cancelResponseSchema>;
 
-export const attemptViewSchema = z.object({
+export const attemptViewSchema = z.lazy(() => z.object({
   attempt: z.number().int(),
   worker: z.string(),
   startedAt: z.string(),
   endedAt: z.string().optional(),
   outcome: z.enum(ATTEMPT_OUTCOMES),
   error: taskErrorSchema.optional(),
-});
+}));
 export type AttemptView = z.infer<typeof attemptViewSchema>;
 
-export const retryPolicyViewSchema = z.object({
+export const retryPolicyViewSchema = z.lazy(() => z.object({
   initialIntervalMs: z.number().int(),
   backoffCoefficient: z.number(),
   maxIntervalMs: z.number().int(),
   maxAttempts: z.number().int(),
   nonRetryableErrorTypes: z.array(z.string()),
-});
+}));
 
-export const taskViewSchema = z.object({
+export const taskViewSchema = z.lazy(() => z.object({
   id: z.string(),
   queue: z.string(),
   type: z.string(),
@@ -326,10 +326,10 @@ export const taskViewSchema = z.object({
   routeRuleId: z.string().optional(),
   fallbackQueue: z.string().optional(),
   fallbackAt: z.string().optional(),
-});
+}));
 export type TaskView = z.infer<typeof taskViewSchema>;
 
 /** `GET /v1/tasks/{id}?waitMs=N`: waits until the task is final or time is up. */
-export const taskWaitQuerySchema = z.object({
+export const taskWaitQuerySchema = z.lazy(() => z.object({
   waitMs: z.coerce.number().int().min(0).max(LIMITS.taskWaitMs).optional(),
-});
+}));

@@ -18,9 +18,9 @@ import { DEFAULT_POLL_WAIT_MS, LIMITS, plainCompletionOf, pollRequestSchema, set
 
 export const WORKER_STREAM_PATH = "/v1/worker/stream";
 
-const refSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const refSchema = z.lazy(() => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER));
 
-export const streamRequestSchema = z.discriminatedUnion("op", [
+export const streamRequestSchema = z.lazy(() => z.discriminatedUnion("op", [
   /** `POST /v1/queues/{queue}/poll`. */
   z.strictObject({ op: z.literal("poll"), ref: refSchema, queue: z.string(), body: pollRequestSchema }),
   /** `POST /v1/tasks/complete`. */
@@ -36,7 +36,7 @@ export const streamRequestSchema = z.discriminatedUnion("op", [
    * had leased and not yet sent go back to their queue, as when an HTTP poll is aborted.
    */
   z.strictObject({ op: z.literal("cancel"), ref: refSchema }),
-]);
+]));
 /** A request frame as a client builds it (a settle's items typed by the contract). */
 export type StreamRequest =
   | Exclude<z.input<typeof streamRequestSchema>, { op: "complete" | "enqueue" | "enqueueBatch" }>
@@ -118,5 +118,5 @@ export function parseStreamRequest(value: unknown): ReturnType<typeof streamRequ
 }
 
 /** The answer to one request: the HTTP route's status and JSON body. */
-export const streamAnswerSchema = z.object({ ref: refSchema, status: z.number().int(), body: z.unknown() });
+export const streamAnswerSchema = z.lazy(() => z.object({ ref: refSchema, status: z.number().int(), body: z.unknown() }));
 export type StreamAnswer = z.infer<typeof streamAnswerSchema>;

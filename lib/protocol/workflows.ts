@@ -44,12 +44,12 @@ export const WORKFLOW_DEFAULTS = {
   maxSessionsPerWorker: 1_000,
 } as const;
 
-const seqSchema = z.number().int().min(1).max(1_000_000_000);
-const workflowTypeSchema = z.string().regex(/^[A-Za-z0-9._\-]{1,200}$/, "workflow types are 1-200 characters of A-Z a-z 0-9 . _ -");
-export const workflowIdSchema = taskIdSchema;
+const seqSchema = z.lazy(() => z.number().int().min(1).max(1_000_000_000));
+const workflowTypeSchema = z.lazy(() => z.string().regex(/^[A-Za-z0-9._\-]{1,200}$/, "workflow types are 1-200 characters of A-Z a-z 0-9 . _ -"));
+export const workflowIdSchema = z.lazy(() => taskIdSchema);
 
 /** What an activity may say about its task: the task semantics that already exist. */
-export const activityOptionsSchema = z.strictObject({
+export const activityOptionsSchema = z.lazy(() => z.strictObject({
   /** Default: the workflow's queue; ignored inside a session (its worker's queue). */
   queue: queueNameSchema.optional(),
   priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional(),
@@ -58,21 +58,21 @@ export const activityOptionsSchema = z.strictObject({
   scheduleToCloseTimeout: durationSchema.optional(),
   heartbeatTimeout: durationSchema.optional(),
   retryPolicy: retryPolicySchema.optional(),
-});
+}));
 export type ActivityOptions = z.input<typeof activityOptionsSchema>;
 
-export const sessionOptionsSchema = z.strictObject({
+export const sessionOptionsSchema = z.lazy(() => z.strictObject({
   queue: queueNameSchema,
   /** How long creation waits for a worker with a free session slot (default 60 s). */
   creationTimeout: durationSchema.optional(),
   /** The session fails when its worker is silent this long (default 20 s). */
   heartbeatTimeout: durationSchema.optional(),
-});
+}));
 export type SessionOptions = z.input<typeof sessionOptionsSchema>;
 
 // ---- commands (worker -> server) -------------------------------------------------------------
 
-export const workflowCommandSchema = z.discriminatedUnion("kind", [
+export const workflowCommandSchema = z.lazy(() => z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("scheduleActivity"),
     seq: seqSchema,
@@ -87,7 +87,7 @@ export const workflowCommandSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("completeSession"), seq: seqSchema }),
   z.strictObject({ kind: z.literal("completeWorkflow"), result: z.unknown().optional() }),
   z.strictObject({ kind: z.literal("failWorkflow"), error: taskErrorSchema }),
-]);
+]));
 export type WorkflowCommand = z.input<typeof workflowCommandSchema>;
 export type WorkflowCommandParsed = z.output<typeof workflowCommandSchema>;
 
@@ -95,7 +95,7 @@ export type WorkflowCommandParsed = z.output<typeof workflowCommandSchema>;
 
 const eventBase = { id: z.number().int().min(1), at: z.string() };
 
-export const workflowEventSchema = z.discriminatedUnion("kind", [
+export const workflowEventSchema = z.lazy(() => z.discriminatedUnion("kind", [
   z.object({ ...eventBase, kind: z.literal("workflow.started"), type: z.string(), queue: z.string(), input: z.unknown().optional(), randomSeed: z.number().int() }),
   /** A workflow task ended with commands: they follow as events. `seenUpTo` is the last event it saw. */
   z.object({ ...eventBase, kind: z.literal("workflowTask.completed"), seenUpTo: z.number().int(), worker: z.string(), mode: z.enum(WORKFLOW_TASK_MODES) }),
@@ -114,7 +114,7 @@ export const workflowEventSchema = z.discriminatedUnion("kind", [
   z.object({ ...eventBase, kind: z.literal("workflow.completed"), result: z.unknown().optional() }),
   z.object({ ...eventBase, kind: z.literal("workflow.failed"), error: taskErrorSchema }),
   z.object({ ...eventBase, kind: z.literal("workflow.canceled"), reason: z.string().optional() }),
-]);
+]));
 export type WorkflowEvent = z.infer<typeof workflowEventSchema>;
 export type WorkflowEventKind = WorkflowEvent["kind"];
 
@@ -202,21 +202,21 @@ export const workflowStartRequestSchema = z.strictObject({
 });
 export type WorkflowStartRequest = z.input<typeof workflowStartRequestSchema>;
 
-export const workflowStartResponseSchema = z.object({
+export const workflowStartResponseSchema = z.lazy(() => z.object({
   id: z.string(),
   type: z.string(),
   queue: z.string(),
   state: z.enum(WORKFLOW_STATES),
   created: z.boolean(),
-});
+}));
 export type WorkflowStartResponse = z.infer<typeof workflowStartResponseSchema>;
 
 /** The input of a workflow task (what `poll` hands the worker). */
-export const workflowTaskInputSchema = z.object({ workflowId: z.string(), workflowType: z.string() });
+export const workflowTaskInputSchema = z.lazy(() => z.object({ workflowId: z.string(), workflowType: z.string() }));
 export type WorkflowTaskInput = z.infer<typeof workflowTaskInputSchema>;
 
 /** The input of a session holder task. */
-export const sessionTaskInputSchema = z.object({ workflowId: z.string(), seq: z.number().int(), queue: z.string() });
+export const sessionTaskInputSchema = z.lazy(() => z.object({ workflowId: z.string(), seq: z.number().int(), queue: z.string() }));
 export type SessionTaskInput = z.infer<typeof sessionTaskInputSchema>;
 
 export const LIMITS_WORKFLOW = {
@@ -225,7 +225,7 @@ export const LIMITS_WORKFLOW = {
   blockedOn: 100,
 } as const;
 
-export const workflowTaskCompleteRequestSchema = z.strictObject({
+export const workflowTaskCompleteRequestSchema = z.lazy(() => z.strictObject({
   taskId: taskIdSchema,
   leaseToken: z.string().min(1).max(200),
   /** The last history event the worker applied before producing `commands`. */
@@ -234,24 +234,24 @@ export const workflowTaskCompleteRequestSchema = z.strictObject({
   mode: z.enum(WORKFLOW_TASK_MODES),
   /** What the workflow code waits for now, in words (shown by describe and explain). */
   blockedOn: z.array(z.string().max(500)).max(LIMITS_WORKFLOW.blockedOn).optional(),
-});
+}));
 export type WorkflowTaskCompleteRequest = z.input<typeof workflowTaskCompleteRequestSchema>;
 
-export const workflowTaskCompleteResponseSchema = z.object({
+export const workflowTaskCompleteResponseSchema = z.lazy(() => z.object({
   /** The id of the last event in the history after the commands were recorded. */
   lastEventId: z.number().int(),
   state: z.enum(WORKFLOW_STATES),
-});
+}));
 export type WorkflowTaskCompleteResponse = z.infer<typeof workflowTaskCompleteResponseSchema>;
 
-export const workflowHistoryResponseSchema = z.object({
+export const workflowHistoryResponseSchema = z.lazy(() => z.object({
   id: z.string(),
   type: z.string(),
   queue: z.string(),
   state: z.enum(WORKFLOW_STATES),
   lastEventId: z.number().int(),
   events: z.array(workflowEventSchema),
-});
+}));
 export type WorkflowHistoryResponse = z.infer<typeof workflowHistoryResponseSchema>;
 
 export const workflowSignalRequestSchema = z.strictObject({
@@ -262,7 +262,7 @@ export type WorkflowSignalRequest = z.input<typeof workflowSignalRequestSchema>;
 
 export const workflowCancelRequestSchema = z.strictObject({ reason: z.string().max(1_000).optional() });
 
-export const pendingActivityViewSchema = z.object({
+export const pendingActivityViewSchema = z.lazy(() => z.object({
   seq: z.number().int(),
   type: z.string(),
   taskId: z.string(),
@@ -270,17 +270,17 @@ export const pendingActivityViewSchema = z.object({
   state: z.string(),
   attempt: z.number().int(),
   session: z.number().int().optional(),
-});
+}));
 
-export const sessionViewSchema = z.object({
+export const sessionViewSchema = z.lazy(() => z.object({
   seq: z.number().int(),
   queue: z.string(),
   state: z.enum(["requested", "open", "completed", "failed"]),
   worker: z.string().optional(),
   workerQueue: z.string().optional(),
-});
+}));
 
-export const workflowViewSchema = z.object({
+export const workflowViewSchema = z.lazy(() => z.object({
   id: z.string(),
   type: z.string(),
   queue: z.string(),
@@ -299,24 +299,24 @@ export const workflowViewSchema = z.object({
   timers: z.array(z.object({ seq: z.number().int(), fireAt: z.string() })),
   sessions: z.array(sessionViewSchema),
   blockedOn: z.array(z.string()),
-});
+}));
 export type WorkflowView = z.infer<typeof workflowViewSchema>;
 
-export const workflowListResponseSchema = z.object({
+export const workflowListResponseSchema = z.lazy(() => z.object({
   workflows: z.array(
     z.object({ id: z.string(), type: z.string(), queue: z.string(), state: z.enum(WORKFLOW_STATES), createdAt: z.string(), closedAt: z.string().optional() }),
   ),
-});
+}));
 export type WorkflowListResponse = z.infer<typeof workflowListResponseSchema>;
 
 // ---- admin answers (CLI) -----------------------------------------------------------------------
 
 /** `POST /v1/workflows/{id}/signal` answers 202 with the history's last event id once the signal is recorded. */
-export const workflowSignalResponseSchema = z.object({ id: z.string(), lastEventId: z.number().int() });
+export const workflowSignalResponseSchema = z.lazy(() => z.object({ id: z.string(), lastEventId: z.number().int() }));
 export type WorkflowSignalResponse = z.infer<typeof workflowSignalResponseSchema>;
 
 /** `POST /v1/workflows/{id}/cancel`: the workflow after the cancel (more WorkflowView fields may follow). */
-export const workflowCancelResponseSchema = z.object({ id: z.string(), state: z.enum(WORKFLOW_STATES) });
+export const workflowCancelResponseSchema = z.lazy(() => z.object({ id: z.string(), state: z.enum(WORKFLOW_STATES) }));
 export type WorkflowCancelResponse = z.infer<typeof workflowCancelResponseSchema>;
 
 /**
@@ -324,7 +324,7 @@ export type WorkflowCancelResponse = z.infer<typeof workflowCancelResponseSchema
  * chosen by the server; `pending` explains each live task of the workflow (its workflow task,
  * activities, session holders) as `GET /v1/tasks/{id}/explain` would.
  */
-export const workflowExplainResponseSchema = z.object({
+export const workflowExplainResponseSchema = z.lazy(() => z.object({
   id: z.string(),
   state: z.enum(WORKFLOW_STATES),
   reason: z.string(),
@@ -332,7 +332,7 @@ export const workflowExplainResponseSchema = z.object({
   message: z.string(),
   blockedOn: z.array(z.string()),
   pending: z.array(z.object({ taskId: z.string(), reason: z.string(), message: z.string() })),
-});
+}));
 export type WorkflowExplainResponse = z.infer<typeof workflowExplainResponseSchema>;
 
 /**
