@@ -73,8 +73,8 @@ export class TaskStatements {
     const dispatchColumns = "state = 'running', attempt = $attempt, lease_token = $leaseToken, lease_deadline = $leaseDeadline, worker = $worker, started_at = $startedAt, ready_at = NULL";
     this.markDispatched = db.prepare(`UPDATE tasks SET ${dispatchColumns} WHERE seq = $seq AND id = $id AND finished_at IS NULL`);
     // The hot save (a live row) knows without a read that the row was live, so only the new
-    // state counts for the final counts. A final row saved again (a dead-letter requeue) reads
-    // what the row counted for first.
+    // state counts for the final counts. A row it does not find (a stale seq, or a final row)
+    // is found from its id, and what it counted for is read first.
     const stateColumns = MUTABLE_COLUMNS.map((c) => `${c} = $${c}`).join(", ");
     this.saveState = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE seq = $seq AND id = $id AND finished_at IS NULL`);
     this.saveFinalState = db.prepare(`UPDATE tasks SET ${stateColumns} WHERE seq = $seq AND id = $id`);
