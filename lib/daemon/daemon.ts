@@ -34,7 +34,7 @@ import { DeadLetters, type RetentionSettings } from "./dead-letters.ts";
 import { planEnqueue, type EnqueueCommand, type EnqueueOutcome, type PlanContext } from "./enqueue-plan.ts";
 import { QueueAdmin } from "./queue-admin.ts";
 import { TrafficRouter } from "./traffic-router.ts";
-import { randomIds, type IdSource } from "./task-ids.ts";
+import { mintedIds, type IdSource } from "./task-ids.ts";
 import { PollWaiters, TaskWaiters } from "./waiters.ts";
 import type { WorkflowChange } from "./workflow-change.ts";
 import { WorkflowEngine, type StartWorkflowCommand, type WorkflowNaming, type WorkflowTaskAnswer } from "./workflow-engine.ts";
@@ -129,7 +129,7 @@ export class Daemon {
   private readonly stopSweep = new AbortController();
 
   private constructor(private readonly deps: DaemonDeps) {
-    this.ids = deps.ids ?? randomIds;
+    this.ids = deps.ids ?? mintedIds;
     this.core = new DispatchCore({
       newLeaseToken: () => this.ids.leaseToken(),
       pendingInputChars: deps.pendingInputChars,

@@ -3,7 +3,7 @@ export { Daemon, type DaemonDeps, type PollCommand, type ReleaseResult, type Tas
 export type { EnqueueCommand, EnqueueOutcome, IfExists } from "./enqueue-plan.ts";
 export { DaemonEvents, type DaemonEventMap } from "./daemon-events.ts";
 export { DEFAULT_RETENTION, type RetentionSettings } from "./dead-letters.ts";
-export { randomIds, type IdSource } from "./task-ids.ts";
+export { mintedIds, type IdSource } from "./task-ids.ts";
 export type { QueueDescription, QueueListing } from "./queue-admin.ts";
 export type { RouteTableView, RuleStats } from "./traffic-router.ts";
 export type { StartWorkflowCommand, WorkflowCommandInput, WorkflowNaming, WorkflowTaskAnswer } from "./workflow-engine.ts";

@@ -34,7 +34,7 @@ const leaseTokenBytes = new Uint8Array(LEASE_TOKEN_LENGTH);
  */
 const latin1 = new TextDecoder("latin1");
 
-export const randomIds: IdSource = {
+export const mintedIds: IdSource = {
   taskId(now, seq) {
     writeDigits(idBytes, 0, TIME_DIGITS, Math.floor(now));
     writeDigits(idBytes, TIME_DIGITS, SEQ_DIGITS, seq);
