@@ -267,7 +267,7 @@ export class DispatchCore {
   reviveTask(record: TaskRecord, now: number): LiveTask {
     const task = liveTaskOfRecord(record);
     return Object.assign(task, {
-      seq: this.nextSeq++,
+      seq: this.reserveSeq(),
       state: "pending" as const,
       budgetStart: record.attempt,
       resultJson: undefined,

@@ -46,7 +46,8 @@ export class TaskStatements {
   private readonly deleteTask: PreparedStatement;
   private readonly deleteAttempts: PreparedStatement;
   private readonly insertAttempt: PreparedStatement;
-  private readonly selectBySeq: PreparedStatement;
+  private readonly selectByCarriedSeq: PreparedStatement;
+  private readonly selectByIndexedId: PreparedStatement;
   private readonly selectAttempts: PreparedStatement;
   private readonly selectDead: PreparedStatement;
   private readonly selectFinishedBefore: PreparedStatement;
@@ -88,7 +89,8 @@ export class TaskStatements {
     this.insertAttempt = db.prepare(
       "INSERT OR REPLACE INTO attempts (task_id, attempt, worker, started_at, ended_at, outcome, error) VALUES ($task_id, $attempt, $worker, $started_at, $ended_at, $outcome, $error)",
     );
-    this.selectBySeq = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = $seq`);
+    this.selectByCarriedSeq = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE seq = $seq AND id = $id`);
+    this.selectByIndexedId = db.prepare(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $id AND id_indexed = 1`);
     this.selectAttempts = db.prepare("SELECT task_id, attempt, worker, started_at, ended_at, outcome, error FROM attempts WHERE task_id = $id ORDER BY attempt");
     this.selectDead = db.prepare(
       `SELECT ${TASK_COLUMNS} FROM tasks WHERE queue = $queue AND state IN ('failed', 'timed_out') ORDER BY finished_at LIMIT $limit`,
@@ -172,9 +174,10 @@ export class TaskStatements {
     }
   }
 
+  /** The row by the seq its id carries, else by the index: one lookup, as `seqOf` decides. */
   readById(id: string): TaskRecord | undefined {
-    const seq = this.seqOf(id);
-    const row = seq === undefined ? null : (this.selectBySeq.get({ seq }) as TaskRow | null);
+    const carried = seqInTaskId(id);
+    const row = ((carried === undefined ? null : this.selectByCarriedSeq.get({ seq: carried, id })) ?? this.selectByIndexedId.get({ id })) as TaskRow | null;
     return row ? recordOfRow(row) : undefined;
   }
 
