@@ -250,8 +250,15 @@ export class Daemon {
     this.deliver(this.core.addTasks(plan.newTasks, this.deps.clock.now(), undefined, true));
     this.rearmTimers();
     for (const task of plan.newTasks) this.events.emit("task.enqueued", { id: task.id, queue });
-    const warning = this.queues.warningFor(queue, now);
-    return warning === undefined ? plan.outcomes : plan.outcomes.map((outcome) => ({ ...outcome, warning }));
+    return plan.outcomes;
+  }
+
+  /**
+   * The typo guard's note for an enqueue to `queue` (no worker polled it in the last hour), if
+   * any. It is about the queue, not a task: a batch's answer carries it once.
+   */
+  typoWarning(queue: string): string | undefined {
+    return this.queues.warningFor(queue, this.deps.clock.now());
   }
 
   /** Leases up to `max` tasks; parks the poll up to `waitMs` when none is ready. */

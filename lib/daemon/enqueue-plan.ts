@@ -47,8 +47,6 @@ export interface EnqueueOutcome {
   created: boolean;
   /** The queue a traffic rule sent the task to. */
   routedTo?: string;
-  /** The typo guard's note, when no worker polled the queue lately. */
-  warning?: string;
 }
 
 export interface EnqueuePlan {

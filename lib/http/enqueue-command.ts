@@ -1,5 +1,5 @@
 /** The daemon's enqueue command for a parsed enqueue body: shared by the HTTP routes and the stream. */
-import type { EnqueueCommand } from "../daemon/index.ts";
+import type { EnqueueCommand, EnqueueOutcome } from "../daemon/index.ts";
 import { baseQueueOf, DEFAULT_PRIORITY, type EnqueueRequestParsed } from "../protocol/index.ts";
 import { HttpError } from "./errors.ts";
 import { jsonText } from "./request-body.ts";
@@ -7,6 +7,18 @@ import { taskOptionsOf } from "./task-options-of.ts";
 
 /** A batch answers 201 when it created at least one task, else 200 (all were there already). */
 export const batchStatusOf = (outcomes: readonly { created: boolean }[]): number => (outcomes.some((outcome) => outcome.created) ? 201 : 200);
+
+/** A single enqueue's answer: its outcome, with the typo guard's warning if the queue has one. */
+export const enqueueAnswerOf = (outcome: EnqueueOutcome, warning: string | undefined): EnqueueOutcome & { warning?: string } =>
+  warning === undefined ? outcome : { ...outcome, warning };
+
+/**
+ * A batch's answer: the outcomes in request order and the typo guard's warning once. The
+ * warning is about the queue, so repeating it per task would double the answer of a batch
+ * to a queue no worker polled yet (W1's batches, before its worker starts, in bench/NOTES.md).
+ */
+export const batchAnswerOf = (outcomes: readonly EnqueueOutcome[], warning: string | undefined): { tasks: readonly EnqueueOutcome[]; warning?: string } =>
+  warning === undefined ? { tasks: outcomes } : { tasks: outcomes, warning };
 
 /** Maps the wire request to the daemon's command (which checks timeout combinations: 400). */
 export function enqueueCommandOf(body: EnqueueRequestParsed, queue: string): EnqueueCommand {

@@ -9,7 +9,7 @@ import {
   pollRequestSchema,
   taskWaitQuerySchema,
 } from "../protocol/index.ts";
-import { batchStatusOf, enqueueCommandOf } from "./enqueue-command.ts";
+import { batchAnswerOf, batchStatusOf, enqueueAnswerOf, enqueueCommandOf } from "./enqueue-command.ts";
 import { invalidRequest } from "./errors.ts";
 import { renderLeasedTasks, renderTaskView, isoTime } from "./render-task.ts";
 import { queueParam, taskParam } from "./path-params.ts";
@@ -21,14 +21,14 @@ export async function enqueueTask(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueBodySchema, context.settings.maxBodyBytes);
   const [outcome] = await context.daemon.enqueue(queue, [enqueueCommandOf(body, queue)]);
-  return json(outcome, outcome!.created ? 201 : 200);
+  return json(enqueueAnswerOf(outcome!, context.daemon.typoWarning(queue)), outcome!.created ? 201 : 200);
 }
 
 export async function enqueueBatch(context: RouteContext): Promise<Response> {
   const queue = queueParam(context);
   const body = await readJsonBody(context.request, enqueueBatchBodySchema, context.settings.maxBodyBytes);
   const outcomes = await context.daemon.enqueue(queue, body.tasks.map((task) => enqueueCommandOf(task, queue)));
-  return json({ tasks: outcomes }, batchStatusOf(outcomes));
+  return json(batchAnswerOf(outcomes, context.daemon.typoWarning(queue)), batchStatusOf(outcomes));
 }
 
 export async function pollTasks(context: RouteContext): Promise<Response> {

@@ -13,7 +13,7 @@ import type { Daemon, PollCommand } from "../daemon/index.ts";
 import type { Logger } from "../log/logger.ts";
 import { parseStreamRequest, type ErrorCode, type StreamRequestParsed } from "../protocol/index.ts";
 import { hasValidToken } from "./auth.ts";
-import { batchStatusOf, enqueueCommandOf } from "./enqueue-command.ts";
+import { batchAnswerOf, batchStatusOf, enqueueAnswerOf, enqueueCommandOf } from "./enqueue-command.ts";
 import { errorResponse, invalidRequest, knownError, statusOf } from "./errors.ts";
 import { queueNameOf, taskIdOf } from "./path-params.ts";
 import type { HttpSettings } from "./route-context.ts";
@@ -115,11 +115,11 @@ export class WorkerStreamSession {
       } else if (parsed.op === "enqueue") {
         const queue = queueNameOf(parsed.queue);
         const [outcome] = await this.daemon.enqueue(queue, [enqueueCommandOf(parsed.body, queue)]);
-        this.answer(parsed.ref, outcome!.created ? 201 : 200, JSON.stringify(outcome));
+        this.answer(parsed.ref, outcome!.created ? 201 : 200, JSON.stringify(enqueueAnswerOf(outcome!, this.daemon.typoWarning(queue))));
       } else if (parsed.op === "enqueueBatch") {
         const queue = queueNameOf(parsed.queue);
         const outcomes = await this.daemon.enqueue(queue, parsed.body.tasks.map((task) => enqueueCommandOf(task, queue)));
-        this.answer(parsed.ref, batchStatusOf(outcomes), JSON.stringify({ tasks: outcomes }));
+        this.answer(parsed.ref, batchStatusOf(outcomes), JSON.stringify(batchAnswerOf(outcomes, this.daemon.typoWarning(queue))));
       } else {
         // Patient: the worker freed these slots when it sent the frame (see worker/task-runner.ts).
         const results = await settleItems(this.daemon, parsed.body, true);

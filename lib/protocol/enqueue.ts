@@ -158,5 +158,6 @@ export function plainEnqueueResponseOf(value: unknown): EnqueueResponse | undefi
   return value as EnqueueResponse;
 }
 
-export const enqueueBatchResponseSchema = z.lazy(() => z.object({ tasks: z.array(enqueueResponseSchema) }));
+/** A batch's answer: the typo guard's warning is about the queue, so it comes once, not per task. */
+export const enqueueBatchResponseSchema = z.lazy(() => z.object({ tasks: z.array(enqueueResponseSchema), warning: z.string().optional() }));
 export type EnqueueBatchResponse = z.infer<typeof enqueueBatchResponseSchema>;

@@ -1,6 +1,6 @@
 /** Queue administration and visibility over the in-process HTTP API, on a real SQLite file. */
 import { describe, expect, test } from "vitest";
-import { describeResponseSchema, explainResponseSchema, queueListResponseSchema } from "../../lib/protocol/index.ts";
+import { describeResponseSchema, enqueueBatchResponseSchema, explainResponseSchema, queueListResponseSchema } from "../../lib/protocol/index.ts";
 import { FakeClock } from "../support/fake-clock.ts";
 import { tempDir } from "../support/temp-dir.ts";
 import { startTestServer, type TestServer } from "../support/test-server.ts";
@@ -19,6 +19,21 @@ describe("queues over HTTP", () => {
     await poll(server, "emails");
     const second = await (await call(server, "POST", "/v1/queues/emails/tasks", { type: "t" })).json();
     expect(second.warning).toBeUndefined();
+  });
+
+  test("a batch to a queue no worker polled carries the warning once, not once per task", async () => {
+    await using server = await startTestServer();
+    const tasks = [{ type: "t" }, { type: "t" }, { type: "t" }];
+    const response = await call(server, "POST", "/v1/queues/emials/tasks/batch", { tasks });
+    expect(response.status).toBe(201);
+    const answer = enqueueBatchResponseSchema.parse(await response.json());
+    expect(answer.warning).toContain('"emials"');
+    expect(answer.tasks).toHaveLength(3);
+    for (const task of answer.tasks) expect(task).not.toHaveProperty("warning");
+    await poll(server, "emails");
+    const polled = await (await call(server, "POST", "/v1/queues/emails/tasks/batch", { tasks })).json();
+    expect(polled).not.toHaveProperty("warning");
+    expect(polled.tasks).toHaveLength(3);
   });
 
   test("last-poll times survive a restart, so the typo guard stays quiet for a queue polled before it", async () => {

@@ -170,6 +170,11 @@ describe("worker stream: the protocol", () => {
     socket.send({ op: "enqueueBatch", ref: 3, queue: "q", body: { tasks: [{ type: "t" }, { type: "t", id: "job-1" }, { type: "u", delay: "1h" }] } });
     const batch = await socket.answer(3);
     expect(batch).toMatchObject({ status: 201, body: { tasks: [{ created: true, state: "pending" }, { id: "job-1", created: false }, { type: "u", created: true, state: "scheduled" }] } });
+    // No worker has polled q yet: the typo guard's warning comes once for the batch, as over HTTP.
+    const batchBody = batch.body as { tasks: Record<string, unknown>[]; warning?: string };
+    expect(batchBody.warning).toContain('queue "q"');
+    expect(batchBody.tasks.filter((task) => "warning" in task)).toEqual([]);
+    expect((created.body as { warning?: string }).warning).toContain('queue "q"');
     socket.send({ op: "enqueueBatch", ref: 4, queue: "q", body: { tasks: [{ type: "t", id: "job-1" }] } });
     expect(await socket.answer(4)).toMatchObject({ status: 200 });
 
