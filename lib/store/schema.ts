@@ -2,7 +2,7 @@
  * The database schema, as in-code kysely migrations (the binary ships no migration folder).
  * Append new migrations; never edit one that has shipped.
  */
-import { Kysely, Migrator, sql, type ColumnDefinitionBuilder, type Migration, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, SqliteAdapter, SqliteDialect, sql, type ColumnDefinitionBuilder, type DialectAdapter, type Migration } from "kysely";
 
 /** Row shape of `tasks` for kysely queries. Times are epoch ms; JSON columns hold raw text. */
 export interface TasksTable {
@@ -368,19 +368,37 @@ const MIGRATIONS: Record<string, Migration> = {
   },
 };
 
-const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+/**
+ * kysely's SQLite dialect, telling its migrator that SQLite's DDL is transactional (kysely's own
+ * adapter says it is not, so its migrator committed every statement on its own). It is, apart
+ * from a few PRAGMAs that no migration here uses. So every pending migration runs in one
+ * transaction: an upgrade stopped by a crash or a failing statement leaves the schema as it
+ * was, and a new database is one commit, not about 60 `fsync`s (25-110 ms of a first start).
+ */
+export class SqliteDialectWithTransactionalDdl extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlAdapter();
+  }
+}
+
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
 
 /**
- * Brings the schema up to date; throws with the failing migration's error. Says whether the
- * database was new, upgraded from an earlier schema, or already current.
+ * Brings the schema up to date, all pending migrations in one transaction; throws with the
+ * failing migration's error, the schema unchanged. Says whether the database was new, upgraded
+ * from an earlier schema, or already current. `migrations` is for tests.
  */
-export async function migrateToLatest(db: Kysely<DatabaseSchema>): Promise<"new" | "upgraded" | "current"> {
-  const migrator = new Migrator({ db, provider });
+export async function migrateToLatest(db: Kysely<DatabaseSchema>, migrations: Record<string, Migration> = MIGRATIONS): Promise<"new" | "upgraded" | "current"> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === "Error")?.migrationName ?? "unknown";
     throw new Error(`schema migration ${failed} failed: ${String(error)}`);
   }
   const applied = results?.length ?? 0;
-  return applied === 0 ? "current" : applied === Object.keys(MIGRATIONS).length ? "new" : "upgraded";
+  return applied === 0 ? "current" : applied === Object.keys(migrations).length ? "new" : "upgraded";
 }

@@ -2,12 +2,12 @@
  * The SQLite implementation of the TaskStore port: group-committed writes through prepared
  * statements, kysely for migrations and the boot-time queries.
  */
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely } from "kysely";
 import type { ColdLine } from "../core/index.ts";
 import { FinalCounts } from "./final-counts.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { supersededDispatches } from "./superseded-ops.ts";
-import { migrateToLatest, type DatabaseSchema } from "./schema.ts";
+import { migrateToLatest, SqliteDialectWithTransactionalDdl, type DatabaseSchema } from "./schema.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite.ts";
 import { QueueStatements } from "./queue-statements.ts";
 import { RouteStatements } from "./route-statements.ts";
@@ -27,7 +27,7 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<TaskStore> {
   const connection = openSqlite(options.dataDir, options.pid);
   try {
-    const kysely = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection.kyselyDatabase() }) });
+    const kysely = new Kysely<DatabaseSchema>({ dialect: new SqliteDialectWithTransactionalDdl({ database: connection.kyselyDatabase() }) });
     // An upgrade may rewrite a table (0008 rewrites tasks): its pages then fill the WAL, which
     // SQLite reuses but never shrinks while the daemon runs. Copied into the database now.
     if ((await migrateToLatest(kysely)) === "upgraded") connection.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
