@@ -30,13 +30,15 @@ import {
   queueArgument,
   readJsonInput,
 } from "./argument-parsers.ts";
+import { enqueueLines, parseInputLines } from "./enqueue-lines.ts";
 import { buildEnqueueRequest, checkEnqueueFlagCombinations, type EnqueueTaskFlags } from "./enqueue-request.ts";
 import { collectHeader } from "./routing-arguments.ts";
-import { newTaskId } from "./task-id.ts";
+import { newTaskId, pooledRandomBytes } from "./task-id.ts";
 import { escapeControlCharacters } from "./text-layout.ts";
 import { waitAndReport } from "./task-wait.ts";
 
 interface EnqueueFlags extends EnqueueTaskFlags {
+  lines?: boolean;
   wait?: boolean;
   timeout?: number;
   json?: boolean;
@@ -68,6 +70,11 @@ examples:
   tqd enqueue exports build '{"tenant":"acme"}' --fairness-key acme
   tqd enqueue images resize --header tenant=acme --header tier=gold
   tqd enqueue files@host:web-1 process '{"path":"/tmp/a"}' --fallback-after 30s --wait
+  find /data -name '*.csv' | jq -Rc '{path: .}' | tqd enqueue files process --lines > ids.txt
+
+--lines reads every line of stdin first (a line that is not JSON exits 2 and sends nothing),
+  then enqueues in batches of up to 1,000, printing each batch's ids as it is committed. If a
+  batch fails, the ids printed are exactly the tasks enqueued: the first N inputs.
 
 --header NAME=VALUE (repeatable) sets the task's headers, which traffic rules (tqd route) match on.
 --fallback-after DUR: a task not started within DUR moves to --fallback-queue, by default to the
@@ -107,9 +114,10 @@ function enqueueCommand(io: CliIo, parsed: EnqueueArgs) {
       .option("--header <name=value>", "a header traffic rules match on (e.g. tenant=acme); repeat for more", collectHeader)
       .option("--fallback-after <duration>", "not started within this, the task moves to --fallback-queue (default: the base queue of a host or worker queue)", parsePositiveDuration)
       .option("--fallback-queue <queue>", "with --fallback-after: where the task moves", parseQueueName)
+      .option("--lines", "a task for each line of stdin, each line its input JSON (JSON Lines); prints one id per line")
       .option("--wait", "wait for the task to finish and print its result (exit 1 if it does not complete)")
       .option("--timeout <duration>", "with --wait: give up after this long with exit 4 (default: no limit)", parseDurationMs)
-      .option("--json", "print the protocol object as one JSON line (the enqueue answer, or the final task with --wait)")
+      .option("--json", "print the protocol object as one JSON line (the enqueue answer, one a task with --lines, or the final task with --wait)")
       .action((queue: string, type: string, input: string | undefined) => {
         Object.assign(parsed, { queue, type, input });
       }),
@@ -125,6 +133,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (flags.timeout !== undefined && !flags.wait) return usageError(io, "--timeout needs --wait (it limits the wait)");
   const combinationError = checkEnqueueFlagCombinations(flags, parsed.queue);
   if (combinationError) return usageError(io, combinationError);
+  if (flags.lines) return runLines(parsed, flags, io);
   const input = await readJsonInput(parsed.input, () => io.readStdin());
   if (input && !input.ok) return usageError(io, input.message);
   const client = clientFromFlags(flags, io);
@@ -157,4 +166,21 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     return reportClientError(io, error);
   }
   return waitAndReport(client, id, io, { timeoutMs: flags.timeout, json: flags.json === true });
+}
+
+/** `--lines`: every line of stdin is a task's input; the rest as for one task. */
+async function runLines(parsed: EnqueueArgs, flags: EnqueueFlags, io: CliIo): Promise<number> {
+  if (parsed.input !== undefined && parsed.input !== "-") return usageError(io, "--lines reads the inputs from stdin, one per line: give no INPUT_JSON (or -)");
+  if (flags.id !== undefined) return usageError(io, "--id names one task: with --lines each task gets an id of its own");
+  if (flags.wait) return usageError(io, "--wait waits for one task: with --lines, wait for the printed ids (tqd wait ID)");
+  const lines = parseInputLines(await io.readStdin());
+  if (!lines.ok) return usageError(io, lines.message);
+  const client = clientFromFlags(flags, io);
+  if (typeof client === "number") return client;
+  // Ids minted here make a retried batch idempotent, as for one task (see run above).
+  const now = Date.now();
+  const randomBytes = pooledRandomBytes();
+  const taskFlags = { ...flags, ifExists: "return" as const };
+  const requests = lines.inputs.map((value) => buildEnqueueRequest(parsed.type, { value }, newTaskId(now, randomBytes), taskFlags));
+  return enqueueLines(client, parsed.queue, requests, io, flags.json === true);
 }

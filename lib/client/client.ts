@@ -18,6 +18,8 @@ import {
   deadPurgeResponseSchema,
   deadRequeueResponseSchema,
   enqueueBatchResponseSchema,
+  plainEnqueueBatchResponseOf,
+  plainEnqueueResponseOf,
   enqueueResponseSchema,
   errorBodySchema,
   heartbeatResponseSchema,
@@ -118,6 +120,8 @@ interface CallOptions<S extends Schema> {
   signal?: AbortSignal | undefined;
   /** The same call over the stream, for the calls it carries. */
   overStream?: (stream: WorkerStream) => Promise<SchemaOutput<S>>;
+  /** A hand check of the answer's usual shape (plainEnqueueResponseOf, say); the schema reads the rest. */
+  plain?: (body: unknown) => SchemaOutput<S> | undefined;
 }
 
 export class TqdClient {
@@ -150,6 +154,7 @@ export class TqdClient {
       path: paths.enqueue(queue),
       body: request,
       schema: enqueueResponseSchema,
+      plain: plainEnqueueResponseOf,
       idempotent: request.id !== undefined,
       overStream: (stream) => stream.enqueue(queue, request),
     });
@@ -161,6 +166,7 @@ export class TqdClient {
       path: paths.enqueueBatch(queue),
       body: { tasks },
       schema: enqueueBatchResponseSchema,
+      plain: plainEnqueueBatchResponseOf,
       idempotent: tasks.every((task) => task.id !== undefined),
       overStream: (stream) => stream.enqueueBatch(queue, tasks),
     });
@@ -454,6 +460,8 @@ export class TqdClient {
       if (parsed.success) throw new TqdApiError(response.status, parsed.data.error.code, parsed.data.error.message);
       throw new TqdApiError(response.status, "internal", `HTTP ${response.status} from ${url}`);
     }
+    const plain = options.plain?.(body);
+    if (plain !== undefined) return plain;
     const parsed = options.schema.safeParse(body);
     if (!parsed.success) throw new TqdProtocolError(`unexpected response from ${options.method} ${options.path}`);
     return parsed.data;

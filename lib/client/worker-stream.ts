@@ -18,6 +18,7 @@ import {
   enqueueBatchResponseSchema,
   enqueueResponseSchema,
   errorBodySchema,
+  plainEnqueueBatchResponseOf,
   plainEnqueueResponseOf,
   pollResponseSchema,
   settleBatchResponseSchema,
@@ -131,7 +132,7 @@ export class WorkerStream {
 
   /** `POST /v1/queues/{queue}/tasks/batch` over the stream. */
   enqueueBatch(queue: string, tasks: EnqueueRequest[]): Promise<EnqueueBatchResponse> {
-    return this.call((ref) => ({ op: "enqueueBatch", ref, queue, body: { tasks } }), enqueueBatchResponseSchema);
+    return this.call((ref) => ({ op: "enqueueBatch", ref, queue, body: { tasks } }), enqueueBatchResponseSchema, plainEnqueueBatchResponseOf);
   }
 
   /** `POST /v1/queues/{queue}/poll` over the stream. */

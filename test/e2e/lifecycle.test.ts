@@ -97,4 +97,27 @@ describe("task lifecycle (binary)", () => {
     expect(queues[0]).toMatchObject({ name: "jobs", completed: 1 });
     void worker;
   });
+
+  test("enqueue --lines reads stdin through the binary: an id per line, run in order by a worker", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const server = ["--server", daemon.url];
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ n: i })).join("\n") + "\n";
+    const enqueued = await runTqd(["enqueue", "bulk", "t", "--lines", ...server], { stdin: lines(3_000) });
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    expect(new Set(enqueued.stdout.trim().split("\n")).size).toBe(3_000);
+    expect(enqueued.stderr.match(/^warning: /gm)).toHaveLength(1);
+    expect(JSON.parse((await runTqd(["describe", "bulk", "--json", ...server])).stdout).counts).toMatchObject({ pending: 3_000 });
+    const bad = await runTqd(["enqueue", "bulk", "t", "--lines", ...server], { stdin: '{"n":1}\n{oops\n' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("line 2 of stdin");
+
+    // One slot: a worker runs them in the order of the lines.
+    const log = join(dir.path, "order.log");
+    expect((await runTqd(["enqueue", "ordered", "t", "--lines", ...server], { stdin: lines(100) })).code).toBe(0);
+    await using worker = startTqd(["work", "--exec", `cat >> ${log}; echo >> ${log}`, "--queue", "ordered", "--type", "t", "--concurrency", "1", ...server]);
+    await eventually(() => (existsSync(log) && readFileSync(log, "utf8").trim().split("\n").length === 100 ? true : undefined), "100 tasks run", 30_000);
+    expect(readFileSync(log, "utf8").trim().split("\n").map((line) => JSON.parse(line).n)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    void worker;
+  });
 });

@@ -17,7 +17,27 @@ function outcome(schema: Parse, value: unknown): unknown {
 
 const TYPES: unknown[] = ["email.send", "bad type!", "tqd.reserved", "", 5, null, undefined, "x".repeat(256)];
 const INPUTS: unknown[] = [undefined, null, 0, "text", [1, 2], { nested: { a: 1 } }];
-const EXTRAS: Record<string, unknown>[] = [{}, { priority: 3 }, { priority: 9 }, { prority: 3 }, { id: "a/b" }, { delay: "1s", runAt: "2030-01-01T00:00:00Z" }, { delay: "soon" }, { input: 1, headers: { user: "u" } }];
+const EXTRAS: Record<string, unknown>[] = [
+  {},
+  { priority: 3 },
+  { priority: 9 },
+  { prority: 3 },
+  { id: "a/b" },
+  { delay: "1s", runAt: "2030-01-01T00:00:00Z" },
+  { delay: "soon" },
+  { input: 1, headers: { user: "u" } },
+  // What `tqd enqueue` sends: an id of its own, and ifExists "return".
+  { id: "01KB000000000000000000000A", ifExists: "return" },
+  { id: "job-1" },
+  { ifExists: "new" },
+  { id: "" },
+  { id: 5 },
+  { id: undefined },
+  { id: "x".repeat(256) },
+  { id: "job-1", ifExists: "maybe" },
+  { id: "job-1", ifExists: undefined },
+  { id: "job-1", ifExists: "reject", priority: 2 },
+];
 
 describe("enqueueBodySchema", () => {
   test("every mix of type, input and other fields: the same data or errors as the full contract", () => {

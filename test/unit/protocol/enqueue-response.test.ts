@@ -3,7 +3,13 @@
  * enqueueResponseSchema gives for it, and it must accept the answers the server sends.
  */
 import { describe, expect, test } from "vitest";
-import { enqueueResponseSchema, plainEnqueueResponseOf, TASK_STATES } from "../../../lib/protocol/index.ts";
+import {
+  enqueueBatchResponseSchema,
+  enqueueResponseSchema,
+  plainEnqueueBatchResponseOf,
+  plainEnqueueResponseOf,
+  TASK_STATES,
+} from "../../../lib/protocol/index.ts";
 import { seededRandom } from "../../support/seeded-random.ts";
 
 const ANSWER = { id: "01KB000000000000000000000A", queue: "q", type: "t", state: "pending", created: true };
@@ -57,5 +63,37 @@ describe("plainEnqueueResponseOf", () => {
       if (agrees(value)) accepted++;
     }
     expect(accepted).toBeGreaterThan(100);
+  });
+});
+
+/** The batch's hand check, held to enqueueBatchResponseSchema the same way. */
+function batchAgrees(value: unknown): boolean {
+  const plain = plainEnqueueBatchResponseOf(value);
+  if (plain === undefined) return false;
+  const parsed = enqueueBatchResponseSchema.safeParse(value);
+  expect(parsed.success, JSON.stringify(value)).toBe(true);
+  expect(plain, JSON.stringify(value)).toEqual(parsed.data);
+  return true;
+}
+
+describe("plainEnqueueBatchResponseOf", () => {
+  test("takes the answers the server sends, the warning once beside the tasks", () => {
+    expect(batchAgrees({ tasks: [ANSWER, { ...ANSWER, created: false, state: "completed" }] })).toBe(true);
+    expect(batchAgrees({ tasks: [ANSWER], warning: "no worker has polled queue \"q\" in the last hour" })).toBe(true);
+    expect(batchAgrees({ tasks: [] })).toBe(true);
+  });
+
+  test("leaves everything else to the schema", () => {
+    const others: unknown[] = [
+      null,
+      [],
+      { tasks: "x" },
+      { tasks: [ANSWER], warning: 1 },
+      { tasks: [ANSWER], extra: true },
+      { tasks: [ANSWER, { ...ANSWER, state: "unknown" }] },
+      { tasks: [{ ...ANSWER, extra: 1 }] },
+      { warning: "w" },
+    ];
+    for (const value of others) expect(batchAgrees(value), JSON.stringify(value)).toBe(false);
   });
 });
