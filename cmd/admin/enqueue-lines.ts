@@ -9,7 +9,8 @@
  * committed, so a consumer downstream starts at once and, if a later batch fails, what is on
  * stdout is exactly what was enqueued: the first N lines. A batch the server finds too large
  * (a smaller `--max-body` than the default) is halved until it fits. Each task carries an id
- * minted here, so a batch retried after a lost connection never enqueues a task twice.
+ * minted here (ascending, see task-id.ts), so a batch retried after a lost connection never
+ * enqueues a task twice.
  */
 import { TqdApiError, type TqdClient } from "../../lib/client/index.ts";
 import type { EnqueueBatchResponse, EnqueueRequest } from "../../lib/protocol/index.ts";

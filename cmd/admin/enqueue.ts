@@ -33,7 +33,7 @@ import {
 import { enqueueLines, parseInputLines } from "./enqueue-lines.ts";
 import { buildEnqueueRequest, checkEnqueueFlagCombinations, type EnqueueTaskFlags } from "./enqueue-request.ts";
 import { collectHeader } from "./routing-arguments.ts";
-import { newTaskId, pooledRandomBytes } from "./task-id.ts";
+import { newTaskId, taskIdSeries } from "./task-id.ts";
 import { escapeControlCharacters } from "./text-layout.ts";
 import { waitAndReport } from "./task-wait.ts";
 
@@ -177,10 +177,10 @@ async function runLines(parsed: EnqueueArgs, flags: EnqueueFlags, io: CliIo): Pr
   if (!lines.ok) return usageError(io, lines.message);
   const client = clientFromFlags(flags, io);
   if (typeof client === "number") return client;
-  // Ids minted here make a retried batch idempotent, as for one task (see run above).
-  const now = Date.now();
-  const randomBytes = pooledRandomBytes();
+  // Ids minted here make a retried batch idempotent, as for one task (see run above); they
+  // count up, which the server's index of producer ids takes at its end (see task-id.ts).
+  const nextId = taskIdSeries(Date.now());
   const taskFlags = { ...flags, ifExists: "return" as const };
-  const requests = lines.inputs.map((value) => buildEnqueueRequest(parsed.type, { value }, newTaskId(now, randomBytes), taskFlags));
+  const requests = lines.inputs.map((value) => buildEnqueueRequest(parsed.type, { value }, nextId(), taskFlags));
   return enqueueLines(client, parsed.queue, requests, io, flags.json === true);
 }

@@ -1,7 +1,7 @@
-/** The pure parts of `tqd enqueue --lines`: reading the lines, cutting batches, pooling random bytes. */
+/** The pure parts of `tqd enqueue --lines`: reading the lines, cutting batches, minting ascending ids. */
 import { describe, expect, test } from "vitest";
 import { batchesOf, LINE_BATCH_BYTES, LINE_BATCH_TASKS, parseInputLines } from "../../../cmd/admin/enqueue-lines.ts";
-import { newTaskId, pooledRandomBytes } from "../../../cmd/admin/task-id.ts";
+import { newTaskId, taskIdSeries } from "../../../cmd/admin/task-id.ts";
 import type { EnqueueRequest } from "../../../lib/protocol/index.ts";
 
 describe("parseInputLines", () => {
@@ -46,27 +46,27 @@ describe("batchesOf", () => {
   });
 });
 
-describe("pooledRandomBytes", () => {
-  test("hands out consecutive slices of what the source gave, drawing again when it runs out", () => {
-    let draws = 0;
-    const source = (length: number) => {
-      draws++;
-      return Uint8Array.from({ length }, (_, i) => (i + draws * 7) % 256);
-    };
-    const pooled = pooledRandomBytes(source);
-    const first = pooled(10);
-    const second = pooled(10);
-    expect(draws).toBe(1);
-    expect([...first]).toEqual([7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
-    expect(second[0]).toBe(17);
-    for (let i = 0; i < 65_536 / 10; i++) pooled(10);
-    expect(draws).toBe(2);
+describe("taskIdSeries", () => {
+  test("ids of one series share the time and a random part, then count up: unique, ascending, of the usual form", () => {
+    const now = Date.UTC(2026, 10, 27);
+    const next = taskIdSeries(now);
+    const ids = Array.from({ length: 40_000 }, () => next());
+    expect(new Set(ids).size).toBe(40_000);
+    expect([...ids].sort()).toEqual(ids);
+    for (const id of [ids[0]!, ids[39_999]!]) expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(ids[0]!.slice(0, 10)).toBe(newTaskId(now).slice(0, 10));
+    expect(ids[39_999]!.slice(0, 20)).toBe(ids[0]!.slice(0, 20));
+    expect(ids[1]!.slice(20)).toBe("000001");
   });
 
-  test("ids minted from the pool are distinct and of the usual form", () => {
-    const pooled = pooledRandomBytes();
-    const ids = new Set(Array.from({ length: 20_000 }, () => newTaskId(Date.UTC(2026, 10, 27), pooled)));
-    expect(ids.size).toBe(20_000);
-    for (const id of ids) expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+  test("two series started in the same millisecond do not share ids (their random parts differ)", () => {
+    const now = Date.UTC(2026, 10, 27);
+    const a = taskIdSeries(now);
+    const b = taskIdSeries(now);
+    expect(a()).not.toBe(b());
+    let draws = 0;
+    const fixed = (length: number) => (draws++, new Uint8Array(length).fill(0xff));
+    expect(taskIdSeries(now, fixed)().slice(10, 20)).toBe("ZZZZZZZZZZ");
+    expect(draws).toBe(1);
   });
 });
