@@ -125,7 +125,7 @@ export const enqueueBatchBodySchema = z.lazy(() => handChecked(
 /**
  * A batch whose every task is plain, as enqueueBatchBodySchema parses it; undefined to let the
  * schema decide. The items are the parsed objects themselves: a plain item already has exactly
- * the shape the schema would build from it (`type`, and `input` when given).
+ * the shape the schema would build from it (`type`, and `input`, `id`, `ifExists` when given).
  */
 export function plainEnqueueBatchOf(value: unknown): { tasks: PlainEnqueueRequest[] } | undefined {
   if (!isPlainObject(value)) return undefined;
@@ -175,8 +175,9 @@ export type EnqueueBatchResponse = z.infer<typeof enqueueBatchResponseSchema>;
 
 /**
  * A batch's answer as enqueueBatchResponseSchema parses it, checked by hand like
- * plainEnqueueResponseOf (undefined: the schema decides). The schema took about a quarter of
- * `tqd enqueue --lines`' CPU, 1,000 answers a batch (see bench/NOTES.md).
+ * plainEnqueueResponseOf (undefined: the schema decides): for `tqd enqueue --lines`, which reads
+ * 1,000 answers a batch; beyond JSON.parse the schema takes 0.22 ms a batch, the hand check 0.11
+ * (warm, in isolation).
  */
 export function plainEnqueueBatchResponseOf(value: unknown): EnqueueBatchResponse | undefined {
   if (!isPlainObject(value)) return undefined;
