@@ -9,6 +9,13 @@ import { resolve } from "node:path";
 
 export const TQD_BIN = resolve(import.meta.dirname, "../../dist/tqd");
 
+/**
+ * Every child started here that has not exited. The per-test leak check (leak-check.ts) kills
+ * what a test left behind: a test that timed out never reaches its disposers, and children run
+ * in their own process groups, so they would outlive the test run.
+ */
+export const liveTqdProcesses = new Set<TqdProcess>();
+
 export function assertBinaryBuilt(): void {
   if (!existsSync(TQD_BIN)) throw new Error(`${TQD_BIN} is missing: run 'npm run build' (npm test does it first)`);
 }
@@ -60,7 +67,7 @@ export function startTqd(args: readonly string[], options: { env?: Record<string
       // Already gone.
     }
   };
-  return {
+  const handle: TqdProcess = {
     child,
     stdout: () => out,
     stderr: () => err,
@@ -90,6 +97,9 @@ export function startTqd(args: readonly string[], options: { env?: Record<string
       }
     },
   };
+  liveTqdProcesses.add(handle);
+  void exited.then(() => liveTqdProcesses.delete(handle));
+  return handle;
 }
 
 export interface DaemonProcess extends TqdProcess {
