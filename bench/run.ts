@@ -11,6 +11,7 @@
  *           over HTTP, then on the stream
  *   W4      deep backlog: 1,000,000 pending tasks, drain, kill -9 + restart to ready
  *   W5      many queues: 100,000 queues with one task each, then idle
+ *   cli     `tqd enqueue --lines` with 100,000 inputs on stdin, then single `tqd enqueue` calls
  *   idle    a fresh daemon: start to ready, RSS
  *   limits  this machine's SQLite fsync'd inserts/s and Bun.serve requests/s; tqd as a fraction
  *
@@ -18,6 +19,7 @@
  */
 import { parseOptions, USAGE, UsageError, type BenchOptions, type WorkloadId } from "./support/options.ts";
 import { Report } from "./support/report.ts";
+import { runCliEnqueue } from "./workloads/cli-enqueue.ts";
 import { runDeepBacklog } from "./workloads/deep-backlog.ts";
 import { runFanIn } from "./workloads/fan-in.ts";
 import { runIdleDaemon } from "./workloads/idle-daemon.ts";
@@ -33,6 +35,7 @@ const WORKLOADS: [WorkloadId, (options: BenchOptions, report: Report) => Promise
   ["W3", runFanIn],
   ["W4", runDeepBacklog],
   ["W5", runManyQueues],
+  ["cli", runCliEnqueue],
   ["idle", runIdleDaemon],
   ["limits", runMachineLimits],
 ];

@@ -1,6 +1,6 @@
 /** Command-line options of `bench/run.ts`, and the sizes each workload runs at. */
 
-export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "idle", "limits"] as const;
+export const WORKLOAD_IDS = ["W1", "W2", "W3", "W4", "W5", "cli", "idle", "limits"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 export interface BenchOptions {
@@ -16,6 +16,9 @@ export interface BenchOptions {
   w4Tasks: number;
   /** W5: queues, one task each. */
   w5Queues: number;
+  /** CLI: inputs on `tqd enqueue --lines`' stdin, and single `tqd enqueue` calls after it. */
+  cliLines: number;
+  cliSingles: number;
   /** Idle daemon: starts to time (median reported). */
   idleStarts: number;
   /** Machine limits: rows inserted into SQLite, and requests sent to Bun.serve per mode. */
@@ -23,7 +26,7 @@ export interface BenchOptions {
   limitRequests: number;
 }
 
-export const USAGE = `usage: bun bench/run.ts [--smoke] [--only W1,W2,W3,W4,W5,idle,limits] [--w4-tasks N] [--w5-queues N]
+export const USAGE = `usage: bun bench/run.ts [--smoke] [--only W1,W2,W3,W4,W5,cli,idle,limits] [--w4-tasks N] [--w5-queues N]
   --smoke        every workload with a tiny N (CI); timings are never asserted
   --only LIST    run only these workloads (comma-separated, case-insensitive)
   --w4-tasks N   W4 backlog size (default 1000000; smoke 2000)
@@ -59,6 +62,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     w3Tasks: smoke ? 320 : 20_000,
     w4Tasks: count("--w4-tasks", smoke ? 2_000 : 1_000_000),
     w5Queues: count("--w5-queues", smoke ? 1_000 : 100_000),
+    cliLines: smoke ? 500 : 100_000,
+    cliSingles: smoke ? 3 : 100,
     idleStarts: smoke ? 2 : 5,
     limitRows: smoke ? 5_000 : 200_000,
     limitRequests: smoke ? 500 : 20_000,

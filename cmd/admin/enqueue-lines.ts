@@ -16,6 +16,7 @@ import { TqdApiError, type TqdClient } from "../../lib/client/index.ts";
 import type { EnqueueBatchResponse, EnqueueRequest } from "../../lib/protocol/index.ts";
 import { reportClientError } from "../client-command.ts";
 import { EXIT, type CliIo } from "../io.ts";
+import { newTaskId, taskIdSeries } from "./task-id.ts";
 import { escapeControlCharacters } from "./text-layout.ts";
 
 /** Tasks in one request: the batch route's answer stays small and the commit short. */
@@ -23,49 +24,92 @@ export const LINE_BATCH_TASKS = 1_000;
 /** JSON bytes in one request: half the server's default `--max-body` of 1 MiB. */
 export const LINE_BATCH_BYTES = 512 * 1024;
 
-export type ParsedLines = { ok: true; inputs: unknown[] } | { ok: false; message: string };
-
-/** Each non-blank line's JSON value, in order; the first line that is not JSON is named. */
-export function parseInputLines(text: string): ParsedLines {
-  const inputs: unknown[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    try {
-      inputs.push(JSON.parse(line));
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return { ok: false, message: `line ${i + 1} of stdin is not valid JSON (--lines takes one task input per line): ${reason}` };
-    }
-  }
-  return { ok: true, inputs };
+/**
+ * The non-blank lines of stdin, each a checked JSON text, kept as offsets into the text read:
+ * a value is parsed again when its batch is built, so memory holds the input and 8 bytes a
+ * line, not every parsed value and request at once (1,000,000 lines would have taken about a
+ * gigabyte).
+ */
+export interface InputLines {
+  readonly text: string;
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
 }
 
-/** Consecutive runs of `requests` of at most `maxTasks` and, past the first, `maxBytes` of JSON. */
-export function batchesOf(requests: readonly EnqueueRequest[], maxTasks = LINE_BATCH_TASKS, maxBytes = LINE_BATCH_BYTES): EnqueueRequest[][] {
-  const batches: EnqueueRequest[][] = [];
-  let batch: EnqueueRequest[] = [];
-  let bytes = 0;
-  for (const request of requests) {
-    const size = JSON.stringify(request).length + 1;
-    if (batch.length > 0 && (batch.length === maxTasks || bytes + size > maxBytes)) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
+export type ParsedLines = { ok: true; lines: InputLines } | { ok: false; message: string };
+
+/** Checks each non-blank line is JSON, in order; the first line that is not is named. */
+export function parseInputLines(text: string): ParsedLines {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let lineStart = 0, number = 1; lineStart < text.length; number++) {
+    const newline = text.indexOf("\n", lineStart);
+    const lineEnd = newline < 0 ? text.length : newline;
+    let start = lineStart;
+    let end = lineEnd;
+    while (start < end && isBlank(text.charCodeAt(start))) start++;
+    while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
+    lineStart = lineEnd + 1;
+    if (start === end) continue;
+    try {
+      JSON.parse(text.slice(start, end));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ok: false, message: `line ${number} of stdin is not valid JSON (--lines takes one task input per line): ${reason}` };
     }
-    batch.push(request);
-    bytes += size;
+    starts.push(start);
+    ends.push(end);
   }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
+  return { ok: true, lines: { text, starts, ends } };
+}
+
+/** Space, tab, carriage return: what JSON allows around a value (a line ends at the newline). */
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9 || code === 13;
+}
+
+/** The input of line `index` (of the non-blank ones), parsed. */
+export function inputAt(lines: InputLines, index: number): unknown {
+  return JSON.parse(lines.text.slice(lines.starts[index]!, lines.ends[index]!));
 }
 
 /**
- * Sends the batches in order, printing each one's ids (or, with `json`, answers) when it is
- * committed; returns the exit code. The typo guard's warning is printed once.
+ * Consecutive ranges [from, to) of the lines, each at most `maxTasks` lines and, past its first
+ * line, `maxBytes` of request JSON, a line's request counted as its text plus `overhead` (the
+ * request's other fields).
  */
-export async function enqueueLines(client: TqdClient, queue: string, requests: readonly EnqueueRequest[], io: CliIo, json: boolean): Promise<number> {
+export function batchRanges(lines: InputLines, overhead: number, maxTasks = LINE_BATCH_TASKS, maxBytes = LINE_BATCH_BYTES): [number, number][] {
+  const ranges: [number, number][] = [];
+  let from = 0;
+  let bytes = 0;
+  for (let i = 0; i < lines.starts.length; i++) {
+    const size = lines.ends[i]! - lines.starts[i]! + overhead;
+    if (i > from && (i - from === maxTasks || bytes + size > maxBytes)) {
+      ranges.push([from, i]);
+      from = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (from < lines.starts.length) ranges.push([from, lines.starts.length]);
+  return ranges;
+}
+
+/**
+ * Sends the lines' tasks in batches, in order, printing each batch's ids (or, with `json`,
+ * answers) when it is committed; returns the exit code. `requestOf` builds a line's request
+ * around the id minted for it here; ids count up in the input's order (see task-id.ts), which
+ * the server's index of producer ids takes at its end. The typo guard's warning is printed once.
+ */
+export async function enqueueLines(
+  client: TqdClient,
+  queue: string,
+  lines: InputLines,
+  requestOf: (input: unknown, id: string) => EnqueueRequest,
+  io: CliIo,
+  json: boolean,
+): Promise<number> {
+  const total = lines.starts.length;
   let enqueued = 0;
   let warned = false;
   const committed = (answer: EnqueueBatchResponse): void => {
@@ -76,11 +120,18 @@ export async function enqueueLines(client: TqdClient, queue: string, requests: r
     io.stdout.write(answer.tasks.map((task) => (json ? JSON.stringify(task) : task.id) + "\n").join(""));
     enqueued += answer.tasks.length;
   };
+  const nextId = taskIdSeries(Date.now());
+  // A request's size but its input's: the same for every line (ids are all 26 characters).
+  const overhead = JSON.stringify(requestOf(null, newTaskId(0))).length - "null".length;
   try {
-    for (const batch of batchesOf(requests)) await sendFitting(client, queue, batch, committed);
+    for (const [from, to] of batchRanges(lines, overhead)) {
+      const batch: EnqueueRequest[] = [];
+      for (let i = from; i < to; i++) batch.push(requestOf(inputAt(lines, i), nextId()));
+      await sendFitting(client, queue, batch, committed);
+    }
   } catch (error) {
     const code = reportClientError(io, error);
-    io.stderr.write(`error: ${enqueued} of ${requests.length} tasks were enqueued (the first ${enqueued} inputs; their ids are on stdout), the rest were not\n`);
+    io.stderr.write(`error: ${enqueued} of ${total} tasks were enqueued (the first ${enqueued} inputs; their ids are on stdout), the rest were not\n`);
     return code;
   }
   return EXIT.ok;

@@ -33,7 +33,7 @@ import {
 import { enqueueLines, parseInputLines } from "./enqueue-lines.ts";
 import { buildEnqueueRequest, checkEnqueueFlagCombinations, type EnqueueTaskFlags } from "./enqueue-request.ts";
 import { collectHeader } from "./routing-arguments.ts";
-import { newTaskId, taskIdSeries } from "./task-id.ts";
+import { newTaskId } from "./task-id.ts";
 import { escapeControlCharacters } from "./text-layout.ts";
 import { waitAndReport } from "./task-wait.ts";
 
@@ -173,14 +173,12 @@ async function runLines(parsed: EnqueueArgs, flags: EnqueueFlags, io: CliIo): Pr
   if (parsed.input !== undefined && parsed.input !== "-") return usageError(io, "--lines reads the inputs from stdin, one per line: give no INPUT_JSON (or -)");
   if (flags.id !== undefined) return usageError(io, "--id names one task: with --lines each task gets an id of its own");
   if (flags.wait) return usageError(io, "--wait waits for one task: with --lines, wait for the printed ids (tqd wait ID)");
-  const lines = parseInputLines(await io.readStdin());
-  if (!lines.ok) return usageError(io, lines.message);
+  const parsedLines = parseInputLines(await io.readStdin());
+  if (!parsedLines.ok) return usageError(io, parsedLines.message);
   const client = clientFromFlags(flags, io);
   if (typeof client === "number") return client;
-  // Ids minted here make a retried batch idempotent, as for one task (see run above); they
-  // count up, which the server's index of producer ids takes at its end (see task-id.ts).
-  const nextId = taskIdSeries(Date.now());
+  // Ids minted by the CLI make a retried batch idempotent, as for one task (see run above).
   const taskFlags = { ...flags, ifExists: "return" as const };
-  const requests = lines.inputs.map((value) => buildEnqueueRequest(parsed.type, { value }, nextId(), taskFlags));
-  return enqueueLines(client, parsed.queue, requests, io, flags.json === true);
+  const requestOf = (value: unknown, id: string) => buildEnqueueRequest(parsed.type, { value }, id, taskFlags);
+  return enqueueLines(client, parsed.queue, parsedLines.lines, requestOf, io, flags.json === true);
 }

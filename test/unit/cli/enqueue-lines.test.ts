@@ -1,14 +1,15 @@
 /** The pure parts of `tqd enqueue --lines`: reading the lines, cutting batches, minting ascending ids. */
 import { describe, expect, test } from "vitest";
-import { batchesOf, LINE_BATCH_BYTES, LINE_BATCH_TASKS, parseInputLines } from "../../../cmd/admin/enqueue-lines.ts";
+import { batchRanges, inputAt, LINE_BATCH_BYTES, LINE_BATCH_TASKS, parseInputLines, type ParsedLines } from "../../../cmd/admin/enqueue-lines.ts";
 import { newTaskId, taskIdSeries } from "../../../cmd/admin/task-id.ts";
-import type { EnqueueRequest } from "../../../lib/protocol/index.ts";
+
+const inputs = (parsed: ParsedLines) => (parsed.ok ? parsed.lines.starts.map((_, i) => inputAt(parsed.lines, i)) : parsed.message);
 
 describe("parseInputLines", () => {
-  test("one value per non-blank line, in order; CRLF and surrounding blanks are fine", () => {
-    expect(parseInputLines('{"a":1}\n\n  [2,3]  \r\n"text"\nnull\n')).toEqual({ ok: true, inputs: [{ a: 1 }, [2, 3], "text", null] });
-    expect(parseInputLines("")).toEqual({ ok: true, inputs: [] });
-    expect(parseInputLines("\n\n")).toEqual({ ok: true, inputs: [] });
+  test("one value per non-blank line, in order; CRLF, tabs and a missing last newline are fine", () => {
+    expect(inputs(parseInputLines('{"a":1}\n\n  [2,3]  \r\n"text"\n\tnull'))).toEqual([{ a: 1 }, [2, 3], "text", null]);
+    expect(inputs(parseInputLines(""))).toEqual([]);
+    expect(inputs(parseInputLines("\n \r\n\n"))).toEqual([]);
   });
 
   test("names the first line that is not JSON, counting blank lines", () => {
@@ -23,26 +24,39 @@ describe("parseInputLines", () => {
   });
 });
 
-describe("batchesOf", () => {
-  const task = (i: number, input: unknown = { i }): EnqueueRequest => ({ type: "t", id: `id-${i}`, input });
+describe("batchRanges", () => {
+  const linesOf = (texts: string[]) => {
+    const parsed = parseInputLines(texts.join("\n"));
+    if (!parsed.ok) throw new Error(parsed.message);
+    return parsed.lines;
+  };
 
-  test("at most LINE_BATCH_TASKS tasks a batch, in order", () => {
-    const requests = Array.from({ length: 2 * LINE_BATCH_TASKS + 1 }, (_, i) => task(i));
-    const batches = batchesOf(requests);
-    expect(batches.map((batch) => batch.length)).toEqual([LINE_BATCH_TASKS, LINE_BATCH_TASKS, 1]);
-    expect(batches.flat()).toEqual(requests);
+  test("at most LINE_BATCH_TASKS lines a batch, covering every line in order", () => {
+    const lines = linesOf(Array.from({ length: 2 * LINE_BATCH_TASKS + 1 }, (_, i) => JSON.stringify({ i })));
+    expect(batchRanges(lines, 50)).toEqual([
+      [0, LINE_BATCH_TASKS],
+      [LINE_BATCH_TASKS, 2 * LINE_BATCH_TASKS],
+      [2 * LINE_BATCH_TASKS, 2 * LINE_BATCH_TASKS + 1],
+    ]);
   });
 
-  test("a batch closes before it would pass the byte budget; a task larger than it goes alone", () => {
-    const big = "x".repeat(LINE_BATCH_BYTES);
-    const requests = [task(0), task(1), task(2, big), task(3), task(4)];
-    expect(batchesOf(requests).map((batch) => batch.map((request) => request.id))).toEqual([["id-0", "id-1"], ["id-2"], ["id-3", "id-4"]]);
-    const small = batchesOf(Array.from({ length: 10 }, (_, i) => task(i)), 1_000, 2 * (JSON.stringify(task(0)).length + 1));
-    expect(small.map((batch) => batch.length)).toEqual([2, 2, 2, 2, 2]);
+  test("a batch closes before it would pass the byte budget; a line larger than it goes alone", () => {
+    const big = JSON.stringify("x".repeat(LINE_BATCH_BYTES));
+    expect(batchRanges(linesOf(["1", "2", big, "4", "5"]), 50)).toEqual([
+      [0, 2],
+      [2, 3],
+      [3, 5],
+    ]);
+    // Each line counts its text and the overhead: 1 + 99 bytes, two to a budget of 200.
+    expect(batchRanges(linesOf(["1", "2", "3", "4", "5"]), 99, 1_000, 200)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
   });
 
-  test("no requests, no batches", () => {
-    expect(batchesOf([])).toEqual([]);
+  test("no lines, no batches", () => {
+    expect(batchRanges(linesOf([""]), 50)).toEqual([]);
   });
 });
 
