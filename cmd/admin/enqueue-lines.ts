@@ -7,7 +7,7 @@
  * no task is enqueued. Then batches of at most 1,000 tasks and about 512 KiB go one after the
  * other, and each batch's ids are printed (one per line, in input order) as soon as it is
  * committed, so a consumer downstream starts at once and, if a later batch fails, what is on
- * stdout is exactly what was enqueued: the first N lines. A batch the server finds too large
+ * stdout is exactly what was enqueued: the first N inputs. A batch the server finds too large
  * (a smaller `--max-body` than the default) is halved until it fits. Each task carries an id
  * minted here (ascending, see task-id.ts), so a batch retried after a lost connection never
  * enqueues a task twice.
@@ -26,7 +26,7 @@ export const LINE_BATCH_BYTES = 512 * 1024;
 
 /**
  * The non-blank lines of stdin, each a checked JSON text, kept as offsets into the text read:
- * a value is parsed again when its batch is built, so memory holds the input and 8 bytes a
+ * a value is parsed again when its batch is built, so memory holds the input and 16 bytes a
  * line, not every parsed value and request at once (1,000,000 lines would have taken about a
  * gigabyte).
  */
