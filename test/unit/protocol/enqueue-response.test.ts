@@ -14,15 +14,21 @@ import { seededRandom } from "../../support/seeded-random.ts";
 
 const ANSWER = { id: "01KB000000000000000000000A", queue: "q", type: "t", state: "pending", created: true };
 
-/** The hand check accepts only what the schema accepts, with the same data. */
-function agrees(value: unknown): boolean {
-  const plain = plainEnqueueResponseOf(value);
-  if (plain === undefined) return false;
-  const parsed = enqueueResponseSchema.safeParse(value);
-  expect(parsed.success, JSON.stringify(value)).toBe(true);
-  expect(plain, JSON.stringify(value)).toEqual(parsed.data);
-  return true;
+/** A check that a hand check accepts only what its schema accepts, with the same data. */
+function agreement(plainOf: (value: unknown) => unknown, schema: { safeParse(value: unknown): { success: boolean; data?: unknown } }) {
+  return (value: unknown): boolean => {
+    const plain = plainOf(value);
+    if (plain === undefined) return false;
+    const parsed = schema.safeParse(value);
+    expect(parsed.success, JSON.stringify(value)).toBe(true);
+    expect(plain, JSON.stringify(value)).toEqual(parsed.data);
+    return true;
+  };
 }
+
+const agrees = agreement(plainEnqueueResponseOf, enqueueResponseSchema);
+/** The batch's hand check, held to enqueueBatchResponseSchema the same way. */
+const batchAgrees = agreement(plainEnqueueBatchResponseOf, enqueueBatchResponseSchema);
 
 describe("plainEnqueueResponseOf", () => {
   test("takes the answers the server sends", () => {
@@ -65,16 +71,6 @@ describe("plainEnqueueResponseOf", () => {
     expect(accepted).toBeGreaterThan(100);
   });
 });
-
-/** The batch's hand check, held to enqueueBatchResponseSchema the same way. */
-function batchAgrees(value: unknown): boolean {
-  const plain = plainEnqueueBatchResponseOf(value);
-  if (plain === undefined) return false;
-  const parsed = enqueueBatchResponseSchema.safeParse(value);
-  expect(parsed.success, JSON.stringify(value)).toBe(true);
-  expect(plain, JSON.stringify(value)).toEqual(parsed.data);
-  return true;
-}
 
 describe("plainEnqueueBatchResponseOf", () => {
   test("takes the answers the server sends, the warning once beside the tasks", () => {
