@@ -186,7 +186,7 @@ export class Daemon {
     });
     this.planContext = {
       core: this.core,
-      readFinal: (id) => this.deps.store.readTask(id),
+      readStored: (ids) => this.deps.store.readTasks(ids),
       newTaskId: (now, seq) => this.ids.taskId(now, seq),
       defaultStartToCloseMs: deps.defaultStartToCloseMs ?? DEFAULT_START_TO_CLOSE_MS,
       route: (source, task) => this.router.route(source, task),

@@ -129,6 +129,10 @@ class SqliteTaskStore implements TaskStore {
     return this.statements.readById(id);
   }
 
+  readTasks(ids: readonly string[]) {
+    return this.statements.readByIds(ids);
+  }
+
   readAttempts(id: string) {
     return this.statements.readAttempts(id);
   }

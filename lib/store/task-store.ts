@@ -111,6 +111,8 @@ export interface TaskStore {
    */
   stage(ops: StoreOp[], options?: { rideAlong?: boolean }): void;
   readTask(id: string): TaskRecord | undefined;
+  /** The tasks with these ids that exist (live or final), by id: readTask for many at once. */
+  readTasks(ids: readonly string[]): Map<string, TaskRecord>;
   /**
    * A task's input (undefined when it has none). Memory holds a live task's input only while
    * it is being created or leased; dispatch and reads of a live task fetch it here.

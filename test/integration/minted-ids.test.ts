@@ -85,6 +85,37 @@ describe("minted ids carry their seq", () => {
     expect(indexedFlags(dir.path).get(lookalike)).toBe(1);
   });
 
+  test("a batch naming many stored tasks finds each as a single enqueue would: minted, producer and lookalike ids", async () => {
+    await using dir = await tempDir();
+    const daemon = await startDaemon(dir.path);
+    const minted = (await daemon.enqueue("q", [cmd(), cmd(), cmd()])).map((outcome) => outcome.id);
+    // A producer id shaped like the first minted one (same seq digits), and plain producer ids.
+    const lookalike = sameSeqOtherId(minted[0]!);
+    const named = ["order-1", "order-2", lookalike];
+    await daemon.enqueue("q", named.map((id) => cmd({ id })));
+    await completeAll(daemon);
+    const unknown = ["order-3", sameSeqOtherId(lookalike), "ZZZZZZZZZZZZZZZZZZZZZZZZZZ"];
+    const ids = [...minted, ...named, ...unknown];
+    const outcomes = await daemon.enqueue("q", ids.map((id) => cmd({ id, ifExists: "return" })));
+    expect(outcomes.map((outcome) => [outcome.id, outcome.created, outcome.state])).toEqual([
+      ...[...minted, ...named].map((id) => [id, false, "completed"]),
+      ...unknown.map((id) => [id, true, "pending"]),
+    ]);
+    await daemon.stop();
+
+    // The store's read of many ids is its read of each.
+    const store = await openSqliteStore({ dataDir: dir.path, pid: 1 });
+    try {
+      const asked = [...ids, "nowhere", minted[1]!.toLowerCase()];
+      const many = store.readTasks(asked);
+      for (const id of asked) expect(many.get(id), id).toEqual(store.readTask(id));
+      expect([...many.keys()].sort()).toEqual([...ids].sort());
+      expect(store.readTasks([lookalike]).get(lookalike)).toMatchObject({ id: lookalike, state: "completed" });
+    } finally {
+      await store.close();
+    }
+  });
+
   test("a producer that names a minted id names that task: live, final, and replaced by a new run", async () => {
     await using dir = await tempDir();
     const daemon = await startDaemon(dir.path);

@@ -26,6 +26,7 @@ export function failingStore(inner: TaskStore): FailingStore {
     },
     stage: (ops, options) => inner.stage(ops, options),
     readTask: (id) => inner.readTask(id),
+    readTasks: (ids) => inner.readTasks(ids),
     readInput: (id, seq) => inner.readInput(id, seq),
     loadCold: (line, seqs) => inner.loadCold(line, seqs),
     readAttempts: (id) => inner.readAttempts(id),
