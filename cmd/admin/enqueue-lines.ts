@@ -42,7 +42,8 @@ export type ParsedLines = { ok: true; lines: InputLines } | { ok: false; message
 export function parseInputLines(text: string): ParsedLines {
   const starts: number[] = [];
   const ends: number[] = [];
-  for (let lineStart = 0, number = 1; lineStart < text.length; number++) {
+  // A byte-order mark (files saved by some Windows editors) is not part of the first line.
+  for (let lineStart = text.startsWith("\uFEFF") ? 1 : 0, number = 1; lineStart < text.length; number++) {
     const newline = text.indexOf("\n", lineStart);
     const lineEnd = newline < 0 ? text.length : newline;
     let start = lineStart;

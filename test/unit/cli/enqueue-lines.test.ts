@@ -9,6 +9,7 @@ describe("parseInputLines", () => {
   test("one value per non-blank line, in order; CRLF, tabs and a missing last newline are fine", () => {
     expect(inputs(parseInputLines('{"a":1}\n\n  [2,3]  \r\n"text"\n\tnull'))).toEqual([{ a: 1 }, [2, 3], "text", null]);
     expect(inputs(parseInputLines(""))).toEqual([]);
+    expect(inputs(parseInputLines('\uFEFF{"a":1}\r\n{"a":2}\r\n'))).toEqual([{ a: 1 }, { a: 2 }]);
     expect(inputs(parseInputLines("\n \r\n\n"))).toEqual([]);
   });
 
