@@ -172,7 +172,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
 async function runLines(parsed: EnqueueArgs, flags: EnqueueFlags, io: CliIo): Promise<number> {
   if (parsed.input !== undefined && parsed.input !== "-") return usageError(io, "--lines reads the inputs from stdin, one per line: give no INPUT_JSON (or -)");
   if (flags.id !== undefined) return usageError(io, "--id names one task: with --lines each task gets an id of its own");
-  if (flags.wait) return usageError(io, "--wait waits for one task: with --lines, wait for the printed ids (tqd wait ID)");
+  if (flags.wait) return usageError(io, "--wait waits for one task: with --lines, pipe the ids it prints to tqd wait -");
   const parsedLines = parseInputLines(await io.readStdin());
   if (!parsedLines.ok) return usageError(io, parsedLines.message);
   const client = clientFromFlags(flags, io);

@@ -50,7 +50,7 @@ function describeTaskEnd(task: TaskView, error: TaskError): string {
 const OUTCOME_VERBS: Partial<Record<TaskStateName, string>> = { failed: "failed", canceled: "was canceled", timed_out: "timed out" };
 
 /** The error printed for a task that ended without one. */
-function errorOfState(state: TaskStateName): TaskError {
+export function errorOfState(state: TaskStateName): TaskError {
   if (state === "canceled") return { type: "Canceled", message: "the task was canceled" };
   if (state === "timed_out") return { type: "TimedOut", message: "the task timed out" };
   return { type: "unknown", message: "the task failed without an error record" };

@@ -98,7 +98,7 @@ describe("task lifecycle (binary)", () => {
     void worker;
   });
 
-  test("enqueue --lines reads stdin through the binary: an id per line, run in order by a worker", async () => {
+  test("enqueue --lines reads stdin through the binary: an id per line, run in order by a worker, waited for by tqd wait -", async () => {
     await using dir = await tempDir();
     await using daemon = await startDaemon(join(dir.path, "data"));
     const server = ["--server", daemon.url];
@@ -114,9 +114,13 @@ describe("task lifecycle (binary)", () => {
 
     // One slot: a worker runs them in the order of the lines.
     const log = join(dir.path, "order.log");
-    expect((await runTqd(["enqueue", "ordered", "t", "--lines", ...server], { stdin: lines(100) })).code).toBe(0);
+    const ordered = await runTqd(["enqueue", "ordered", "t", "--lines", ...server], { stdin: lines(100) });
+    expect(ordered.code).toBe(0);
     await using worker = startTqd(["work", "--exec", `cat >> ${log}; echo >> ${log}`, "--queue", "ordered", "--type", "t", "--concurrency", "1", ...server]);
-    await eventually(() => (existsSync(log) && readFileSync(log, "utf8").trim().split("\n").length === 100 ? true : undefined), "100 tasks run", 30_000);
+    // tqd wait - takes the ids as --lines printed them: a line per task once it ended.
+    const waited = await runTqd(["wait", "-", "--timeout", "30s", ...server], { stdin: ordered.stdout, timeoutMs: 40_000 });
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(waited.stdout.trim().split("\n")).toEqual(ordered.stdout.trim().split("\n").map((id) => `${id} completed null`));
     expect(readFileSync(log, "utf8").trim().split("\n").map((line) => JSON.parse(line).n)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     void worker;
   });

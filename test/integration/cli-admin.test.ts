@@ -185,6 +185,67 @@ describe("tqd wait", () => {
   });
 });
 
+describe("tqd wait with many ids", () => {
+  /** Enqueues t1..t3, then completes t1 (result 1), fails t2 for good, and completes t3 without a result. */
+  async function threeEnded(url: string, client: TqdClient): Promise<void> {
+    for (const id of ["t1", "t2", "t3"]) await tqd(url, enqueue, ["hello", "greet", "--id", id, "--retries", "0"]);
+    for (const id of ["t1", "t2", "t3"]) {
+      const leased = await leaseOne(client, "hello");
+      expect(leased.id).toBe(id);
+      if (id === "t1") await client.complete(id, leased.leaseToken, 1);
+      else if (id === "t2") await client.fail(id, leased.leaseToken, { type: "ValueError", message: "no name" });
+      else await client.complete(id, leased.leaseToken);
+    }
+  }
+
+  it("prints `ID STATE JSON` per task in the order given; exit 1 when one did not complete", async () => {
+    await using server = await startTestServer();
+    const client = new TqdClient({ baseUrl: server.url });
+    await threeEnded(server.url, client);
+    expect(await tqd(server.url, wait, ["t3", "t2", "t1"])).toEqual({
+      code: EXIT.failure,
+      stdout: 't3 completed null\nt2 failed {"type":"ValueError","message":"no name"}\nt1 completed 1\n',
+      stderr: "",
+    });
+    expect(await tqd(server.url, wait, ["t1", "t3"])).toEqual({ code: EXIT.ok, stdout: "t1 completed 1\nt3 completed null\n", stderr: "" });
+  });
+
+  it("reads the ids from stdin with -, and prints each task with --json", async () => {
+    await using server = await startTestServer();
+    const client = new TqdClient({ baseUrl: server.url });
+    await threeEnded(server.url, client);
+    const result = await tqd(server.url, wait, ["-", "--json"], { stdin: "t1\n\nt3\n" });
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+    expect(result.stdout.trim().split("\n").map((line) => JSON.parse(line))).toMatchObject([
+      { id: "t1", state: "completed", result: 1 },
+      { id: "t3", state: "completed" },
+    ]);
+    const bad = await tqd(server.url, wait, ["-"], { stdin: "t1\nnot an id!\n" });
+    expect(bad).toMatchObject({ code: EXIT.usage, stdout: "" });
+    expect(bad.stderr).toMatch(/line 2 of stdin is not a task id/);
+    expect((await tqd(server.url, wait, ["t1", "-"], { stdin: "t3\n" })).code).toBe(EXIT.usage);
+  });
+
+  it("waits for each in turn under one deadline: a task ending later is printed when it ends; --timeout exits 4 after what ended", async () => {
+    await using server = await startTestServer();
+    const client = new TqdClient({ baseUrl: server.url });
+    await threeEnded(server.url, client);
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t4"]);
+    const waiting = tqd(server.url, wait, ["t1", "t4", "t3"]);
+    const leased = await leaseOne(client, "hello");
+    await client.complete(leased.id, leased.leaseToken, "late");
+    expect(await waiting).toEqual({ code: EXIT.ok, stdout: 't1 completed 1\nt4 completed "late"\nt3 completed null\n', stderr: "" });
+
+    await tqd(server.url, enqueue, ["hello", "greet", "--id", "t5"]);
+    const timedOut = await tqd(server.url, wait, ["t1", "t5", "t3", "--timeout", "200ms"]);
+    expect(timedOut).toMatchObject({ code: EXIT.timeout, stdout: "t1 completed 1\n" });
+    expect(timedOut.stderr).toMatch(/waiting for task t5 \(state: pending\); 1 of 3 tasks were printed/);
+    const unknown = await tqd(server.url, wait, ["t1", "nope"]);
+    expect(unknown).toMatchObject({ code: EXIT.failure, stdout: "t1 completed 1\n" });
+    expect(unknown.stderr).toMatch(/not_found[\s\S]*1 of 2 tasks were printed; stopped at task nope/);
+  });
+});
+
 describe("tqd enqueue lifecycle flags", () => {
   it("sends every timeout, the priority and the retry policy", async () => {
     await using server = await startTestServer();
