@@ -32,13 +32,20 @@ export const EXIT = {
   timeout: 4,
 } as const;
 
+/**
+ * The exit code of a command whose output pipe was closed by its reader (`tqd ... | head`): what
+ * a shell shows for a process that SIGPIPE ended (128 + 13), which is how a command-line tool is
+ * expected to stop there: at once, quietly.
+ */
+export const BROKEN_PIPE_EXIT = 141;
+
 /** The real process: used only by the binary's entry point. */
 export function processIo(): CliIo {
   return {
     env: process.env,
     cwd: process.cwd(),
-    stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-    stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+    stdout: { write: writerOf(process.stdout), isTTY: process.stdout.isTTY === true },
+    stderr: { write: writerOf(process.stderr), isTTY: process.stderr.isTTY === true },
     readStdin: () => new Response(Bun.stdin.stream()).text(),
     onShutdownSignal(handler) {
       const onInt = () => handler("SIGINT");
@@ -51,4 +58,27 @@ export function processIo(): CliIo {
       };
     },
   };
+}
+
+/**
+ * Writes to stdout or stderr; once the reader has gone (EPIPE, thrown by the write or reported
+ * later by the stream) the process ends with BROKEN_PIPE_EXIT instead of a stack trace.
+ */
+function writerOf(stream: NodeJS.WriteStream): (text: string) => void {
+  stream.on("error", (error) => {
+    if (isBrokenPipe(error)) process.exit(BROKEN_PIPE_EXIT);
+    throw error;
+  });
+  return (text) => {
+    try {
+      stream.write(text);
+    } catch (error) {
+      if (isBrokenPipe(error)) process.exit(BROKEN_PIPE_EXIT);
+      throw error;
+    }
+  };
+}
+
+function isBrokenPipe(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "EPIPE";
 }

@@ -1,9 +1,10 @@
 /** The task lifecycle through the compiled binary: retries, dead letters, heartbeats, cancel, delay, ids. */
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, test } from "vitest";
 import { tempDir } from "../support/temp-dir.ts";
-import { eventually, runTqd, startDaemon, startTqd } from "../support/tqd-process.ts";
+import { eventually, runTqd, startDaemon, startTqd, TQD_BIN } from "../support/tqd-process.ts";
 
 const HANDLERS = resolve(import.meta.dirname, "fixtures/lifecycle-handlers.ts");
 
@@ -123,5 +124,21 @@ describe("task lifecycle (binary)", () => {
     expect(waited.stdout.trim().split("\n")).toEqual(ordered.stdout.trim().split("\n").map((id) => `${id} completed null`));
     expect(readFileSync(log, "utf8").trim().split("\n").map((line) => JSON.parse(line).n)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     void worker;
+  });
+
+  test("a reader that stops early (tqd ... | head) ends the command quietly with 141, as SIGPIPE would", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const stdin = Array.from({ length: 5_000 }, (_, i) => JSON.stringify({ n: i })).join("\n");
+    const child = spawn(TQD_BIN, ["enqueue", "piped", "t", "--lines", "--json", "--server", daemon.url], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(stdin);
+    // The first batch's answers arrive; then the reader goes, as head does after its lines.
+    await new Promise<void>((resolveFirst) => child.stdout.once("data", () => resolveFirst()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolveExit) => child.on("exit", (exit) => resolveExit(exit)));
+    expect(code, stderr).toBe(141);
+    expect(stderr).not.toMatch(/EPIPE|at |Bun v/);
   });
 });
