@@ -52,7 +52,10 @@ export function shellHandler(options: ShellHandlerOptions): Handler<unknown, unk
     const child = Bun.spawn(["sh", "-c", options.command], {
       cwd: options.cwd,
       env: childEnv(options.env, ctx),
-      stdin: "pipe",
+      // Handed to the runtime whole: a command that exits without reading its input (`echo
+      // done`) breaks the pipe, and a write of our own into a pipe sink then failed outside any
+      // try, as an uncaught EPIPE that ended the worker (a 900 KB input did it every time).
+      stdin: new Blob([JSON.stringify(input ?? null) ?? "null"]),
       stdout: "pipe",
       stderr: "pipe",
       // Its own process group, so an abort reaches the commands sh started too (a killed sh
@@ -61,11 +64,7 @@ export function shellHandler(options: ShellHandlerOptions): Handler<unknown, unk
       detached: true,
     });
     const stopKilling = killOnAbort(child, ctx.signal, options);
-    const output = Promise.all([
-      new Response(child.stdout).text(),
-      readTail(child.stderr, STDERR_TAIL_BYTES),
-      writeInput(child.stdin, input),
-    ]);
+    const output = Promise.all([new Response(child.stdout).text(), readTail(child.stderr, STDERR_TAIL_BYTES)]);
     output.catch(() => {}); // read below, unless the task was aborted
     try {
       await child.exited;
@@ -93,16 +92,6 @@ function childEnv(base: ShellHandlerOptions["env"], ctx: TaskContext): Record<st
     TQD_HOST_QUEUE: ctx.hostQueue,
     TQD_WORKER_QUEUE: ctx.workerQueue,
   };
-}
-
-// A command that never reads stdin may exit before the write lands; that is not an error.
-async function writeInput(stdin: Bun.FileSink, input: unknown): Promise<void> {
-  try {
-    stdin.write(JSON.stringify(input ?? null) ?? "null");
-    await stdin.end();
-  } catch {
-    // EPIPE: the child closed stdin; its exit code tells the story.
-  }
 }
 
 /** SIGTERM when `signal` aborts, SIGKILL if the child outlives the kill grace. */

@@ -43,6 +43,12 @@ describe("shellHandler (--exec)", () => {
     expect(await run("cat", { width: 640, tags: ["a"] })).toEqual({ width: 640, tags: ["a"] });
   });
 
+  it("a command that never reads its input, however large, just ends its task; a large input reaches one that does", async () => {
+    const big = { data: "x".repeat(2_000_000) };
+    for (let i = 0; i < 10; i++) expect(await run("echo done", big)).toBe("done");
+    expect(await run("wc -c", big)).toBe(JSON.stringify(big).length);
+  });
+
   it("keeps stdout that is not JSON as a string, without its final newline", async () => {
     expect(await run("echo 'resized 3 images'", null)).toBe("resized 3 images");
   });
