@@ -32,6 +32,11 @@ export const EXIT = {
   timeout: 4,
 } as const;
 
+/** The exit code of a command stopped early by a signal: 128 + its number, as shells show it. */
+export function exitCodeOfSignal(signal: string): number {
+  return 128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 0);
+}
+
 /**
  * The exit code of a command whose output pipe was closed by its reader (`tqd ... | head`): what
  * a shell shows for a process that SIGPIPE ended (128 + 13), which is how a command-line tool is

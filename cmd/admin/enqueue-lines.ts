@@ -15,7 +15,7 @@
 import { TqdApiError, type TqdClient } from "../../lib/client/index.ts";
 import type { EnqueueBatchResponse, EnqueueRequest } from "../../lib/protocol/index.ts";
 import { reportClientError } from "../client-command.ts";
-import { EXIT, type CliIo } from "../io.ts";
+import { EXIT, exitCodeOfSignal, type CliIo } from "../io.ts";
 import { newTaskId, taskIdSeries } from "./task-id.ts";
 import { escapeControlCharacters } from "./text-layout.ts";
 
@@ -124,16 +124,31 @@ export async function enqueueLines(
   const nextId = taskIdSeries(Date.now());
   // A request's size but its input's: the same for every line (ids are all 26 characters).
   const overhead = JSON.stringify(requestOf(null, newTaskId(0))).length - "null".length;
+  const summary = () => `${enqueued} of ${total} tasks were enqueued (the first ${enqueued} inputs; their ids are on stdout), the rest were not`;
+  // Ctrl-C (or SIGTERM) stops after the batch in flight, so its ids are printed too; a second
+  // one finds no handler and ends the process at once.
+  let stoppedBy: string | undefined;
+  const stopListening = io.onShutdownSignal((signal) => {
+    stoppedBy = signal;
+    stopListening();
+  });
   try {
     for (const [from, to] of batchRanges(lines, overhead)) {
+      if (stoppedBy !== undefined) break;
       const batch: EnqueueRequest[] = [];
       for (let i = from; i < to; i++) batch.push(requestOf(inputAt(lines, i), nextId()));
       await sendFitting(client, queue, batch, committed);
     }
   } catch (error) {
     const code = reportClientError(io, error);
-    io.stderr.write(`error: ${enqueued} of ${total} tasks were enqueued (the first ${enqueued} inputs; their ids are on stdout), the rest were not\n`);
+    io.stderr.write(`error: ${summary()}\n`);
     return code;
+  } finally {
+    stopListening();
+  }
+  if (stoppedBy !== undefined && enqueued < total) {
+    io.stderr.write(`stopped by ${stoppedBy}: ${summary()}\n`);
+    return exitCodeOfSignal(stoppedBy);
   }
   return EXIT.ok;
 }

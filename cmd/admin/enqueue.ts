@@ -74,7 +74,8 @@ examples:
 
 --lines reads every line of stdin first (a line that is not JSON exits 2 and sends nothing),
   then enqueues in batches of up to 1,000, printing each batch's ids as it is committed. If a
-  batch fails, the ids printed are exactly the tasks enqueued: the first N inputs.
+  batch fails, the ids printed are exactly the tasks enqueued: the first N inputs. Ctrl-C stops
+  after the batch in flight (exit 130).
 
 --header NAME=VALUE (repeatable) sets the task's headers, which traffic rules (tqd route) match on.
 --fallback-after DUR: a task not started within DUR moves to --fallback-queue, by default to the

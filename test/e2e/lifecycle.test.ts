@@ -141,4 +141,29 @@ describe("task lifecycle (binary)", () => {
     expect(code, stderr).toBe(141);
     expect(stderr).not.toMatch(/EPIPE|at |Bun v/);
   });
+
+  test("Ctrl-C during enqueue --lines stops after the batch in flight: stdout holds every task enqueued, exit 130", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(join(dir.path, "data"));
+    const stdin = Array.from({ length: 50_000 }, (_, i) => JSON.stringify({ n: i })).join("\n");
+    const child = spawn(TQD_BIN, ["enqueue", "interrupted", "t", "--lines", "--server", daemon.url], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(stdin);
+    await new Promise<void>((resolveFirst) =>
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        resolveFirst();
+      }),
+    );
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolveExit) => child.on("close", (exit) => resolveExit(exit)));
+    expect(code, stderr).toBe(130);
+    const printed = stdout.trim().split("\n").length;
+    expect(printed).toBeLessThan(50_000);
+    expect(stderr).toContain(`stopped by SIGINT: ${printed} of 50000 tasks were enqueued`);
+    const described = JSON.parse((await runTqd(["describe", "interrupted", "--json", "--server", daemon.url])).stdout);
+    expect(described.counts.pending).toBe(printed);
+  });
 });

@@ -90,6 +90,22 @@ describe("tqd enqueue --lines", () => {
     expect(await server.client.getTask(ids[149]!)).toMatchObject({ input: { n: 149 } });
   });
 
+  it("Ctrl-C stops after the batch in flight: its ids are printed, exit 130, and nothing more is sent", async () => {
+    await using server = await startTestServer();
+    const captured = capturedIo({ stdin: linesOf(20_000), env: { TQD_SERVER: server.url } });
+    const running = enqueue.run(["files", "process", "--lines"], captured.io);
+    const deadline = Date.now() + 20_000;
+    while (captured.stdout() === "" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    captured.raiseSignal("SIGINT");
+    expect(await running).toBe(130);
+    const ids = idsOf(captured.stdout());
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.length).toBeLessThan(20_000);
+    expect(ids.length % 1_000).toBe(0);
+    expect(captured.stderr()).toContain(`stopped by SIGINT: ${ids.length} of 20000 tasks were enqueued`);
+    expect(await server.client.describe("files")).toMatchObject({ counts: { pending: ids.length } });
+  });
+
   it("exits 3 naming the server when it cannot be reached, with nothing enqueued", async () => {
     const result = await tqd("http://127.0.0.1:9", ["files", "process", "--lines"], { stdin: linesOf(3) });
     expect(result.code).toBe(EXIT.unreachable);
