@@ -19,7 +19,7 @@ export function addClientOptions(program: Command): Command {
 export function clientFromFlags(
   flags: { server?: string; token?: string },
   io: CliIo,
-  options: { transportRetries?: number } = {},
+  options: { transportRetries?: number; transport?: "http" | "stream" } = {},
 ): TqdClient | number {
   try {
     const config = resolveClientConfig({ flags, env: io.env });

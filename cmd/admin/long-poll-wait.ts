@@ -14,6 +14,8 @@ export interface LongPollWaitOptions {
   /** Give up after this long; undefined waits without limit. 0 looks once. */
   timeoutMs?: number | undefined;
   clock?: Clock;
+  /** Stops the wait (the read in flight and any pause); the wait then rejects. */
+  signal?: AbortSignal | undefined;
 }
 
 /** What is waited for: one long-poll read and the test for "done". */
@@ -45,7 +47,8 @@ export async function waitUntilFinal<T>(poll: LongPoll<T>, options: LongPollWait
     const now = clock.now();
     if (deadline !== undefined && now >= deadline) return { final: false, last };
     if (now - askedAt < waitMs) {
-      await clock.sleep(Math.min(EARLY_ANSWER_PAUSE_MS, deadline === undefined ? Infinity : deadline - now));
+      await clock.sleep(Math.min(EARLY_ANSWER_PAUSE_MS, deadline === undefined ? Infinity : deadline - now), options.signal);
+      options.signal?.throwIfAborted();
     }
   }
 }

@@ -17,13 +17,13 @@ export type WaitOutcome =
 
 export type WaitOptions = LongPollWaitOptions;
 
-function taskPoll(reader: TaskReader, id: string): LongPoll<TaskView> {
-  return { read: (waitMs) => reader.getTask(id, { waitMs }), isFinal: (task) => FINAL_TASK_STATES.includes(task.state) };
+function taskPoll(reader: TaskReader, id: string, signal?: AbortSignal): LongPoll<TaskView> {
+  return { read: (waitMs) => reader.getTask(id, signal === undefined ? { waitMs } : { waitMs, signal }), isFinal: (task) => FINAL_TASK_STATES.includes(task.state) };
 }
 
 /** Long-polls `id` until it is final (completed, failed, canceled, timed_out) or the timeout passes. */
 export async function waitForFinalTask(reader: TaskReader, id: string, options: WaitOptions = {}): Promise<WaitOutcome> {
-  const { final, last } = await waitUntilFinal(taskPoll(reader, id), options);
+  const { final, last } = await waitUntilFinal(taskPoll(reader, id, options.signal), options);
   return { finished: final, task: last };
 }
 

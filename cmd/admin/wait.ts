@@ -56,9 +56,19 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     if (!read.ok) return usageError(io, read.message);
     ids = read.ids;
   }
-  const client = clientFromFlags(flags, io);
-  if (typeof client === "number") return client;
   const options = { timeoutMs: flags.timeout, json: flags.json === true };
-  if (given.length === 1 && given[0] !== "-") return waitAndReport(client, given[0]!, io, options);
-  return waitForTasks(client, ids, io, options);
+  if (given.length === 1 && given[0] !== "-") {
+    const client = clientFromFlags(flags, io);
+    if (typeof client === "number") return client;
+    return waitAndReport(client, given[0]!, io, options);
+  }
+  // Many reads: as frames on the stream (about half the CPU of a request each, see
+  // bench/NOTES.md), over HTTP where a server or proxy refuses it.
+  const client = clientFromFlags(flags, io, { transport: "stream" });
+  if (typeof client === "number") return client;
+  try {
+    return await waitForTasks(client, ids, io, options);
+  } finally {
+    client.close();
+  }
 }
