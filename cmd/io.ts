@@ -44,13 +44,20 @@ export function exitCodeOfSignal(signal: string): number {
  */
 export const BROKEN_PIPE_EXIT = 141;
 
+/**
+ * What a closed output pipe does: a command exits (BROKEN_PIPE_EXIT); the daemon and a worker
+ * drop what they would have written and keep serving, as services do (systemd runs them with
+ * SIGPIPE ignored; a restarted log collector must not take the queue down).
+ */
+export type BrokenPipePolicy = "exit" | "drop";
+
 /** The real process: used only by the binary's entry point. */
-export function processIo(): CliIo {
+export function processIo(onBrokenPipe: BrokenPipePolicy = "exit"): CliIo {
   return {
     env: process.env,
     cwd: process.cwd(),
-    stdout: { write: writerOf(process.stdout), isTTY: process.stdout.isTTY === true },
-    stderr: { write: writerOf(process.stderr), isTTY: process.stderr.isTTY === true },
+    stdout: { write: writerOf(process.stdout, onBrokenPipe), isTTY: process.stdout.isTTY === true },
+    stderr: { write: writerOf(process.stderr, onBrokenPipe), isTTY: process.stderr.isTTY === true },
     readStdin: () => new Response(Bun.stdin.stream()).text(),
     onShutdownSignal(handler) {
       const onInt = () => handler("SIGINT");
@@ -67,19 +74,25 @@ export function processIo(): CliIo {
 
 /**
  * Writes to stdout or stderr; once the reader has gone (EPIPE, thrown by the write or reported
- * later by the stream) the process ends with BROKEN_PIPE_EXIT instead of a stack trace.
+ * later by the stream) `onBrokenPipe` decides, never a stack trace.
  */
-function writerOf(stream: NodeJS.WriteStream): (text: string) => void {
+function writerOf(stream: NodeJS.WriteStream, onBrokenPipe: BrokenPipePolicy): (text: string) => void {
+  let gone = false;
+  const brokenPipe = () => {
+    gone = true;
+    if (onBrokenPipe === "exit") process.exit(BROKEN_PIPE_EXIT);
+  };
   stream.on("error", (error) => {
-    if (isBrokenPipe(error)) process.exit(BROKEN_PIPE_EXIT);
-    throw error;
+    if (!isBrokenPipe(error)) throw error;
+    brokenPipe();
   });
   return (text) => {
+    if (gone) return;
     try {
       stream.write(text);
     } catch (error) {
-      if (isBrokenPipe(error)) process.exit(BROKEN_PIPE_EXIT);
-      throw error;
+      if (!isBrokenPipe(error)) throw error;
+      brokenPipe();
     }
   };
 }

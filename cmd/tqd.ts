@@ -89,7 +89,9 @@ function helpText(): string {
 if (import.meta.main) {
   // The daemon starts over once under its allocator settings (see allocator-settings.ts).
   if (process.argv[2] === "serve") reexecWithAllocatorSettings();
-  void main(process.argv.slice(2), processIo()).then((code) => {
+  // The daemon and a worker keep serving when their log's reader goes away (see io.ts).
+  const longRunning = process.argv[2] === "serve" || process.argv[2] === "work";
+  void main(process.argv.slice(2), processIo(longRunning ? "drop" : "exit")).then((code) => {
     process.exitCode = code;
   });
 }

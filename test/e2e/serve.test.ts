@@ -145,6 +145,18 @@ describe("tqd serve (binary)", () => {
     expect(daemon.stderr()).toContain("stopped");
   });
 
+  test("when its log's reader goes away the daemon keeps serving, and still stops cleanly on SIGTERM", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path, ["--log-level", "debug"]);
+    daemon.child.stderr!.destroy();
+    const client = new TqdClient({ baseUrl: daemon.url });
+    // Requests go on being answered while every log line meets a closed pipe.
+    for (let i = 0; i < 20; i++) await client.enqueue("q", { type: "t", input: { i } });
+    expect(await client.describe("q")).toMatchObject({ counts: { pending: 20 } });
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  });
+
   test("a second daemon on the same data directory is refused", async () => {
     await using dir = await tempDir();
     await using first = await startDaemon(dir.path);
