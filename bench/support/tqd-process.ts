@@ -121,6 +121,17 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** User + system CPU of a live process in ms, from /proc (clock ticks of 10 ms); NaN where /proc is absent. */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Peak resident set (VmHWM) of a live process, in MiB; undefined where /proc is absent. */
 export function peakRssMiB(pid: number | undefined): number | undefined {
   return procStatusMiB(pid, "VmHWM");

@@ -4,11 +4,10 @@
  * `tqd enqueue` calls, a process each, for comparison. Reports tasks/s of each and the CPU of
  * the CLI and of the daemon per task of the `--lines` run.
  */
-import { readFileSync } from "node:fs";
 import type { BenchOptions } from "../support/options.ts";
 import { round, type Report } from "../support/report.ts";
 import { PAYLOAD } from "../support/tqd-api.ts";
-import { TQD_BIN, withDaemon } from "../support/tqd-process.ts";
+import { cpuMs, TQD_BIN, withDaemon } from "../support/tqd-process.ts";
 
 export async function runCliEnqueue(options: BenchOptions, report: Report): Promise<void> {
   const line = JSON.stringify(PAYLOAD);
@@ -42,15 +41,4 @@ export async function runCliEnqueue(options: BenchOptions, report: Report): Prom
       singleCallsPerSec: round(options.cliSingles / singleSeconds, 1),
     });
   });
-}
-
-/** User + system CPU of a live process in ms, from /proc (clock ticks of 10 ms); NaN elsewhere. */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
 }

@@ -12,13 +12,13 @@
  * last two cases stderr also says how many tasks were printed.
  */
 import { systemClock } from "../../lib/clock/clock.ts";
-import { formatDuration, type TaskView } from "../../lib/protocol/index.ts";
+import { formatDuration, isTaskId, type TaskView } from "../../lib/protocol/index.ts";
 import { reportClientError } from "../client-command.ts";
 import { EXIT, type CliIo } from "../io.ts";
 import { errorOfState, waitForFinalTask, type TaskReader, type WaitOptions, type WaitOutcome } from "./task-wait.ts";
 
 /** The ids of `text`, one per line (blank lines skipped); the first line that is no task id is named. */
-export function parseIdLines(text: string, isTaskId: (id: string) => boolean): { ok: true; ids: string[] } | { ok: false; message: string } {
+export function parseIdLines(text: string): { ok: true; ids: string[] } | { ok: false; message: string } {
   const ids: string[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
