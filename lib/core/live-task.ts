@@ -92,7 +92,7 @@ function internKind(queue: string, type: string, priority: number, fairnessKey: 
 }
 
 /** A task in memory: the dispatch truth while it is live (fields as in TaskRecord). */
-export class LiveTask implements LiveTaskCore {
+export class LiveTask implements LiveTaskCore, TaskRecord {
   id: string;
   seq: number;
   state: TaskState;
@@ -194,6 +194,9 @@ export class LiveTask implements LiveTaskCore {
   set budgetStart(value: number) { if (value !== 0 || this.extras) this.more().budgetStart = value; }
   /** The lease a running task is held under. */
   get lease(): Lease | undefined { return this.extras?.lease; }
+  /** The record's view of the lease (see TaskRecord), so a task can stand for its own record. */
+  get leaseToken(): string | undefined { return this.extras?.lease?.token; }
+  get leaseDeadline(): number | undefined { return this.extras?.lease?.deadline; }
   set lease(value: Lease | undefined) { if (value !== undefined || this.extras) this.more().lease = value; }
   /** Identity of the worker of the latest attempt. */
   get worker(): string | undefined { return this.extras?.worker; }

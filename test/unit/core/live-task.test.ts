@@ -4,14 +4,14 @@ import { liveTaskOfRecord, recordOfLiveTask, type TaskRecord } from "../../../li
 import { LiveTask } from "../../../lib/core/live-task.ts";
 import { anOptions, aTaskRecord } from "../../support/task-builders.ts";
 
-/** The record read field by field through the accessors, as code elsewhere reads a task. */
+/** The record read field by field through the accessors, as code elsewhere reads a task (the store reads a new task so). */
 function recordThroughAccessors(task: LiveTask): TaskRecord {
   return {
     id: task.id, seq: task.seq, queue: task.queue, type: task.type, state: task.state, priority: task.priority, fairnessKey: task.fairnessKey,
     headers: task.headers, routedFrom: task.routedFrom, routeRuleId: task.routeRuleId, fallbackQueue: task.fallbackQueue, fallbackAt: task.fallbackAt,
     attempt: task.attempt, budgetStart: task.budgetStart, inputJson: task.inputJson, resultJson: task.resultJson, errorJson: task.errorJson,
     heartbeatJson: task.heartbeatJson, options: task.options, runAt: task.runAt, readyAt: task.readyAt, closeDeadline: task.closeDeadline,
-    cancelRequested: task.cancelRequested, leaseToken: task.lease?.token, leaseDeadline: task.lease?.deadline, worker: task.worker,
+    cancelRequested: task.cancelRequested, leaseToken: task.leaseToken, leaseDeadline: task.leaseDeadline, worker: task.worker,
     createdAt: task.createdAt, startedAt: task.startedAt, finishedAt: task.finishedAt,
   };
 }
@@ -40,6 +40,7 @@ describe("LiveTask", () => {
     const fresh = liveTaskOfRecord(aTaskRecord({ state: "pending" }));
     fresh.startAttempt("w1", 100, { token: "L1", deadline: 200 });
     expect(recordOfLiveTask(fresh)).toMatchObject({ attempt: 1, worker: "w1", startedAt: 100, leaseToken: "L1", leaseDeadline: 200 });
+    expect(recordThroughAccessors(fresh)).toEqual(recordOfLiveTask(fresh));
     const retried = liveTaskOfRecord(aTaskRecord({ state: "pending", attempt: 2, budgetStart: 1, errorJson: "{}" }));
     retried.startAttempt("w2", 300, { token: "L2", deadline: 400 });
     expect(recordOfLiveTask(retried)).toMatchObject({ attempt: 3, budgetStart: 1, errorJson: "{}", worker: "w2", startedAt: 300, leaseToken: "L2", leaseDeadline: 400 });
