@@ -194,10 +194,10 @@ export class LiveTask implements LiveTaskCore, TaskRecord {
   set budgetStart(value: number) { if (value !== 0 || this.extras) this.more().budgetStart = value; }
   /** The lease a running task is held under. */
   get lease(): Lease | undefined { return this.extras?.lease; }
+  set lease(value: Lease | undefined) { if (value !== undefined || this.extras) this.more().lease = value; }
   /** The record's view of the lease (see TaskRecord), so a task can stand for its own record. */
   get leaseToken(): string | undefined { return this.extras?.lease?.token; }
   get leaseDeadline(): number | undefined { return this.extras?.lease?.deadline; }
-  set lease(value: Lease | undefined) { if (value !== undefined || this.extras) this.more().lease = value; }
   /** Identity of the worker of the latest attempt. */
   get worker(): string | undefined { return this.extras?.worker; }
   set worker(value: string | undefined) { if (value !== undefined || this.extras) this.more().worker = value; }

@@ -11,9 +11,9 @@ import { tempDir } from "../../support/temp-dir.ts";
 
 const IO_MODULE = join(import.meta.dirname, "../../../cmd/io.ts");
 
-/** Runs `body` in a child Bun with `io` (processIo) and `isTerminal` in scope; stdout and stderr are pipes. */
+/** Runs `body` in a child Bun with `io` (processIo) in scope; its stdout and stderr are pipes. */
 async function runChild(body: string, readStdout: (stream: ReadableStream<Uint8Array>) => Promise<string> = (s) => new Response(s).text()) {
-  const script = `import { processIo, isTerminal } from ${JSON.stringify(IO_MODULE)};\nconst io = processIo();\n${body}`;
+  const script = `import { processIo } from ${JSON.stringify(IO_MODULE)};\nconst io = processIo();\n${body}`;
   const child = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([readStdout(child.stdout), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, code };
