@@ -38,6 +38,14 @@ export class DaemonEvents {
     });
   }
 
+  /**
+   * Whether anything listens for `name`. The per-task events are built only then: in a daemon
+   * nothing listens, and an object a task each was garbage for the collector (bench/NOTES.md).
+   */
+  listening(name: DaemonEventName): boolean {
+    return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
   emit<E extends DaemonEventName>(name: E, event: DaemonEventMap[E]): void {
     const set = this.listeners.get(name);
     if (!set) return;

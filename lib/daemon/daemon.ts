@@ -251,7 +251,7 @@ export class Daemon {
     }
     this.deliver(this.core.addTasks(plan.newTasks, this.deps.clock.now(), undefined, true));
     this.rearmTimers();
-    for (const task of plan.newTasks) this.events.emit("task.enqueued", { id: task.id, queue });
+    if (this.events.listening("task.enqueued")) for (const task of plan.newTasks) this.events.emit("task.enqueued", { id: task.id, queue });
     return plan.outcomes;
   }
 
@@ -608,7 +608,7 @@ export class Daemon {
   private finished(task: LiveTask): void {
     this.collector.taskEnded(this.core.liveTaskCount);
     this.taskWaiters.notify(task.id);
-    this.events.emit("task.finished", { id: task.id, queue: task.queue, state: task.state as never });
+    if (this.events.listening("task.finished")) this.events.emit("task.finished", { id: task.id, queue: task.queue, state: task.state as never });
   }
 
   /** Answers parked polls with the tasks the core assigned them. */
@@ -653,7 +653,7 @@ export class Daemon {
       if (task.attempt === 1 && task.routeRuleId !== undefined && task.routedFrom !== undefined && task.queue !== task.routedFrom) {
         this.router.noteStarted(task.routedFrom, task.routeRuleId);
       }
-      this.events.emit("task.dispatched", { id: task.id, queue: task.queue, attempt: task.attempt, worker: task.worker! });
+      if (this.events.listening("task.dispatched")) this.events.emit("task.dispatched", { id: task.id, queue: task.queue, attempt: task.attempt, worker: task.worker! });
       const change = this.workflows.onDispatched(task, now);
       if (change) changes.push(change);
     }
