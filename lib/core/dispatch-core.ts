@@ -113,10 +113,11 @@ export interface PollRequestPlan {
 
 export type SettleOutcome = { kind: "completed"; resultJson: string | undefined } | { kind: "failed"; failure: TaskFailure; errorJson: string };
 
-/** A planned settle: the task as it will be after the commit, and the attempt's record. */
+/** A planned settle: the task as it will be after the commit, and the record of a retried attempt. */
 export interface SettlePlan {
   after: TaskRecord;
-  attempt: AttemptRecord;
+  /** Only when the task is retried: a final attempt lives on the task row (see finalAttemptOf). */
+  attempt: AttemptRecord | undefined;
 }
 
 export interface QueueCounts extends LiveCounts {
@@ -463,7 +464,9 @@ export class DispatchCore {
       attemptOutcome = next.state === "canceled" ? "canceled" : "failed";
     }
     task.settling = true;
-    const attempt = { taskId: task.id, attempt: task.attempt, worker: task.worker ?? "", startedAt: task.startedAt ?? now, endedAt: now, outcome: attemptOutcome, errorJson: outcome.kind === "failed" ? outcome.errorJson : undefined };
+    const attempt = isFinalState(after.state)
+      ? undefined
+      : { taskId: task.id, attempt: task.attempt, worker: task.worker ?? "", startedAt: task.startedAt ?? now, endedAt: now, outcome: attemptOutcome, errorJson: outcome.kind === "failed" ? outcome.errorJson : undefined };
     return { after, attempt };
   }
 

@@ -548,7 +548,7 @@ export class Daemon {
       change = extend ? extend(plan.after) : isFinalState(plan.after.state) ? this.workflows.onTaskEnded(plan.after, now) : undefined;
       // A final attempt lives on the task row (see finalAttemptOf); only a retried one is kept apart.
       const ops: StoreOp[] = [{ op: "tasks.saveState", task: plan.after }];
-      if (!isFinalState(plan.after.state)) ops.push({ op: "attempts.insert", attempt: plan.attempt });
+      if (plan.attempt) ops.push({ op: "attempts.insert", attempt: plan.attempt });
       if (change) ops.push(...change.finish());
       return { task, plan, change, ops };
     } catch (error) {

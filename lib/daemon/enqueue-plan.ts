@@ -89,9 +89,8 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
     const id = command.id ?? context.newTaskId(now, seq);
     const rule = context.route(queue, { id, type: command.type, headers: command.headers });
     // A routed task falls back to its source queue; an unrouted one to the producer's choice.
-    const fallback = rule
-      ? { fallbackQueue: queue, fallbackAfterMs: rule.fallbackAfterMs > 0 ? rule.fallbackAfterMs : undefined }
-      : { fallbackQueue: command.fallbackQueue, fallbackAfterMs: command.fallbackAfterMs };
+    const fallbackQueue = rule ? queue : command.fallbackQueue;
+    const fallbackAfterMs = rule ? (rule.fallbackAfterMs > 0 ? rule.fallbackAfterMs : undefined) : command.fallbackAfterMs;
     const task = context.core.createTask(
       {
         id,
@@ -104,8 +103,8 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
         headers: command.headers,
         routedFrom: rule ? queue : undefined,
         routeRuleId: rule?.id,
-        fallbackQueue: fallback.fallbackAfterMs === undefined ? undefined : fallback.fallbackQueue,
-        fallbackAt: fallback.fallbackAfterMs === undefined ? undefined : now + fallback.fallbackAfterMs,
+        fallbackQueue: fallbackAfterMs === undefined ? undefined : fallbackQueue,
+        fallbackAt: fallbackAfterMs === undefined ? undefined : now + fallbackAfterMs,
         options,
         runAt: command.runAt ?? (command.delayMs === undefined ? undefined : now + command.delayMs),
       },
@@ -113,7 +112,7 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
     );
     if (command.id !== undefined) (namedInThisBatch ??= new Map()).set(task.id, task);
     plan.newTasks.push(task);
-    plan.outcomes.push({ id: task.id, queue, type: task.type, state: task.state, created: true, ...(rule ? { routedTo: rule.to } : {}) });
+    plan.outcomes.push(rule ? { id: task.id, queue, type: task.type, state: task.state, created: true, routedTo: rule.to } : { id: task.id, queue, type: task.type, state: task.state, created: true });
   }
   return plan;
 }
