@@ -7,11 +7,11 @@ import { Argument, InvalidArgumentError } from "commander";
 import {
   MAX_DURATION_MS,
   decodeCompletionToken,
-  enqueueRequestSchema,
   fairnessKeySchema,
   parseDuration,
   parseRate,
   queueNameSchema,
+  runAtSchema,
   taskIdSchema,
   taskTypeSchema,
   type CompletionToken,
@@ -91,7 +91,7 @@ export function parsePositiveDuration(text: string): string {
  * what the server does; a time without an offset is refused rather than read in some zone.
  */
 export function parseRunAt(text: string): string {
-  if (!enqueueRequestSchema.shape.runAt.safeParse(text).success) {
+  if (!runAtSchema.safeParse(text).success) {
     throw new InvalidArgumentError("expected an ISO 8601 time with a UTC offset, such as 2026-10-01T12:00:00Z or 2026-10-01T14:00:00+02:00");
   }
   return text;

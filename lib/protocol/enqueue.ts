@@ -33,7 +33,10 @@ export const IF_EXISTS = ["reject", "return", "new"] as const;
 /** Task types under this prefix are the daemon's own (workflow tasks, session holders). */
 export const RESERVED_TYPE_PREFIX = "tqd.";
 
-const enqueueFields = {
+/** An ISO 8601 time with a UTC offset (`runAt`; the CLI checks `--at` with it). */
+export const runAtSchema = z.lazy(() => z.iso.datetime({ offset: true }));
+
+const enqueueFields = () => ({
   type: taskTypeSchema.refine((type) => !type.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are reserved for workflows and sessions`),
   input: z.unknown().optional(),
   id: taskIdSchema.optional(),
@@ -50,18 +53,20 @@ const enqueueFields = {
   /** Not dispatched before now + delay. */
   delay: durationSchema.optional(),
   /** Not dispatched before this ISO 8601 time. */
-  runAt: z.iso.datetime({ offset: true }).optional(),
+  runAt: runAtSchema.optional(),
   scheduleToStartTimeout: durationSchema.optional(),
   startToCloseTimeout: durationSchema.optional(),
   scheduleToCloseTimeout: durationSchema.optional(),
   heartbeatTimeout: durationSchema.optional(),
   retryPolicy: retryPolicySchema.optional(),
-};
-
-export const enqueueRequestSchema = z.strictObject(enqueueFields).refine((body) => body.delay === undefined || body.runAt === undefined, {
-  message: "give delay or runAt, not both",
-  path: ["runAt"],
 });
+
+export const enqueueRequestSchema = z.lazy(() =>
+  z.strictObject(enqueueFields()).refine((body) => body.delay === undefined || body.runAt === undefined, {
+    message: "give delay or runAt, not both",
+    path: ["runAt"],
+  }),
+);
 export type EnqueueRequest = z.input<typeof enqueueRequestSchema>;
 export type EnqueueRequestParsed = z.output<typeof enqueueRequestSchema>;
 
