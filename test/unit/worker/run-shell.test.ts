@@ -88,8 +88,11 @@ describe("shellHandler (--exec)", () => {
     const pidFile = join(dir.path, "pid");
     const controller = new AbortController();
     const running = run(`sleep 30 & echo $! > '${pidFile}'; wait`, null, context(controller.signal));
-    await eventually(() => existsSync(pidFile));
+    // The redirect creates the file before echo writes the pid into it: wait for the number, or
+    // a read in between gives 0, and "process 0" (our own group) never dies.
+    await eventually(() => existsSync(pidFile) && /^\d+\n$/.test(readFileSync(pidFile, "utf8")));
     const sleepPid = Number((await readFile(pidFile, "utf8")).trim());
+    expect(sleepPid).toBeGreaterThan(1);
     controller.abort(new TaskAbortedError("worker-stopped", "stopping"));
     await expect(running).rejects.toBeInstanceOf(TaskAbortedError);
     await eventually(() => !isAlive(sleepPid));
