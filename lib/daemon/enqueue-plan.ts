@@ -112,7 +112,9 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
     );
     if (command.id !== undefined) (namedInThisBatch ??= new Map()).set(task.id, task);
     plan.newTasks.push(task);
-    plan.outcomes.push(rule ? { id: task.id, queue, type: task.type, state: task.state, created: true, routedTo: rule.to } : { id: task.id, queue, type: task.type, state: task.state, created: true });
+    const outcome: EnqueueOutcome = { id: task.id, queue, type: task.type, state: task.state, created: true };
+    if (rule) outcome.routedTo = rule.to;
+    plan.outcomes.push(outcome);
   }
   return plan;
 }
