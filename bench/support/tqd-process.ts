@@ -132,6 +132,20 @@ export function cpuMs(pid: number | undefined): number {
   }
 }
 
+/**
+ * Minor page faults of a live process so far, from /proc; NaN where /proc is absent. A fault
+ * costs 11-14 µs on the 2-core machine (a VM), so a cold round's faults (its heap growing into
+ * new memory) are a visible share of its CPU (bench/NOTES.md, "Page faults and huge pages").
+ */
+export function minorFaults(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[7]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Peak resident set (VmHWM) of a live process, in MiB; undefined where /proc is absent. */
 export function peakRssMiB(pid: number | undefined): number | undefined {
   return procStatusMiB(pid, "VmHWM");

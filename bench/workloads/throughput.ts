@@ -11,7 +11,7 @@
 import type { BenchOptions } from "../support/options.ts";
 import { round, type Report } from "../support/report.ts";
 import { enqueueBatched, enqueueOne, enqueueOneOverStream, liveTasks, pauseQueue, resumeQueue, streamProducer } from "../support/tqd-api.ts";
-import { peakRssMiB, withDaemon } from "../support/tqd-process.ts";
+import { cpuMs, minorFaults, peakRssMiB, withDaemon } from "../support/tqd-process.ts";
 import { drainWithRunningWorker, spawnNoopWorker, timeDrain } from "../support/worker-drain.ts";
 
 type Mode = "single" | "batch" | "single-stream";
@@ -43,11 +43,16 @@ async function enqueueRound(url: string, queue: string, n: number, mode: Mode): 
 async function throughput(n: number, mode: Mode) {
   return withDaemon(async ({ url, server }) => {
     const queue = `w1-${mode}`;
+    const serverCpu0 = cpuMs(server.child.pid);
+    const serverFaults0 = minorFaults(server.child.pid);
     const enqueueSeconds = await enqueueRound(url, queue, n, mode);
     const before = await liveTasks(url);
     const worker = spawnNoopWorker(url, queue, 32);
     try {
       const drained = await timeDrain(url, worker, before, performance.now(), { serverPid: server.child.pid });
+      // CPU and page faults a task over the cold round: the daemon's from its ready state, the
+      // worker's from its spawn (its start included, as in the drain's timing).
+      const perTask = (value: number) => round(value / n, 2);
       const cold = {
         id: `W1-${mode}`,
         workload: `W1 throughput, enqueue ${LABELS[mode]}`,
@@ -57,6 +62,10 @@ async function throughput(n: number, mode: Mode) {
         wallSeconds: round(enqueueSeconds + drained.seconds),
         serverPeakRssMiB: peakRssMiB(server.child.pid),
         workerPeakRssMiB: drained.workerPeakRssMiB,
+        serverCpuUsPerTask: perTask((cpuMs(server.child.pid) - serverCpu0) * 1000),
+        serverFaultsPerTask: perTask(minorFaults(server.child.pid) - serverFaults0),
+        workerCpuUsPerTask: perTask(cpuMs(worker.child.pid) * 1000),
+        workerFaultsPerTask: perTask(minorFaults(worker.child.pid)),
       };
       await pauseQueue(url, queue);
       const warmEnqueueSeconds = await enqueueRound(url, queue, n, mode);
