@@ -4,7 +4,10 @@
  *       per transaction (and single-row commits/s, the fsync bound);
  *   (b) bench/limits/serve-json.ts: a trivial `Bun.serve` JSON route in its own process,
  *       driven by the bench's HTTP client one request at a time and from 16 concurrent
- *       producers, as W1 (one by one) and W3 drive tqd's enqueue.
+ *       producers, as W1 (one by one) and W3 drive tqd's enqueue;
+ *   (c) bench/limits/synced-appends.ts: 200-byte appends to a preallocated file, each followed
+ *       by `fdatasync`: the floor of any store that makes a lone request durable before its
+ *       answer (a one-by-one enqueue), SQLite or not.
  * Runs last, so the closing `vs-limits` line can divide the tqd results of the same run.
  */
 import { resolve } from "node:path";
@@ -21,6 +24,8 @@ export async function runMachineLimits(options: BenchOptions, report: Report): P
   report.add({ id: "limits-sqlite", workload: "Limit: SQLite inserts, WAL + fsync per txn", ...sqlite });
   const serve = await serveRequests(options.limitRequests);
   report.add({ id: "limits-serve", workload: "Limit: Bun.serve trivial JSON route", requests: options.limitRequests, ...serve });
+  const appends = await syncedAppends(single(options));
+  report.add({ id: "limits-fsync", workload: "Limit: 200-byte appends, fdatasync each", ...appends });
   report.add({
     id: "vs-limits",
     workload: "tqd as a fraction of the machine limits",
@@ -28,6 +33,7 @@ export async function runMachineLimits(options: BenchOptions, report: Report): P
     w4EnqueueOfSqliteRatio: ratio(report.find("W4")?.enqueuePerSec, sqlite.insertsPerSec),
     w1SingleEnqueueOfServeSequentialRatio: ratio(report.find("W1-single")?.enqueuePerSec, serve.sequentialPerSec),
     w1SingleEnqueueOfSingleRowCommitsRatio: ratio(report.find("W1-single")?.enqueuePerSec, sqlite.singleRowCommitsPerSec),
+    w1SingleStreamEnqueueOfSyncedAppendsRatio: ratio(report.find("W1-single-stream")?.enqueuePerSec, appends.syncedAppendsPerSec),
     w3EnqueueOfServeConcurrentRatio: ratio(report.find("W3")?.enqueuePerSec, serve.concurrent16PerSec),
   });
 }
@@ -40,12 +46,30 @@ interface SqliteLimit {
   singleRows: number;
 }
 
+/** Lone durable writes each limit times: 2,000 in a full run, 100 in smoke mode. */
+function single(options: BenchOptions): number {
+  return Math.max(100, Math.round(options.limitRows / 100));
+}
+
 async function sqliteInserts(options: BenchOptions): Promise<SqliteLimit> {
-  const single = Math.max(100, Math.round(options.limitRows / 100));
-  const script = spawnProcess(process.execPath, [`${LIMITS}/sqlite-inserts.ts`, "--rows", String(options.limitRows), "--single", String(single)]);
+  const script = spawnProcess(process.execPath, [`${LIMITS}/sqlite-inserts.ts`, "--rows", String(options.limitRows), "--single", String(single(options))]);
   const line = (await waitForOutput(script, /^\{.*\}$/m, 300_000))[0];
   await script.stop();
   return JSON.parse(line) as SqliteLimit;
+}
+
+interface SyncedAppendsLimit {
+  syncedAppendsPerSec: number;
+  writes: number;
+  bytes: number;
+  cpuUsPerAppend: number;
+}
+
+async function syncedAppends(writes: number): Promise<SyncedAppendsLimit> {
+  const script = spawnProcess(process.execPath, [`${LIMITS}/synced-appends.ts`, "--writes", String(writes)]);
+  const line = (await waitForOutput(script, /^\{.*\}$/m, 300_000))[0];
+  await script.stop();
+  return JSON.parse(line) as SyncedAppendsLimit;
 }
 
 async function serveRequests(requests: number): Promise<{ sequentialPerSec: number; concurrent16PerSec: number }> {
