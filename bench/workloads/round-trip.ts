@@ -1,6 +1,10 @@
 /**
  * W2 round trip: an idle worker is polling; sequential enqueue -> completion observed, over HTTP
- * (`W2`) and then, on a fresh daemon, from a client on the stream (`W2-stream`).
+ * (`W2`) and then, on a fresh daemon, from a client on the stream (`W2-stream`). Then
+ * `W2-idle`: the same round over HTTP, but a task now and then (0.3-1.1 s apart) to a worker
+ * that is idle in between, as a worker at `--concurrency 1` mostly is: its one slot takes turns
+ * between the base queue and its host and worker queues, and a task must not wait for the
+ * others' polls (it waited up to 2 s before the host and worker queues' turns became looks).
  */
 import type { BenchOptions } from "../support/options.ts";
 import { round, type Report } from "../support/report.ts";
@@ -12,11 +16,37 @@ const WARMUP_ROUNDS = 5;
 
 export async function runRoundTrip(options: BenchOptions, report: Report): Promise<void> {
   for (const transport of ["http", "stream"] as const) report.add(await roundTrip(options.w2Rounds, transport));
+  report.add(await idleRounds(options.w2IdleRounds));
+}
+
+/** W2-idle: rounds 0.3-1.1 s apart (seeded, so runs are alike), each timed on its own. */
+async function idleRounds(rounds: number) {
+  return withDaemon(async ({ url }) => {
+    const worker = spawnNoopWorker(url, "w2-idle", 1);
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      await roundOverHttp(url, "w2-idle"); // the first task of a fresh worker, not counted
+      let seed = 1;
+      const gapMs = () => 300 + ((seed = (seed * 48271) % 2147483647) % 800);
+      const samples: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        await new Promise((r) => setTimeout(r, gapMs()));
+        const start = performance.now();
+        const state = await roundOverHttp(url, "w2-idle");
+        if (state !== "completed") throw new Error(`a task ended ${state}`);
+        samples.push(performance.now() - start);
+      }
+      const all = quantiles(samples);
+      return { id: "W2-idle", workload: "W2 round trip to a worker idle in between (concurrency 1, 0.3-1.1 s apart)", rounds, p50Ms: all(0.5), maxMs: all(1) };
+    } finally {
+      await worker.stop();
+    }
+  });
 }
 
 /** One round over HTTP: enqueue, then a waiting read of the task. */
-async function roundOverHttp(url: string): Promise<string> {
-  const id = await enqueueOne(url, "w2");
+async function roundOverHttp(url: string, queue = "w2"): Promise<string> {
+  const id = await enqueueOne(url, queue);
   return ((await (await fetch(`${url}/v1/tasks/${id}?waitMs=10000`)).json()) as { state: string }).state;
 }
 

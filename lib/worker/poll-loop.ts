@@ -26,7 +26,7 @@ import type { Logger } from "../log/logger.ts";
 import { SESSION_TASK_TYPE, type LeasedTask, type PollRequest } from "../protocol/index.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import type { ServerHealth } from "./server-health.ts";
-import { SHARED_POLL_WAIT_MS, type SlotAccount } from "./slot-pool.ts";
+import { SHARED_POLL_WAIT_MS, type SlotAccount, type SlotGrant } from "./slot-pool.ts";
 import type { TaskRateLimit } from "./task-rate-limit.ts";
 import type { SessionHolders } from "./workflow/session-holders.ts";
 import { describeError } from "./task-outcome.ts";
@@ -73,6 +73,8 @@ export interface PollLoop {
   /** The host and worker queues of the base queue this loop serves (`ctx.hostQueue`, `ctx.workerQueue`). */
   hostQueue: string;
   workerQueue: string;
+  /** A queue the worker was given, not one of its host or worker queues. */
+  base: boolean;
   /** Base queues declare `--queue-rate`; host and worker queues do not (it limits the base queue). */
   declaresQueueRate: boolean;
   /** Base queues of a worker that holds sessions: their polls may bring session holders. */
@@ -98,7 +100,7 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
     const sessionSlots = loop.sessions?.reserve(grant.count) ?? 0;
     const reserved = sessionSlots > 0 ? sessionSlots : grant.count;
     if (reserved < grant.count) returnCapacity(loop.slots, deps, grant.count - reserved);
-    const waitMs = grant.ownOnly ? deps.pollWaitMs : Math.min(deps.pollWaitMs, SHARED_POLL_WAIT_MS);
+    const waitMs = pollWaitOf(loop, grant, deps);
     let tasks: LeasedTask[];
     try {
       tasks = await deps.client.poll(loop.queue, { ...(sessionSlots > 0 ? withSessions : request), max: reserved, waitMs }, deps.abortPoll);
@@ -143,12 +145,25 @@ function pollRequestFor(loop: PollLoop, deps: PollLoopDeps): PollRequest {
  * for one); returns how many tasks the next poll may ask for, 0 once stopped. Right after
  * starting tasks, the grant waits for those that end at once (see `SlotPool.reserve`).
  */
-async function reserveCapacity(slots: SlotAccount, deps: PollLoopDeps, afterStartingTasks: boolean): Promise<{ count: number; ownOnly: boolean }> {
+async function reserveCapacity(slots: SlotAccount, deps: PollLoopDeps, afterStartingTasks: boolean): Promise<SlotGrant> {
   const grant = await slots.reserve(deps.stop, afterStartingTasks);
   if (grant.count === 0 || !deps.rateLimit) return grant;
   const tokens = await deps.rateLimit.take(grant.count, deps.stop);
   if (tokens < grant.count) slots.release(grant.count - tokens);
-  return { count: tokens, ownOnly: grant.ownOnly };
+  return { ...grant, count: tokens };
+}
+
+/**
+ * How long the server may hold this poll: the full long poll on the loop's own slot alone, at
+ * most SHARED_POLL_WAIT_MS on shared slots, and not at all on a host or worker queue's turn
+ * when the loops take turns (fewer slots than loops): only base queues, where new work
+ * arrives, park the slot then, so a task enqueued there is not kept waiting by an idle host or
+ * worker queue's poll (up to a second each before).
+ */
+function pollWaitOf(loop: PollLoop, grant: SlotGrant, deps: PollLoopDeps): number {
+  if (grant.ownOnly) return deps.pollWaitMs;
+  if (grant.takingTurns && !loop.base) return 0;
+  return Math.min(deps.pollWaitMs, SHARED_POLL_WAIT_MS);
 }
 
 /** Gives back slots and tokens that no task is using. */

@@ -21,7 +21,9 @@
  *     keep another queue from being polled.
  * So an idle host or worker queue holds exactly one slot (its parked poll), never one the base
  * queue could share. Below one slot per loop there are no own slots: loops take turns as above,
- * and every poll is short.
+ * and every poll is short. A host or worker queue's turn is then a look that does not wait (see
+ * poll-loop.ts): a parked poll there held the slot a task on the base queue was waiting for, so
+ * an idle `--concurrency 1` worker took up to 2 s to start such a task (one parked poll of each).
  */
 
 /** How long the server may hold a poll that holds shared slots, in ms. */
@@ -38,9 +40,11 @@ export interface SlotGrant {
   count: number;
   /** True when every slot is the loop's own: the poll may wait the full long-poll time. */
   ownOnly: boolean;
+  /** Fewer slots than loops: none has a slot of its own, and they take turns (see the header). */
+  takingTurns: boolean;
 }
 
-const NOTHING: SlotGrant = { count: 0, ownOnly: true };
+const NOTHING: SlotGrant = { count: 0, ownOnly: true, takingTurns: false };
 
 interface Waiter {
   account: SlotAccount;
@@ -223,7 +227,7 @@ export class SlotPool {
     if (count <= 0) return undefined;
     account.held += count;
     this.inUse += count;
-    return { count, ownOnly: count <= own };
+    return { count, ownOnly: count <= own, takingTurns: this.ownSlots === 0 };
   }
 
   /** Who gets shared slots first: 0 an idle loop that waited IDLE_TURN_MS, 1 busy, 2 idle. */

@@ -176,18 +176,45 @@ describe("worker polling", () => {
     await b.worker.stop();
   });
 
-  it("with fewer slots than poll loops, lets the loops take turns with short polls", async () => {
+  it("with fewer slots than poll loops, lets the loops take turns: short polls on the base queue, looks elsewhere", async () => {
     const b = setup({ t: async () => "done" }, { concurrency: 1 });
     await b.worker.start();
-    const order: string[] = [];
+    const turns: { queue: string; waitMs: number | undefined }[] = [];
     for (let turn = 0; turn < 4; turn++) {
       const call = await b.client.allPolls.next();
-      expect(call.request).toMatchObject({ max: 1, waitMs: SHARED_POLL_WAIT_MS });
+      expect(call.request.max).toBe(1);
       expect(b.client.openPolls.length + b.client.openOwnPolls.length).toBe(1);
-      order.push(call.queue);
+      turns.push({ queue: call.queue, waitMs: call.request.waitMs });
       call.answer([]);
     }
-    expect(order).toEqual(["q", "q@host:test-host", "q@worker:test-worker", "q"]);
+    // A parked poll on the host or worker queue would hold the only slot while a task enqueued
+    // on the base queue waits for it to time out (up to a second each).
+    expect(turns).toEqual([
+      { queue: "q", waitMs: SHARED_POLL_WAIT_MS },
+      { queue: "q@host:test-host", waitMs: 0 },
+      { queue: "q@worker:test-worker", waitMs: 0 },
+      { queue: "q", waitMs: SHARED_POLL_WAIT_MS },
+    ]);
+    await b.worker.stop();
+  });
+
+  it("with fewer slots than poll loops, gives idle queues their turn as looks, then the busy base queue polls again", async () => {
+    const b = setup({ t: async () => "done", step: async () => "ran here" }, { concurrency: 1 });
+    await b.worker.start();
+    (await b.client.allPolls.next()).answer([b.aLeasedTask()]);
+    const busy = await b.client.allPolls.next();
+    expect(busy.queue).toBe("q");
+    await b.clock.advance(IDLE_TURN_MS);
+    busy.answer([b.aLeasedTask()]);
+    const hostLook = await b.client.allPolls.next();
+    expect(hostLook).toMatchObject({ queue: "q@host:test-host", request: { waitMs: 0 } });
+    // A look still takes what is there.
+    hostLook.answer([b.aLeasedTask({ queue: "q@host:test-host", type: "step" })]);
+    const workerLook = await b.client.allPolls.next();
+    expect(workerLook).toMatchObject({ queue: "q@worker:test-worker", request: { waitMs: 0 } });
+    workerLook.answer([]);
+    expect(await b.client.allPolls.next()).toMatchObject({ queue: "q", request: { waitMs: SHARED_POLL_WAIT_MS } });
+    expect(b.client.completes.calls).toHaveLength(3);
     await b.worker.stop();
   });
 
