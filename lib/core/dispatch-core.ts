@@ -109,6 +109,12 @@ export interface PollRequestPlan {
   host?: string | undefined;
   /** A queue rate the worker declares (tasks per second). */
   declaredRate?: number | undefined;
+  /**
+   * The poll holds a slot its worker's other polls take turns with (fewer slots than queues):
+   * while parked, it is answered empty as soon as a task its worker handles is ready on another
+   * queue that worker polls with no poll parked there (see `yieldElsewhere`).
+   */
+  yields?: boolean | undefined;
 }
 
 export type SettleOutcome = { kind: "completed"; resultJson: string | undefined } | { kind: "failed"; failure: TaskFailure; errorJson: string };
@@ -137,6 +143,8 @@ export class DispatchCore {
   /** Rate-limited queues with parked polls, by when their next token accrues. */
   private readonly queueWakes = new DeadlineHeap<QueueState>();
   private readonly parkedQueueOf = new Map<number, QueueState>();
+  /** Parked polls that yield (see PollRequestPlan.yields), by their worker's identity. */
+  private readonly yieldingOf = new Map<string, Set<number>>();
   /** Length of the inputs that pending tasks keep in memory (see `keepOrDropInputs`). */
   private pendingInputChars = 0;
   private readonly maxPendingInputChars: number;
@@ -345,6 +353,11 @@ export class DispatchCore {
     queue.addParked({ id, queue: plan.queue, types: [...plan.types], max: plan.max, identity: plan.identity, parkedAt: now });
     queue.pollers.parkedChanged(plan.identity, 1, now);
     this.parkedQueueOf.set(id, queue);
+    if (plan.yields === true) {
+      let ids = this.yieldingOf.get(plan.identity);
+      if (ids === undefined) this.yieldingOf.set(plan.identity, (ids = new Set()));
+      ids.add(id);
+    }
     this.armWake(queue, now);
     return id;
   }
@@ -356,8 +369,17 @@ export class DispatchCore {
     const poller = queue.parked.get(pollerId);
     this.parkedQueueOf.delete(pollerId);
     queue.removeParked(pollerId);
-    if (poller) queue.pollers.parkedChanged(poller.identity, -1, now);
+    if (poller) {
+      queue.pollers.parkedChanged(poller.identity, -1, now);
+      this.forgetYielding(poller.identity, pollerId);
+    }
     return true;
+  }
+
+  private forgetYielding(identity: string, pollerId: number): void {
+    const ids = this.yieldingOf.get(identity);
+    if (ids === undefined || !ids.delete(pollerId)) return;
+    if (ids.size === 0) this.yieldingOf.delete(identity);
   }
 
   /** A worker stopped polling the queue: it leaves describe at once. */
@@ -699,11 +721,31 @@ export class DispatchCore {
         queue.removeParked(poller.id);
         queue.pollers.parkedChanged(poller.identity, -1, now);
         this.parkedQueueOf.delete(poller.id);
+        this.forgetYielding(poller.identity, poller.id);
         assignments.push({ pollerId: poller.id, tasks });
       }
+      if (this.yieldingOf.size > 0 && queue.pending > 0) this.yieldElsewhere(queue, now, assignments);
       this.armWake(queue, now);
     }
     return assignments;
+  }
+
+  /**
+   * Tasks left ready on `queue` after its parked polls took theirs: a worker that polls it for
+   * one of their types, with no poll parked on it, may have its slot parked in a yielding poll
+   * on another of its queues (it has fewer slots than queues, and they take turns). Those polls
+   * are answered empty (an assignment without tasks), so the slot comes back and its turn on
+   * `queue` comes at once, not when the other poll times out. A stale entry in the ready lines
+   * can cost a worker one needless turn; nothing loops, since only a task made ready gets here.
+   */
+  private yieldElsewhere(queue: QueueState, now: number, assignments: Assignment[]): void {
+    if (queue.paused || queue.tokens(now) < 1) return;
+    for (const poller of queue.pollers.live(now)) {
+      if (poller.parked > 0) continue;
+      const ids = this.yieldingOf.get(poller.identity);
+      if (ids === undefined || !queue.ready.mayHoldAny(poller.types)) continue;
+      for (const id of [...ids]) if (this.unpark(id, now)) assignments.push({ pollerId: id, tasks: [] });
+    }
   }
 
   /** Takes ready tasks unless the queue is paused, within its and its keys' rate limits. */

@@ -209,6 +209,28 @@ export class ReadyLines {
     line.entries++;
   }
 
+  /**
+   * True when a pending task of one of `types` may be waiting, in memory or in the store. It
+   * reads no store and removes nothing, so a stale entry (a task canceled while pending) can
+   * answer true.
+   */
+  mayHoldAny(types: readonly string[]): boolean {
+    if (!this.levels) {
+      const type = (this.soleTask ?? this.soleRing?.peek())?.type ?? this.soleRing?.cold?.line.type;
+      return type !== undefined && types.includes(type);
+    }
+    for (const level of this.levels) {
+      if (!level) continue;
+      for (const line of level.active) {
+        for (const type of types) {
+          const ring = line.byType.get(type);
+          if (ring !== undefined && (ring.length > 0 || ring.cold !== undefined)) return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** Removes up to `max` pending tasks of the given types, highest priority first, keys in weighted rotation. */
   take(types: readonly string[], max: number, policy: KeyPolicy, refill = NO_REFILL): LiveTask[] {
     if (!this.levels) return this.takeFlat(types, max, policy, refill);

@@ -71,6 +71,8 @@ export interface PollCommand {
   host?: string | undefined;
   /** A queue rate the worker declares, tasks per second. */
   queueRate?: number | undefined;
+  /** See PollRequestPlan.yields (lib/core/dispatch-core.ts). */
+  yields?: boolean | undefined;
 }
 
 /** A task with its attempt history (ended attempts, then the running one). */

@@ -34,6 +34,12 @@ export const pollRequestSchema = z.lazy(() => z.strictObject({
   host: z.string().min(1).max(255).optional(),
   /** A queue rate this worker declares (`tqd work --queue-rate`); the lowest live one applies unless an admin limit is set. */
   queueRate: rateSchema.optional(),
+  /**
+   * The poll holds a slot the worker's polls of its other queues take turns with: while it is
+   * parked, the server answers it empty as soon as a task the worker handles is ready on
+   * another queue it polls with no poll of its parked there.
+   */
+  yields: z.boolean().optional(),
 }));
 export type PollRequest = z.input<typeof pollRequestSchema>;
 

@@ -81,14 +81,16 @@ function plainPollFrame(value: unknown): StreamRequestParsed | undefined {
   for (const key in value) if (key !== "op" && key !== "ref" && key !== "queue" && key !== "body") return undefined;
   const { ref, queue, body } = value;
   if (!isRef(ref) || typeof queue !== "string" || !isPlainObject(body)) return undefined;
-  for (const key in body) if (key !== "identity" && key !== "types" && key !== "max" && key !== "waitMs" && key !== "host") return undefined;
-  const { identity, types, max = 1, waitMs = DEFAULT_POLL_WAIT_MS, host } = body;
+  for (const key in body) if (key !== "identity" && key !== "types" && key !== "max" && key !== "waitMs" && key !== "host" && key !== "yields") return undefined;
+  const { identity, types, max = 1, waitMs = DEFAULT_POLL_WAIT_MS, host, yields } = body;
   if (!isName(identity) || !Array.isArray(types) || types.length < 1 || types.length > LIMITS.pollTypes) return undefined;
   for (const type of types) if (typeof type !== "string" || !TASK_TYPE_PATTERN.test(type)) return undefined;
   if (!isBoundedInt(max, 1, LIMITS.pollMax) || !isBoundedInt(waitMs, 0, LIMITS.pollWaitMs)) return undefined;
   if (host !== undefined && !isName(host)) return undefined;
-  const parsed: { identity: string; types: string[]; max: number; waitMs: number; host?: string } = { identity, types: [...(types as string[])], max: max as number, waitMs: waitMs as number };
+  if (yields !== undefined && typeof yields !== "boolean") return undefined;
+  const parsed: { identity: string; types: string[]; max: number; waitMs: number; host?: string; yields?: boolean } = { identity, types: [...(types as string[])], max: max as number, waitMs: waitMs as number };
   if ("host" in body) parsed.host = host as string | undefined;
+  if ("yields" in body) parsed.yields = yields as boolean | undefined;
   return { op: "poll", ref, queue, body: parsed };
 }
 

@@ -88,6 +88,8 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
   const request = pollRequestFor(loop, deps);
   const withSessions: PollRequest = { ...request, types: [...request.types, SESSION_TASK_TYPE] };
   let startedTasks = false;
+  // A daemon older than `yields` refuses the field (400): the loop then polls without it.
+  let mayYield = true;
   while (!stop.aborted) {
     const grant = await reserveCapacity(loop.slots, deps, startedTasks);
     startedTasks = false;
@@ -101,14 +103,23 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
     const reserved = sessionSlots > 0 ? sessionSlots : grant.count;
     if (reserved < grant.count) returnCapacity(loop.slots, deps, grant.count - reserved);
     const waitMs = pollWaitOf(loop, grant, deps);
+    const poll: PollRequest = { ...(sessionSlots > 0 ? withSessions : request), max: reserved, waitMs };
+    // A parked poll on a slot the loops take turns with: the server ends it early when this
+    // worker has a task waiting on another of its queues (a sticky workflow task, say).
+    if (grant.takingTurns && waitMs > 0 && mayYield) poll.yields = true;
     let tasks: LeasedTask[];
     try {
-      tasks = await deps.client.poll(loop.queue, { ...(sessionSlots > 0 ? withSessions : request), max: reserved, waitMs }, deps.abortPoll);
+      tasks = await deps.client.poll(loop.queue, poll, deps.abortPoll);
     } catch (error) {
       returnCapacity(loop.slots, deps, reserved);
       loop.sessions?.unreserve(sessionSlots);
       loop.slots.notePollResult(0);
       if (stop.aborted) break;
+      if (poll.yields === true && error instanceof TqdApiError && error.status === 400) {
+        mayYield = false;
+        deps.log.info("the server does not take yielding polls (an older version); polling without", { queue: loop.queue });
+        continue;
+      }
       await errors.failed(error);
       continue;
     }

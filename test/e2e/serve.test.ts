@@ -145,6 +145,23 @@ describe("tqd serve (binary)", () => {
     expect(daemon.stderr()).toContain("stopped");
   });
 
+  test("a yielding poll ends empty when a task for its worker arrives on another queue that worker polls", async () => {
+    await using dir = await tempDir();
+    await using daemon = await startDaemon(dir.path);
+    const poll = (queue: string, body: object) =>
+      fetch(`${daemon.url}/v1/queues/${encodeURIComponent(queue)}/poll`, { method: "POST", body: JSON.stringify({ identity: "w", types: ["t"], ...body }) });
+    // The worker looked at its worker queue (nothing there), then parked its only slot on q.
+    expect(await (await poll("q@worker:w", { waitMs: 0 })).json()).toEqual({ tasks: [] });
+    const parked = poll("q", { waitMs: 60_000, yields: true });
+    await expectParked(daemon.url);
+    const enqueued = await runTqd(["enqueue", "q@worker:w", "t", "--server", daemon.url]);
+    expect(enqueued.code, enqueued.stderr).toBe(0);
+    // Long before its 60 s: the slot comes back to the worker, whose next look takes the task.
+    expect(await (await parked).json()).toEqual({ tasks: [] });
+    const look = (await (await poll("q@worker:w", { waitMs: 0 })).json()) as { tasks: { id: string }[] };
+    expect(look.tasks.map((task) => task.id)).toEqual([enqueued.stdout.trim()]);
+  });
+
   test("when its log's reader goes away the daemon keeps serving, and still stops cleanly on SIGTERM", async () => {
     await using dir = await tempDir();
     await using daemon = await startDaemon(dir.path, ["--log-level", "debug"]);

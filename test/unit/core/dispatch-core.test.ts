@@ -88,6 +88,59 @@ describe("dispatch core: dispatch", () => {
     ]);
   });
 
+  describe("polls that yield (a worker whose slots take turns among its queues)", () => {
+    const newTask = (core: DispatchCore, queue: string, type: string, id = `y-${queue}-${type}`) =>
+      core.createTask({ id, queue, type, inputJson: undefined, priority: 3, options: anOptions() }, T0);
+    /** Worker w1 looked at `looked` (recorded there, nothing parked) and parked a poll on `parkedOn`. */
+    function turnTaker(core: DispatchCore, { looked = "q@worker:w1", parkedOn = "q", yields = true, types = ["t"] } = {}) {
+      expect(core.takeForPoll({ queue: looked, types, max: 1, identity: "w1", waitMs: 0 }, T0)).toEqual([]);
+      return core.park({ queue: parkedOn, types, max: 1, identity: "w1", waitMs: 1_000, yields }, T0);
+    }
+
+    test("a task ready on another queue the worker polls ends its yielding poll empty", () => {
+      const { core } = setup();
+      const parked = turnTaker(core);
+      const sticky = newTask(core, "q@worker:w1", "t");
+      expect(core.addTasks([sticky], T0)).toEqual([{ pollerId: parked, tasks: [] }]);
+      expect(core.unpark(parked, T0)).toBe(false); // no longer parked
+      expect(core.takeForPoll({ queue: "q@worker:w1", types: ["t"], max: 1, identity: "w1", waitMs: 0 }, T0)).toEqual([sticky]);
+    });
+
+    test("leaves the poll parked when the task is not for that worker, or cannot be dispatched", () => {
+      const { core } = setup();
+      const parked = turnTaker(core, { types: ["t"] });
+      expect(core.addTasks([newTask(core, "q@worker:w1", "other")], T0)).toEqual([]); // a type it does not handle
+      expect(core.addTasks([newTask(core, "elsewhere", "t")], T0)).toEqual([]); // a queue it does not poll
+      core.setPaused("q@worker:w1", true, T0);
+      expect(core.addTasks([newTask(core, "q@worker:w1", "t")], T0)).toEqual([]); // paused there
+      expect(core.unpark(parked, T0)).toBe(true);
+    });
+
+    test("leaves a poll that does not yield, and one whose worker has a poll parked where the task is", () => {
+      const { core } = setup();
+      const plain = turnTaker(core, { yields: false });
+      expect(core.addTasks([newTask(core, "q@worker:w1", "t")], T0)).toEqual([]);
+      expect(core.unpark(plain, T0)).toBe(true);
+      const { core: other } = setup();
+      const yielding = turnTaker(other, { looked: "a", parkedOn: "b" });
+      const there = other.park({ queue: "a", types: ["t"], max: 1, identity: "w1", waitMs: 1_000, yields: true }, T0);
+      const task = newTask(other, "a", "t");
+      expect(other.addTasks([task], T0)).toEqual([{ pollerId: there, tasks: [task] }]); // taken where it is
+      expect(other.unpark(yielding, T0)).toBe(true);
+    });
+
+    test("a yielding poll that was answered or gave up is forgotten", () => {
+      const { core } = setup();
+      const parked = turnTaker(core);
+      expect(core.unpark(parked, T0)).toBe(true); // timed out
+      expect(core.addTasks([newTask(core, "q@worker:w1", "t")], T0)).toEqual([]);
+      const again = core.park({ queue: "q", types: ["t"], max: 1, identity: "w1", waitMs: 1_000, yields: true }, T0);
+      const onQ = newTask(core, "q", "t", "on-q");
+      expect(core.addTasks([onQ], T0)).toEqual([{ pollerId: again, tasks: [onQ] }]); // answered with a task
+      expect(core.addTasks([newTask(core, "q@worker:w1", "t", "second")], T0)).toEqual([]); // nothing left to end
+    });
+  });
+
   test("released tasks return to the front and the attempt does not count", () => {
     const { core, add, poll } = setup();
     const [a, b] = [add("q", "x"), add("q", "x")];
