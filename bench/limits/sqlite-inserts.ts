@@ -14,10 +14,11 @@ import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { intFlag } from "./int-flag.ts";
 
-const rows = flag("--rows", 200_000);
-const batch = flag("--batch", 1_000);
-const single = flag("--single", 2_000);
+const rows = intFlag("--rows", 200_000);
+const batch = intFlag("--batch", 1_000);
+const single = intFlag("--single", 2_000);
 const INPUT = JSON.stringify({ user: "user-000123", action: "send-welcome-email", attempt: 0, note: "x".repeat(40) });
 
 const dir = mkdtempSync(join(tmpdir(), "tqd-bench-sqlite-"));
@@ -45,12 +46,4 @@ try {
 } finally {
   db.close();
   rmSync(dir, { recursive: true, force: true });
-}
-
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
 }

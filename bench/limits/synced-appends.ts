@@ -12,9 +12,10 @@
 import { closeSync, fdatasyncSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { intFlag } from "./int-flag.ts";
 
-const writes = flag("--writes", 2_000);
-const bytes = flag("--bytes", 200);
+const writes = intFlag("--writes", 2_000);
+const bytes = intFlag("--bytes", 200);
 
 const dir = mkdtempSync(join(tmpdir(), "tqd-bench-appends-"));
 const fd = openSync(join(dir, "appends.log"), "w");
@@ -37,12 +38,4 @@ try {
 } finally {
   closeSync(fd);
   rmSync(dir, { recursive: true, force: true });
-}
-
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
-  return value;
 }
