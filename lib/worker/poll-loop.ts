@@ -73,10 +73,12 @@ export interface PollLoop {
   /** The host and worker queues of the base queue this loop serves (`ctx.hostQueue`, `ctx.workerQueue`). */
   hostQueue: string;
   workerQueue: string;
-  /** A queue the worker was given, not one of its host or worker queues. */
+  /**
+   * A queue the worker was given, not one of its host or worker queues: only base queues
+   * declare `--queue-rate` (it limits the base queue), and only they park a slot the loops
+   * take turns with (see `pollWaitOf`).
+   */
   base: boolean;
-  /** Base queues declare `--queue-rate`; host and worker queues do not (it limits the base queue). */
-  declaresQueueRate: boolean;
   /** Base queues of a worker that holds sessions: their polls may bring session holders. */
   sessions?: SessionHolders | undefined;
 }
@@ -147,7 +149,7 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
 function pollRequestFor(loop: PollLoop, deps: PollLoopDeps): PollRequest {
   const request: PollRequest = { identity: deps.identity, types: [...deps.types] };
   if (deps.host !== undefined) request.host = deps.host;
-  if (deps.queueRate !== undefined && loop.declaresQueueRate) request.queueRate = deps.queueRate;
+  if (deps.queueRate !== undefined && loop.base) request.queueRate = deps.queueRate;
   return request;
 }
 

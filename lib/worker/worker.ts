@@ -229,7 +229,7 @@ class PollingWorker implements Worker {
     const own = queues.map((base) => ({ hostQueue: hostQueueName(base, host), workerQueue: workerQueueName(base, identity) }));
     const loop = (queue: string, index: number): PollLoop => {
       const base = queue === queues[index];
-      return { queue, slots: this.pool.open(), ...own[index]!, base, declaresQueueRate: base, sessions: base ? this.sessions : undefined };
+      return { queue, slots: this.pool.open(), ...own[index]!, base, sessions: base ? this.sessions : undefined };
     };
     return [
       ...queues.map((base, index) => loop(base, index)),
