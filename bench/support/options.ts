@@ -12,6 +12,8 @@ export interface BenchOptions {
   w2Rounds: number;
   /** W2-idle's rounds, each after a pause of 0.3-1.1 s. */
   w2IdleRounds: number;
+  /** W2-workflow's workflows, one after another. */
+  w2Workflows: number;
   /** W3: tasks enqueued by the 16 producers together. */
   w3Tasks: number;
   /** W4: backlog size. */
@@ -62,6 +64,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     w1Tasks: smoke ? 300 : 20_000,
     w2Rounds: smoke ? 30 : 2_000,
     w2IdleRounds: smoke ? 3 : 40,
+    w2Workflows: smoke ? 2 : 20,
     w3Tasks: smoke ? 320 : 20_000,
     w4Tasks: count("--w4-tasks", smoke ? 2_000 : 1_000_000),
     w5Queues: count("--w5-queues", smoke ? 1_000 : 100_000),

@@ -4,10 +4,16 @@ import { liveTasks } from "./tqd-api.ts";
 import { peakRssMiB, rssMiB, spawnTqd, type Spawned } from "./tqd-process.ts";
 
 const NOOP_HANDLERS = resolve(import.meta.dirname, "../noop-handlers.ts");
+const WORKFLOW_HANDLERS = resolve(import.meta.dirname, "../workflow-handlers.ts");
 
 /** `tqd work bench/noop-handlers.ts --queue QUEUE --concurrency N` against `url`. */
 export function spawnNoopWorker(url: string, queue: string, concurrency: number): Spawned {
   return spawnTqd(["work", NOOP_HANDLERS, "--queue", queue, "--concurrency", String(concurrency), "--server", url, "--log-level", "warn"]);
+}
+
+/** `tqd work bench/workflow-handlers.ts` (the `chain` workflow and its `step`), as above. */
+export function spawnWorkflowWorker(url: string, queue: string, concurrency: number): Spawned {
+  return spawnTqd(["work", WORKFLOW_HANDLERS, "--queue", queue, "--concurrency", String(concurrency), "--server", url, "--log-level", "warn"]);
 }
 
 export interface Drained {

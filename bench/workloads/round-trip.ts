@@ -5,18 +5,49 @@
  * that is idle in between, as a worker at `--concurrency 1` mostly is: its one slot takes turns
  * between the base queue and its host and worker queues, and a task must not wait for the
  * others' polls (it waited up to 2 s before the host and worker queues' turns became looks).
+ * Last `W2-workflow`: workflows of WORKFLOW_STEPS activities on such a worker, each next
+ * workflow task sticky (on its worker queue), so a step's task waits for no other queue's
+ * poll (the base queue's parked poll yields to it).
  */
 import type { BenchOptions } from "../support/options.ts";
 import { round, type Report } from "../support/report.ts";
-import { enqueueOne, enqueueOneOverStream, streamProducer } from "../support/tqd-api.ts";
+import { enqueueOne, enqueueOneOverStream, post, streamProducer } from "../support/tqd-api.ts";
 import { withDaemon } from "../support/tqd-process.ts";
-import { spawnNoopWorker } from "../support/worker-drain.ts";
+import { spawnNoopWorker, spawnWorkflowWorker } from "../support/worker-drain.ts";
 
 const WARMUP_ROUNDS = 5;
 
 export async function runRoundTrip(options: BenchOptions, report: Report): Promise<void> {
   for (const transport of ["http", "stream"] as const) report.add(await roundTrip(options.w2Rounds, transport));
   report.add(await idleRounds(options.w2IdleRounds));
+  report.add(await workflowRounds(options.w2Workflows));
+}
+
+const WORKFLOW_STEPS = 6;
+
+/** W2-workflow: sequential `chain` workflows of WORKFLOW_STEPS steps at `--concurrency 1`, start to close. */
+async function workflowRounds(workflows: number) {
+  return withDaemon(async ({ url }) => {
+    const worker = spawnWorkflowWorker(url, "w2-workflow", 1);
+    const run = async () => {
+      const { id } = (await post(`${url}/v1/workflows`, { type: "chain", queue: "w2-workflow", input: { n: WORKFLOW_STEPS } })) as { id: string };
+      const closed = (await (await fetch(`${url}/v1/workflows/${id}?waitMs=60000`)).json()) as { state: string };
+      if (closed.state !== "completed") throw new Error(`a workflow ended ${closed.state}`);
+    };
+    try {
+      await run(); // the worker's first workflow, not counted
+      const samples: number[] = [];
+      for (let i = 0; i < workflows; i++) {
+        const start = performance.now();
+        await run();
+        samples.push(performance.now() - start);
+      }
+      const all = quantiles(samples);
+      return { id: "W2-workflow", workload: `W2 workflows of ${WORKFLOW_STEPS} activities on one worker at concurrency 1`, workflows, p50Ms: all(0.5), maxMs: all(1), p50PerStepMs: round(all(0.5) / WORKFLOW_STEPS) };
+    } finally {
+      await worker.stop();
+    }
+  });
 }
 
 /** W2-idle: rounds 0.3-1.1 s apart (seeded, so runs are alike), each timed on its own. */

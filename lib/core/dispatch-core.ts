@@ -110,11 +110,11 @@ export interface PollRequestPlan {
   /** A queue rate the worker declares (tasks per second). */
   declaredRate?: number | undefined;
   /**
-   * The poll holds a slot its worker's other polls take turns with (fewer slots than queues):
-   * while parked, it is answered empty as soon as a task its worker handles is ready on another
-   * queue that worker polls with no poll parked there (see `yieldElsewhere`).
+   * The worker's other queues, when the poll holds a slot its polls of them take turns with
+   * (fewer slots than queues): while parked, it is answered empty as soon as a task of one of
+   * its types is left ready on one of them (see `yieldTo`).
    */
-  yields?: boolean | undefined;
+  yieldTo?: readonly string[] | undefined;
 }
 
 export type SettleOutcome = { kind: "completed"; resultJson: string | undefined } | { kind: "failed"; failure: TaskFailure; errorJson: string };
@@ -143,8 +143,10 @@ export class DispatchCore {
   /** Rate-limited queues with parked polls, by when their next token accrues. */
   private readonly queueWakes = new DeadlineHeap<QueueState>();
   private readonly parkedQueueOf = new Map<number, QueueState>();
-  /** Parked polls that yield (see PollRequestPlan.yields), by their worker's identity. */
-  private readonly yieldingOf = new Map<string, Set<number>>();
+  /** Parked polls that yield (see PollRequestPlan.yieldTo): their types and the queues they yield to. */
+  private readonly yielders = new Map<number, { types: readonly string[]; to: readonly string[] }>();
+  /** The same, by each queue they yield to. */
+  private readonly yieldersTo = new Map<string, Set<number>>();
   /** Length of the inputs that pending tasks keep in memory (see `keepOrDropInputs`). */
   private pendingInputChars = 0;
   private readonly maxPendingInputChars: number;
@@ -346,6 +348,22 @@ export class DispatchCore {
     return tasks;
   }
 
+  /**
+   * True when a task of one of `types` may be ready on one of `queues`: a poll that yields to
+   * them does not park then (its worker's turn there comes first), just as a parked one would
+   * be answered empty if the task came later (see `yieldTo`). A queue with fairness settings
+   * is left out: a key's rate limit can hold back a task the check sees, and the worker would
+   * be sent round again and again.
+   */
+  readyOnAny(queues: readonly string[], types: readonly string[], now: number): boolean {
+    for (const name of queues) {
+      const queue = this.queues.get(name);
+      if (queue === undefined || queue.pending === 0 || queue.paused || queue.fairness.size > 0 || queue.tokens(now) < 1) continue;
+      if (queue.ready.mayHoldAny(types)) return true;
+    }
+    return false;
+  }
+
   /** Parks a poll that found nothing; returns its id for `unpark`. */
   park(plan: PollRequestPlan, now: number): number {
     const id = this.nextPollerId++;
@@ -353,10 +371,13 @@ export class DispatchCore {
     queue.addParked({ id, queue: plan.queue, types: [...plan.types], max: plan.max, identity: plan.identity, parkedAt: now });
     queue.pollers.parkedChanged(plan.identity, 1, now);
     this.parkedQueueOf.set(id, queue);
-    if (plan.yields === true) {
-      let ids = this.yieldingOf.get(plan.identity);
-      if (ids === undefined) this.yieldingOf.set(plan.identity, (ids = new Set()));
-      ids.add(id);
+    if (plan.yieldTo !== undefined && plan.yieldTo.length > 0) {
+      this.yielders.set(id, { types: plan.types, to: plan.yieldTo });
+      for (const name of plan.yieldTo) {
+        let ids = this.yieldersTo.get(name);
+        if (ids === undefined) this.yieldersTo.set(name, (ids = new Set()));
+        ids.add(id);
+      }
     }
     this.armWake(queue, now);
     return id;
@@ -371,15 +392,19 @@ export class DispatchCore {
     queue.removeParked(pollerId);
     if (poller) {
       queue.pollers.parkedChanged(poller.identity, -1, now);
-      this.forgetYielding(poller.identity, pollerId);
+      this.forgetYielder(pollerId);
     }
     return true;
   }
 
-  private forgetYielding(identity: string, pollerId: number): void {
-    const ids = this.yieldingOf.get(identity);
-    if (ids === undefined || !ids.delete(pollerId)) return;
-    if (ids.size === 0) this.yieldingOf.delete(identity);
+  private forgetYielder(pollerId: number): void {
+    const yielder = this.yielders.get(pollerId);
+    if (yielder === undefined) return;
+    this.yielders.delete(pollerId);
+    for (const name of yielder.to) {
+      const ids = this.yieldersTo.get(name);
+      if (ids?.delete(pollerId) && ids.size === 0) this.yieldersTo.delete(name);
+    }
   }
 
   /** A worker stopped polling the queue: it leaves describe at once. */
@@ -721,30 +746,30 @@ export class DispatchCore {
         queue.removeParked(poller.id);
         queue.pollers.parkedChanged(poller.identity, -1, now);
         this.parkedQueueOf.delete(poller.id);
-        this.forgetYielding(poller.identity, poller.id);
+        this.forgetYielder(poller.id);
         assignments.push({ pollerId: poller.id, tasks });
       }
-      if (this.yieldingOf.size > 0 && queue.pending > 0) this.yieldElsewhere(queue, now, assignments);
+      if (this.yieldersTo.size > 0 && queue.pending > 0) this.yieldTo(queue, now, assignments);
       this.armWake(queue, now);
     }
     return assignments;
   }
 
   /**
-   * Tasks left ready on `queue` after its parked polls took theirs: a worker that polls it for
-   * one of their types, with no poll parked on it, may have its slot parked in a yielding poll
-   * on another of its queues (it has fewer slots than queues, and they take turns). Those polls
-   * are answered empty (an assignment without tasks), so the slot comes back and its turn on
-   * `queue` comes at once, not when the other poll times out. A stale entry in the ready lines
-   * can cost a worker one needless turn; nothing loops, since only a task made ready gets here.
+   * Tasks left ready on `queue` after its parked polls took theirs: a poll parked elsewhere that
+   * yields to `queue` holds a slot its worker's poll of `queue` is waiting for (the worker has
+   * fewer slots than queues, and they take turns). Each such poll whose types include a ready
+   * one is answered empty (an assignment without tasks), so the slot comes back and the
+   * worker's turn on `queue` comes at once, not when the other poll times out. A stale entry in
+   * the ready lines can cost a worker one needless turn; nothing loops, since only a task made
+   * ready gets here.
    */
-  private yieldElsewhere(queue: QueueState, now: number, assignments: Assignment[]): void {
-    if (queue.paused || queue.tokens(now) < 1) return;
-    for (const poller of queue.pollers.live(now)) {
-      if (poller.parked > 0) continue;
-      const ids = this.yieldingOf.get(poller.identity);
-      if (ids === undefined || !queue.ready.mayHoldAny(poller.types)) continue;
-      for (const id of [...ids]) if (this.unpark(id, now)) assignments.push({ pollerId: id, tasks: [] });
+  private yieldTo(queue: QueueState, now: number, assignments: Assignment[]): void {
+    const ids = this.yieldersTo.get(queue.name);
+    if (ids === undefined || queue.paused || queue.tokens(now) < 1) return;
+    for (const id of [...ids]) {
+      const yielder = this.yielders.get(id);
+      if (yielder !== undefined && queue.ready.mayHoldAny(yielder.types) && this.unpark(id, now)) assignments.push({ pollerId: id, tasks: [] });
     }
   }
 

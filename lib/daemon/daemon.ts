@@ -71,8 +71,8 @@ export interface PollCommand {
   host?: string | undefined;
   /** A queue rate the worker declares, tasks per second. */
   queueRate?: number | undefined;
-  /** See PollRequestPlan.yields (lib/core/dispatch-core.ts). */
-  yields?: boolean | undefined;
+  /** See PollRequestPlan.yieldTo (lib/core/dispatch-core.ts). */
+  yieldTo?: readonly string[] | undefined;
 }
 
 /** A task with its attempt history (ended attempts, then the running one). */
@@ -275,7 +275,10 @@ export class Daemon {
     // Sent before its worker left, arrived after: answered now, and the worker stays gone.
     const departed = this.polls.departedJustNow(command.queue, command.identity, now);
     if (departed) this.queues.leave(command.queue, command.identity);
-    if (ready.length > 0 || command.waitMs === 0 || departed) {
+    // A poll that yields to queues where a task for it is ready already: its worker's turn
+    // there comes first (see DispatchCore.readyOnAny).
+    const yields = command.yieldTo !== undefined && ready.length === 0 && this.core.readyOnAny(command.yieldTo, command.types, now);
+    if (ready.length > 0 || command.waitMs === 0 || departed || yields) {
       this.recordDispatch(ready);
       return ready;
     }

@@ -5,7 +5,7 @@
  */
 import * as z from "zod";
 import { ERROR_CODES } from "./errors.ts";
-import { identitySchema, isTaskId, taskIdSchema, taskTypeSchema } from "./names.ts";
+import { identitySchema, isTaskId, queueNameSchema, taskIdSchema, taskTypeSchema } from "./names.ts";
 import { handChecked, isPlainObject } from "./hand-checked.ts";
 import { rateSchema } from "./rates.ts";
 import { ATTEMPT_OUTCOMES, TASK_STATES, type TaskStateName } from "./task-states.ts";
@@ -17,6 +17,8 @@ export const LIMITS = {
   settleBatch: 1_000,
   pollMax: 1_000,
   pollTypes: 100,
+  /** Queues one poll may yield to (see `yieldTo`): three for each of a worker's 100 queues. */
+  pollYieldQueues: 300,
   pollWaitMs: 60_000,
   taskWaitMs: 60_000,
   errorMessageChars: 16_384,
@@ -35,11 +37,11 @@ export const pollRequestSchema = z.lazy(() => z.strictObject({
   /** A queue rate this worker declares (`tqd work --queue-rate`); the lowest live one applies unless an admin limit is set. */
   queueRate: rateSchema.optional(),
   /**
-   * The poll holds a slot the worker's polls of its other queues take turns with: while it is
-   * parked, the server answers it empty as soon as a task the worker handles is ready on
-   * another queue it polls with no poll of its parked there.
+   * The worker's other queues, when this poll holds a slot its polls of them take turns with:
+   * while it is parked, the server answers it empty as soon as a task of one of its types is
+   * ready on one of them and no parked poll there took it.
    */
-  yields: z.boolean().optional(),
+  yieldTo: z.array(queueNameSchema).min(1).max(LIMITS.pollYieldQueues).optional(),
 }));
 export type PollRequest = z.input<typeof pollRequestSchema>;
 

@@ -13,7 +13,7 @@
 import * as z from "zod";
 import { isPlainObject } from "./hand-checked.ts";
 import { enqueueBatchBodySchema, enqueueBodySchema, plainEnqueueRequestOf, type EnqueueRequest } from "./enqueue.ts";
-import { TASK_TYPE_PATTERN } from "./names.ts";
+import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from "./names.ts";
 import { DEFAULT_POLL_WAIT_MS, LIMITS, plainCompletionOf, pollRequestSchema, settleBatchRequestSchema, type SettleBatchRequest } from "./tasks.ts";
 
 export const WORKER_STREAM_PATH = "/v1/worker/stream";
@@ -81,17 +81,24 @@ function plainPollFrame(value: unknown): StreamRequestParsed | undefined {
   for (const key in value) if (key !== "op" && key !== "ref" && key !== "queue" && key !== "body") return undefined;
   const { ref, queue, body } = value;
   if (!isRef(ref) || typeof queue !== "string" || !isPlainObject(body)) return undefined;
-  for (const key in body) if (key !== "identity" && key !== "types" && key !== "max" && key !== "waitMs" && key !== "host" && key !== "yields") return undefined;
-  const { identity, types, max = 1, waitMs = DEFAULT_POLL_WAIT_MS, host, yields } = body;
+  for (const key in body) if (key !== "identity" && key !== "types" && key !== "max" && key !== "waitMs" && key !== "host" && key !== "yieldTo") return undefined;
+  const { identity, types, max = 1, waitMs = DEFAULT_POLL_WAIT_MS, host, yieldTo } = body;
   if (!isName(identity) || !Array.isArray(types) || types.length < 1 || types.length > LIMITS.pollTypes) return undefined;
   for (const type of types) if (typeof type !== "string" || !TASK_TYPE_PATTERN.test(type)) return undefined;
   if (!isBoundedInt(max, 1, LIMITS.pollMax) || !isBoundedInt(waitMs, 0, LIMITS.pollWaitMs)) return undefined;
   if (host !== undefined && !isName(host)) return undefined;
-  if (yields !== undefined && typeof yields !== "boolean") return undefined;
-  const parsed: { identity: string; types: string[]; max: number; waitMs: number; host?: string; yields?: boolean } = { identity, types: [...(types as string[])], max: max as number, waitMs: waitMs as number };
+  if (yieldTo !== undefined && !isQueueList(yieldTo)) return undefined;
+  const parsed: { identity: string; types: string[]; max: number; waitMs: number; host?: string; yieldTo?: string[] } = { identity, types: [...(types as string[])], max: max as number, waitMs: waitMs as number };
   if ("host" in body) parsed.host = host as string | undefined;
-  if ("yields" in body) parsed.yields = yields as boolean | undefined;
+  if ("yieldTo" in body) parsed.yieldTo = yieldTo === undefined ? undefined : [...yieldTo];
   return { op: "poll", ref, queue, body: parsed };
+}
+
+/** A poll's `yieldTo`: 1 to LIMITS.pollYieldQueues queue names. */
+function isQueueList(value: unknown): value is string[] {
+  if (!Array.isArray(value) || value.length < 1 || value.length > LIMITS.pollYieldQueues) return false;
+  for (const name of value) if (typeof name !== "string" || !QUEUE_NAME_PATTERN.test(name)) return false;
+  return true;
 }
 
 /** An enqueue frame of a plain task, checked by hand as plainPollFrame; undefined to let the schema decide. */

@@ -79,6 +79,11 @@ export interface PollLoop {
    * take turns with (see `pollWaitOf`).
    */
   base: boolean;
+  /**
+   * The worker's other polled queues, at most LIMITS.pollYieldQueues: a base queue's parked
+   * poll yields to them when the loops take turns (see the header of slot-pool.ts).
+   */
+  yieldTo: readonly string[];
   /** Base queues of a worker that holds sessions: their polls may bring session holders. */
   sessions?: SessionHolders | undefined;
 }
@@ -90,7 +95,7 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
   const request = pollRequestFor(loop, deps);
   const withSessions: PollRequest = { ...request, types: [...request.types, SESSION_TASK_TYPE] };
   let startedTasks = false;
-  // A daemon older than `yields` refuses the field (400): the loop then polls without it.
+  // A daemon older than `yieldTo` refuses the field (400): the loop then polls without it.
   let mayYield = true;
   while (!stop.aborted) {
     const grant = await reserveCapacity(loop.slots, deps, startedTasks);
@@ -106,9 +111,9 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
     if (reserved < grant.count) returnCapacity(loop.slots, deps, grant.count - reserved);
     const waitMs = pollWaitOf(loop, grant, deps);
     const poll: PollRequest = { ...(sessionSlots > 0 ? withSessions : request), max: reserved, waitMs };
-    // A parked poll on a slot the loops take turns with: the server ends it early when this
-    // worker has a task waiting on another of its queues (a sticky workflow task, say).
-    if (grant.takingTurns && waitMs > 0 && mayYield) poll.yields = true;
+    // A parked poll on a slot the loops take turns with: the server ends it early when a task
+    // for this worker is ready on another of its queues (a sticky workflow task, say).
+    if (grant.takingTurns && waitMs > 0 && mayYield && loop.yieldTo.length > 0) poll.yieldTo = [...loop.yieldTo];
     let tasks: LeasedTask[];
     try {
       tasks = await deps.client.poll(loop.queue, poll, deps.abortPoll);
@@ -117,7 +122,7 @@ export async function runPollLoop(loop: PollLoop, deps: PollLoopDeps): Promise<v
       loop.sessions?.unreserve(sessionSlots);
       loop.slots.notePollResult(0);
       if (stop.aborted) break;
-      if (poll.yields === true && error instanceof TqdApiError && error.status === 400) {
+      if (poll.yieldTo !== undefined && error instanceof TqdApiError && error.status === 400) {
         mayYield = false;
         deps.log.info("the server does not take yielding polls (an older version); polling without", { queue: loop.queue });
         continue;

@@ -227,9 +227,11 @@ class PollingWorker implements Worker {
   private pollLoops(): PollLoop[] {
     const { queues, host, identity } = this.options;
     const own = queues.map((base) => ({ hostQueue: hostQueueName(base, host), workerQueue: workerQueueName(base, identity) }));
+    const polled = this.polledQueues();
     const loop = (queue: string, index: number): PollLoop => {
       const base = queue === queues[index];
-      return { queue, slots: this.pool.open(), ...own[index]!, base, sessions: base ? this.sessions : undefined };
+      const yieldTo = polled.filter((name) => name !== queue).slice(0, LIMITS.pollYieldQueues);
+      return { queue, slots: this.pool.open(), ...own[index]!, base, yieldTo, sessions: base ? this.sessions : undefined };
     };
     return [
       ...queues.map((base, index) => loop(base, index)),

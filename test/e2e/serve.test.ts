@@ -145,14 +145,15 @@ describe("tqd serve (binary)", () => {
     expect(daemon.stderr()).toContain("stopped");
   });
 
-  test("a yielding poll ends empty when a task for its worker arrives on another queue that worker polls", async () => {
+  test("a yielding poll ends empty when a task of its types is left ready on a queue it yields to", async () => {
     await using dir = await tempDir();
     await using daemon = await startDaemon(dir.path);
     const poll = (queue: string, body: object) =>
       fetch(`${daemon.url}/v1/queues/${encodeURIComponent(queue)}/poll`, { method: "POST", body: JSON.stringify({ identity: "w", types: ["t"], ...body }) });
-    // The worker looked at its worker queue (nothing there), then parked its only slot on q.
+    // The worker looked at its worker queue (nothing there), then parked its only slot on q,
+    // yielding to its host and worker queues.
     expect(await (await poll("q@worker:w", { waitMs: 0 })).json()).toEqual({ tasks: [] });
-    const parked = poll("q", { waitMs: 60_000, yields: true });
+    const parked = poll("q", { waitMs: 60_000, yieldTo: ["q@host:h", "q@worker:w"] });
     await expectParked(daemon.url);
     const enqueued = await runTqd(["enqueue", "q@worker:w", "t", "--server", daemon.url]);
     expect(enqueued.code, enqueued.stderr).toBe(0);
@@ -160,6 +161,11 @@ describe("tqd serve (binary)", () => {
     expect(await (await parked).json()).toEqual({ tasks: [] });
     const look = (await (await poll("q@worker:w", { waitMs: 0 })).json()) as { tasks: { id: string }[] };
     expect(look.tasks.map((task) => task.id)).toEqual([enqueued.stdout.trim()]);
+    // A task there already: the yielding poll does not park at all.
+    const second = await runTqd(["enqueue", "q@host:h", "t", "--server", daemon.url]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(await (await poll("q", { waitMs: 60_000, yieldTo: ["q@host:h", "q@worker:w"] })).json()).toEqual({ tasks: [] });
+    expect(await (await poll("q", { waitMs: 0 })).json()).toEqual({ tasks: [] }); // nothing was leased from q
   });
 
   test("when its log's reader goes away the daemon keeps serving, and still stops cleanly on SIGTERM", async () => {

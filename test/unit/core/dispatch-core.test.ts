@@ -91,10 +91,10 @@ describe("dispatch core: dispatch", () => {
   describe("polls that yield (a worker whose slots take turns among its queues)", () => {
     const newTask = (core: DispatchCore, queue: string, type: string, id = `y-${queue}-${type}`) =>
       core.createTask({ id, queue, type, inputJson: undefined, priority: 3, options: anOptions() }, T0);
-    /** Worker w1 looked at `looked` (recorded there, nothing parked) and parked a poll on `parkedOn`. */
+    /** Worker w1 looked at `looked` (nothing there) and parked a poll on `parkedOn` that yields to it (or not). */
     function turnTaker(core: DispatchCore, { looked = "q@worker:w1", parkedOn = "q", yields = true, types = ["t"] } = {}) {
       expect(core.takeForPoll({ queue: looked, types, max: 1, identity: "w1", waitMs: 0 }, T0)).toEqual([]);
-      return core.park({ queue: parkedOn, types, max: 1, identity: "w1", waitMs: 1_000, yields }, T0);
+      return core.park({ queue: parkedOn, types, max: 1, identity: "w1", waitMs: 1_000, yieldTo: yields ? [looked] : undefined }, T0);
     }
 
     test("a task ready on another queue the worker polls ends its yielding poll empty", () => {
@@ -110,7 +110,7 @@ describe("dispatch core: dispatch", () => {
       const { core } = setup();
       const parked = turnTaker(core, { types: ["t"] });
       expect(core.addTasks([newTask(core, "q@worker:w1", "other")], T0)).toEqual([]); // a type it does not handle
-      expect(core.addTasks([newTask(core, "elsewhere", "t")], T0)).toEqual([]); // a queue it does not poll
+      expect(core.addTasks([newTask(core, "elsewhere", "t")], T0)).toEqual([]); // a queue it does not yield to
       core.setPaused("q@worker:w1", true, T0);
       expect(core.addTasks([newTask(core, "q@worker:w1", "t")], T0)).toEqual([]); // paused there
       expect(core.unpark(parked, T0)).toBe(true);
@@ -123,10 +123,23 @@ describe("dispatch core: dispatch", () => {
       expect(core.unpark(plain, T0)).toBe(true);
       const { core: other } = setup();
       const yielding = turnTaker(other, { looked: "a", parkedOn: "b" });
-      const there = other.park({ queue: "a", types: ["t"], max: 1, identity: "w1", waitMs: 1_000, yields: true }, T0);
+      const there = other.park({ queue: "a", types: ["t"], max: 1, identity: "w1", waitMs: 1_000, yieldTo: ["b"] }, T0);
       const task = newTask(other, "a", "t");
       expect(other.addTasks([task], T0)).toEqual([{ pollerId: there, tasks: [task] }]); // taken where it is
       expect(other.unpark(yielding, T0)).toBe(true);
+    });
+
+    test("readyOnAny: a task of the poll's types ready on a queue it yields to, unless held back there", () => {
+      const { core } = setup();
+      core.addTasks([newTask(core, "q@worker:w1", "t")], T0);
+      expect(core.readyOnAny(["q@host:h", "q@worker:w1"], ["t"], T0)).toBe(true);
+      expect(core.readyOnAny(["q@worker:w1"], ["other"], T0)).toBe(false);
+      expect(core.readyOnAny(["q@host:h", "nowhere"], ["t"], T0)).toBe(false);
+      core.setPaused("q@worker:w1", true, T0);
+      expect(core.readyOnAny(["q@worker:w1"], ["t"], T0)).toBe(false);
+      core.setPaused("q@worker:w1", false, T0);
+      core.setFairness("q@worker:w1", "tenant", 1, 1, T0);
+      expect(core.readyOnAny(["q@worker:w1"], ["t"], T0)).toBe(false); // a key's rate could hold it back
     });
 
     test("a yielding poll that was answered or gave up is forgotten", () => {
@@ -134,7 +147,7 @@ describe("dispatch core: dispatch", () => {
       const parked = turnTaker(core);
       expect(core.unpark(parked, T0)).toBe(true); // timed out
       expect(core.addTasks([newTask(core, "q@worker:w1", "t")], T0)).toEqual([]);
-      const again = core.park({ queue: "q", types: ["t"], max: 1, identity: "w1", waitMs: 1_000, yields: true }, T0);
+      const again = core.park({ queue: "q", types: ["t"], max: 1, identity: "w1", waitMs: 1_000, yieldTo: ["q@worker:w1"] }, T0);
       const onQ = newTask(core, "q", "t", "on-q");
       expect(core.addTasks([onQ], T0)).toEqual([{ pollerId: again, tasks: [onQ] }]); // answered with a task
       expect(core.addTasks([newTask(core, "q@worker:w1", "t", "second")], T0)).toEqual([]); // nothing left to end

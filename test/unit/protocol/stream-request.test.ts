@@ -39,7 +39,7 @@ describe("parseStreamRequest", () => {
     const typeLists: unknown[] = [["t"], ["a", "b.c:d"], [], ["bad type"], [1], Array.from({ length: 100 }, (_, i) => `t${i}`), Array.from({ length: 101 }, (_, i) => `t${i}`), "t"];
     const maxes: unknown[] = [undefined, 1, 32, 1_000, 0, 1_001, 2.5, "3"];
     const waits: unknown[] = [undefined, 0, 30_000, 60_000, -1, 60_001, 1.5];
-    const extras: Record<string, unknown>[] = [{}, { host: "h" }, { host: "" }, { host: undefined }, { queueRate: "5/s" }, { queueRate: "fast" }, { other: 1 }, { yields: true }, { yields: false }, { yields: undefined }, { yields: 1 }, { yields: "yes" }, { host: "h", yields: true }];
+    const extras: Record<string, unknown>[] = [{}, { host: "h" }, { host: "" }, { host: undefined }, { queueRate: "5/s" }, { queueRate: "fast" }, { other: 1 }, { yieldTo: ["q@host:h", "q@worker:w"] }, { yieldTo: [] }, { yieldTo: undefined }, { yieldTo: ["bad name"] }, { yieldTo: "q" }, { yieldTo: [1] }, { yieldTo: Array.from({ length: 300 }, (_, i) => `q${i}`) }, { yieldTo: Array.from({ length: 301 }, (_, i) => `q${i}`) }, { host: "h", yieldTo: ["b"] }];
     for (const identity of identities) {
       for (const types of typeLists) {
         for (const max of maxes) {

@@ -179,22 +179,23 @@ describe("worker polling", () => {
   it("with fewer slots than poll loops, lets the loops take turns: short polls on the base queue, looks elsewhere", async () => {
     const b = setup({ t: async () => "done" }, { concurrency: 1 });
     await b.worker.start();
-    const turns: { queue: string; waitMs: number | undefined; yields: boolean | undefined }[] = [];
+    const turns: { queue: string; waitMs: number | undefined; yieldTo: string[] | undefined }[] = [];
     for (let turn = 0; turn < 4; turn++) {
       const call = await b.client.allPolls.next();
       expect(call.request.max).toBe(1);
       expect(b.client.openPolls.length + b.client.openOwnPolls.length).toBe(1);
-      turns.push({ queue: call.queue, waitMs: call.request.waitMs, yields: call.request.yields });
+      turns.push({ queue: call.queue, waitMs: call.request.waitMs, yieldTo: call.request.yieldTo });
       call.answer([]);
     }
     // A parked poll on the host or worker queue would hold the only slot while a task enqueued
     // on the base queue waits for it to time out (up to a second each). The base queue's poll
-    // yields: the server ends it when a task for this worker is ready on the other two.
+    // yields to the other two: the server ends it when a task for this worker is ready there.
+    const others = ["q@host:test-host", "q@worker:test-worker"];
     expect(turns).toEqual([
-      { queue: "q", waitMs: SHARED_POLL_WAIT_MS, yields: true },
-      { queue: "q@host:test-host", waitMs: 0, yields: undefined },
-      { queue: "q@worker:test-worker", waitMs: 0, yields: undefined },
-      { queue: "q", waitMs: SHARED_POLL_WAIT_MS, yields: true },
+      { queue: "q", waitMs: SHARED_POLL_WAIT_MS, yieldTo: others },
+      { queue: "q@host:test-host", waitMs: 0, yieldTo: undefined },
+      { queue: "q@worker:test-worker", waitMs: 0, yieldTo: undefined },
+      { queue: "q", waitMs: SHARED_POLL_WAIT_MS, yieldTo: others },
     ]);
     await b.worker.stop();
   });
@@ -203,12 +204,12 @@ describe("worker polling", () => {
     const b = setup({ t: async () => "done" }, { concurrency: 1 });
     await b.worker.start();
     const first = await b.client.allPolls.next();
-    expect(first.request).toMatchObject({ yields: true });
-    first.refuse(new TqdApiError(400, "invalid_request", "body: Unrecognized key: \"yields\""));
+    expect(first.request.yieldTo).toHaveLength(2);
+    first.refuse(new TqdApiError(400, "invalid_request", "body: Unrecognized key: \"yieldTo\""));
     const turns: string[] = [];
     for (let turn = 0; turn < 3; turn++) {
       const call = await b.client.allPolls.next();
-      expect(call.request.yields).toBeUndefined();
+      expect(call.request.yieldTo).toBeUndefined();
       turns.push(`${call.queue} ${call.request.waitMs}`);
       call.answer([]);
     }
