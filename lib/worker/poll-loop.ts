@@ -174,13 +174,16 @@ async function reserveCapacity(slots: SlotAccount, deps: PollLoopDeps, afterStar
 /**
  * How long the server may hold this poll: the full long poll on the loop's own slot alone, at
  * most SHARED_POLL_WAIT_MS on shared slots, and not at all on a host or worker queue's turn
- * when the loops take turns (fewer slots than loops): only base queues, where new work
- * arrives, park the slot then, so a task enqueued there is not kept waiting by an idle host or
- * worker queue's poll (up to a second each before).
+ * while the loops take turns (fewer slots than loops) and a base queue's loop waits for a
+ * slot: base queues, where new work arrives, park the slot then, so a task enqueued there is
+ * not kept waiting by an idle host or worker queue's poll (up to a second each before). With
+ * no base queue's loop waiting (their polls are parked), such a turn parks too: looks would
+ * follow each other back to back (an idle `--concurrency 2` worker and its daemon each spent
+ * half a core on them).
  */
 function pollWaitOf(loop: PollLoop, grant: SlotGrant, deps: PollLoopDeps): number {
   if (grant.ownOnly) return deps.pollWaitMs;
-  if (grant.takingTurns && !loop.base) return 0;
+  if (grant.takingTurns && !loop.base && grant.baseWaiting) return 0;
   return Math.min(deps.pollWaitMs, SHARED_POLL_WAIT_MS);
 }
 

@@ -21,9 +21,11 @@
  *     keep another queue from being polled.
  * So an idle host or worker queue holds exactly one slot (its parked poll), never one the base
  * queue could share. Below one slot per loop there are no own slots: loops take turns as above,
- * and every poll is short. A host or worker queue's turn is then a look that does not wait (see
- * poll-loop.ts): a parked poll there held the slot a task on the base queue was waiting for, so
- * an idle `--concurrency 1` worker took up to 2 s to start such a task (one parked poll of each).
+ * and every poll is short. A host or worker queue's turn is then a look that does not wait
+ * while a base queue's loop waits for a slot (see poll-loop.ts): a parked poll there held the
+ * slot a task on the base queue was waiting for, so an idle `--concurrency 1` worker took up to
+ * 2 s to start such a task (one parked poll of each). Only then: with the base queues' polls
+ * parked on slots of their own, looks would take turns with each other back to back.
  */
 
 /** How long the server may hold a poll that holds shared slots, in ms. */
@@ -42,9 +44,11 @@ export interface SlotGrant {
   ownOnly: boolean;
   /** Fewer slots than loops: none has a slot of its own, and they take turns (see the header). */
   takingTurns: boolean;
+  /** Another loop of a base queue waits for a slot (a host or worker queue's turn is then a look). */
+  baseWaiting: boolean;
 }
 
-const NOTHING: SlotGrant = { count: 0, ownOnly: true, takingTurns: false };
+const NOTHING: SlotGrant = { count: 0, ownOnly: true, takingTurns: false, baseWaiting: false };
 
 interface Waiter {
   account: SlotAccount;
@@ -63,7 +67,11 @@ export class SlotAccount {
   /** Its last poll brought tasks; such a loop may reserve more than one slot. */
   busy = false;
 
-  constructor(private readonly pool: SlotPool) {}
+  constructor(
+    private readonly pool: SlotPool,
+    /** The loop of a base queue, not of a host or worker queue. */
+    readonly base: boolean,
+  ) {}
 
   /**
    * Waits for at least one slot (see the header for how many); 0 once `signal` aborts.
@@ -106,9 +114,9 @@ export class SlotPool {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`slot capacity must be a whole number >= 1, got ${capacity}`);
   }
 
-  /** Opens the account of one poll loop; open them all before the first reserve. */
-  open(): SlotAccount {
-    const account = new SlotAccount(this);
+  /** Opens the account of one poll loop (`base`: of a base queue); open them all before the first reserve. */
+  open(base = false): SlotAccount {
+    const account = new SlotAccount(this, base);
     this.accounts.push(account);
     return account;
   }
@@ -227,7 +235,8 @@ export class SlotPool {
     if (count <= 0) return undefined;
     account.held += count;
     this.inUse += count;
-    return { count, ownOnly: count <= own, takingTurns: this.ownSlots === 0 };
+    const baseWaiting = this.waiters.some((waiter) => waiter.account !== account && waiter.account.base);
+    return { count, ownOnly: count <= own, takingTurns: this.ownSlots === 0, baseWaiting };
   }
 
   /** Who gets shared slots first: 0 an idle loop that waited IDLE_TURN_MS, 1 busy, 2 idle. */

@@ -231,7 +231,7 @@ class PollingWorker implements Worker {
     const loop = (queue: string, index: number): PollLoop => {
       const base = queue === queues[index];
       const yieldTo = polled.filter((name) => name !== queue).slice(0, LIMITS.pollYieldQueues);
-      return { queue, slots: this.pool.open(), ...own[index]!, base, yieldTo, sessions: base ? this.sessions : undefined };
+      return { queue, slots: this.pool.open(base), ...own[index]!, base, yieldTo, sessions: base ? this.sessions : undefined };
     };
     return [
       ...queues.map((base, index) => loop(base, index)),

@@ -200,6 +200,21 @@ describe("worker polling", () => {
     await b.worker.stop();
   });
 
+  it("with fewer slots than poll loops but the base queue's poll parked, lets the others park too instead of looking back to back", async () => {
+    const b = setup({ t: async () => "done" }, { concurrency: 2 });
+    await b.worker.start();
+    const first = await b.client.allPolls.next();
+    const second = await b.client.allPolls.next();
+    expect([first.queue, second.queue]).toEqual(["q", "q@host:test-host"]);
+    expect(first.request).toMatchObject({ waitMs: SHARED_POLL_WAIT_MS, yieldTo: ["q@host:test-host", "q@worker:test-worker"] });
+    // No base queue's loop waits for a slot: a look here would hand the slot to the worker
+    // queue's look, and back, without end.
+    expect(second.request).toMatchObject({ waitMs: SHARED_POLL_WAIT_MS, yieldTo: ["q", "q@worker:test-worker"] });
+    second.answer([]);
+    expect(await b.client.allPolls.next()).toMatchObject({ queue: "q@worker:test-worker", request: { waitMs: SHARED_POLL_WAIT_MS } });
+    await b.worker.stop();
+  });
+
   it("polls without yielding from then on when the server refuses the field (an older daemon)", async () => {
     const b = setup({ t: async () => "done" }, { concurrency: 1 });
     await b.worker.start();
