@@ -23,6 +23,7 @@ import { DeadlineHeap } from "./deadline-heap.ts";
 import { ConflictError } from "./errors.ts";
 import { QueueState, type LiveCounts, type ParkedPoller, type QueueSettings } from "./queue-state.ts";
 import type { Refill } from "./ready-lines.ts";
+import { SplitMap } from "./split-map.ts";
 import type { TaskOptions } from "./task-options.ts";
 import {
   isFinalState,
@@ -135,7 +136,8 @@ export interface QueueCounts extends LiveCounts {
 const DEFAULT_PENDING_INPUT_CHARS = 4 * 1024 * 1024;
 
 export class DispatchCore {
-  private readonly tasks = new Map<string, LiveTask>();
+  /** Live tasks by id (split: see split-map.ts). */
+  private readonly tasks = new SplitMap<LiveTask>();
   private readonly queues = new Map<string, QueueState>();
   private readonly timers = new TaskTimers();
   /** Seconds from pending to dispatch, per attempt (the schedule-to-start latency). */
