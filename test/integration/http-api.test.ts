@@ -18,7 +18,7 @@ const BASE = "http://tqd.test";
 
 function call(server: TestServer, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const init: RequestInit = { method, headers: { "content-type": "application/json", ...headers } };
-  if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
+  if (body !== undefined) init.body = typeof body === "string" ? body : body instanceof Uint8Array ? new Blob([body.slice()]) : JSON.stringify(body);
   return server.fetch(new Request(BASE + path, init));
 }
 
@@ -166,6 +166,30 @@ describe("HTTP API", () => {
     await expectError(await call(server, "POST", "/v1/queues/q/poll", { identity: "w", types: ["t"], waitMs: 61_000 }), 400, "invalid_argument");
     expect((await call(server, "GET", "/livez")).status).toBe(200);
     expect((await call(server, "POST", "/v1/queues/q/tasks", { type: "t" })).status).toBe(201);
+  });
+
+  test("a body that is not UTF-8 is refused, and a replacement character that is UTF-8 is kept", async () => {
+    await using server = await startTestServer();
+    const bytes = (text: string, at: number, ...inserted: number[]) => {
+      const encoded = new TextEncoder().encode(text);
+      return new Uint8Array([...encoded.subarray(0, at), ...inserted, ...encoded.subarray(at)]);
+    };
+    const json = JSON.stringify({ type: "t", input: "ab" });
+    const at = json.indexOf("ab") + 1;
+    // A lone continuation byte, and a truncated 3-byte sequence, inside the input string.
+    for (const bad of [bytes(json, at, 0x80), bytes(json, at, 0xe2, 0x82)]) {
+      expect(await expectError(await call(server, "POST", "/v1/queues/q/tasks", bad), 400, "invalid_argument")).toMatch(/not valid JSON/);
+    }
+    const batch = JSON.stringify({ tasks: [{ type: "t", input: "ab" }] });
+    expect(await expectError(await call(server, "POST", "/v1/queues/q/tasks/batch", bytes(batch, batch.indexOf("ab") + 1, 0xff)), 400, "invalid_argument")).toMatch(
+      /not valid JSON/,
+    );
+    // U+FFFD sent as its own UTF-8 bytes is text like any other.
+    const created = await call(server, "POST", "/v1/queues/q/tasks", bytes(json, at, 0xef, 0xbf, 0xbd));
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const read = (await (await call(server, "GET", `/v1/tasks/${id}`)).json()) as { input: unknown };
+    expect(read.input).toBe("a\uFFFDb");
   });
 
   test("a stale lease token is a 409 conflict", async () => {
