@@ -154,7 +154,8 @@ export interface AttemptsTable {
   error: string | null;
 }
 
-const MIGRATIONS: Record<string, Migration> = {
+/** Every migration, by name in the order they apply (kysely sorts by name). */
+export const MIGRATIONS: Record<string, Migration> = {
   "0001_tasks": {
     async up(db: Kysely<unknown>) {
       await db.schema

@@ -7,7 +7,8 @@ import type { ColdLine } from "../core/index.ts";
 import { FinalCounts } from "./final-counts.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { supersededDispatches } from "./superseded-ops.ts";
-import { migrateToLatest, SqliteDialectWithTransactionalDdl, type DatabaseSchema } from "./schema.ts";
+import { MIGRATIONS, migrateToLatest, SqliteDialectWithTransactionalDdl, type DatabaseSchema } from "./schema.ts";
+import { createFromBaseline, schemaStateOf } from "./schema-baseline.ts";
 import { openSqlite, type SqliteConnection } from "./sqlite.ts";
 import { QueueStatements } from "./queue-statements.ts";
 import { RouteStatements } from "./route-statements.ts";
@@ -28,9 +29,17 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Task
   const connection = openSqlite(options.dataDir, options.pid);
   try {
     const kysely = new Kysely<DatabaseSchema>({ dialect: new SqliteDialectWithTransactionalDdl({ database: connection.kyselyDatabase() }) });
+    // A new database starts from the baseline script, and a current one skips the migrator
+    // (see schema-baseline.ts); the migrator applies whatever else there is.
+    const names = Object.keys(MIGRATIONS);
+    let state = schemaStateOf(connection, names);
+    if (state === "empty") {
+      createFromBaseline(connection, new Date());
+      state = schemaStateOf(connection, names);
+    }
     // An upgrade may rewrite a table (0008 rewrites tasks): its pages then fill the WAL, which
     // SQLite reuses but never shrinks while the daemon runs. Copied into the database now.
-    if ((await migrateToLatest(kysely)) === "upgraded") connection.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    if (state === "other" && (await migrateToLatest(kysely)) === "upgraded") connection.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
     return new SqliteTaskStore(connection, kysely, options);
   } catch (error) {
     connection.close();

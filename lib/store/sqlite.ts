@@ -27,6 +27,8 @@ export type PreparedStatement = Statement;
 /** An open, locked database: raw prepared statements for the hot path, kysely for the rest. */
 export interface SqliteConnection {
   prepare(sql: string): PreparedStatement;
+  /** Runs a script of statements, in order (the baseline schema); nothing to read back. */
+  exec(sql: string): void;
   /** Runs `fn` inside BEGIN IMMEDIATE ... COMMIT; rolls back and rethrows on error. */
   transaction(fn: () => void): void;
   kyselyDatabase(): SqliteDatabase;
@@ -67,6 +69,9 @@ function connectionOf(db: Database): SqliteConnection {
   };
   return {
     prepare,
+    exec(sql) {
+      db.exec(sql);
+    },
     transaction(fn) {
       db.transaction(fn).immediate();
     },
