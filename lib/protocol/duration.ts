@@ -3,6 +3,7 @@
  * `5m`, `1h`, `2d`. Fractions are allowed (`1.5s`); the result is whole milliseconds.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -30,7 +31,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** A positive duration string, parsed to milliseconds. */
-export const durationSchema = z.lazy(() => z.string().transform((text, ctx) => {
+export const durationSchema = lazySchema(() => z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
     ctx.addIssue({

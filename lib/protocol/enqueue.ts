@@ -3,6 +3,7 @@
  * scheduling, priority, what to do when its id already exists).
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 import { durationSchema } from "./duration.ts";
 import { handChecked, isPlainObject } from "./hand-checked.ts";
 import { queueNameSchema, TASK_ID_PATTERN, TASK_TYPE_PATTERN, taskIdSchema, taskTypeSchema } from "./names.ts";
@@ -13,7 +14,7 @@ export const PRIORITY_MIN = 1;
 export const PRIORITY_MAX = 5;
 export const DEFAULT_PRIORITY = 3;
 
-export const retryPolicySchema = z.lazy(() => z.strictObject({
+export const retryPolicySchema = lazySchema(() => z.strictObject({
   /** Backoff before the second attempt. */
   initialInterval: durationSchema.optional(),
   /** Each further backoff is the previous one times this (>= 1). */
@@ -34,7 +35,7 @@ export const IF_EXISTS = ["reject", "return", "new"] as const;
 export const RESERVED_TYPE_PREFIX = "tqd.";
 
 /** An ISO 8601 time with a UTC offset (`runAt`; the CLI checks `--at` with it). */
-export const runAtSchema = z.lazy(() => z.iso.datetime({ offset: true }));
+export const runAtSchema = lazySchema(() => z.iso.datetime({ offset: true }));
 
 const enqueueFields = () => ({
   type: taskTypeSchema.refine((type) => !type.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are reserved for workflows and sessions`),
@@ -61,7 +62,7 @@ const enqueueFields = () => ({
   retryPolicy: retryPolicySchema.optional(),
 });
 
-export const enqueueRequestSchema = z.lazy(() =>
+export const enqueueRequestSchema = lazySchema(() =>
   z.strictObject(enqueueFields()).refine((body) => body.delay === undefined || body.runAt === undefined, {
     message: "give delay or runAt, not both",
     path: ["runAt"],
@@ -97,7 +98,7 @@ function isPlainEnqueueRequest(value: unknown): value is PlainEnqueueRequest {
  * share its code, that cost a fresh daemon 9-12 ms for its first batch of 1,000 plain tasks
  * (see bench/NOTES.md, "Hot path"). Anything else, and every error, still comes from the contract.
  */
-export const enqueueBodySchema = z.lazy(() => handChecked(enqueueRequestSchema, (value) => plainEnqueueRequestOf(value)));
+export const enqueueBodySchema = lazySchema(() => handChecked(enqueueRequestSchema, (value) => plainEnqueueRequestOf(value)));
 
 /** A plain task (`{type, input?, id?, ifExists?}`) as enqueueBodySchema parses it; undefined to let the schema decide. */
 export function plainEnqueueRequestOf(value: unknown): PlainEnqueueRequest | undefined {
@@ -111,7 +112,7 @@ export function plainEnqueueRequestOf(value: unknown): PlainEnqueueRequest | und
 
 export const LIMITS_BATCH_TASKS = 10_000;
 
-export const enqueueBatchRequestSchema = z.lazy(() => z.strictObject({
+export const enqueueBatchRequestSchema = lazySchema(() => z.strictObject({
   tasks: z.array(enqueueRequestSchema).min(1).max(LIMITS_BATCH_TASKS),
 }));
 export type EnqueueBatchRequest = z.input<typeof enqueueBatchRequestSchema>;
@@ -122,7 +123,7 @@ export type EnqueueBatchRequest = z.input<typeof enqueueBatchRequestSchema>;
  * a fresh daemon compiles its code on the first batch); any other batch goes through zod, with
  * each plain item still checked by hand (see enqueueBodySchema).
  */
-export const enqueueBatchBodySchema = z.lazy(() => handChecked(
+export const enqueueBatchBodySchema = lazySchema(() => handChecked(
   z.strictObject({ tasks: z.array(enqueueBodySchema).min(1).max(LIMITS_BATCH_TASKS) }),
   (value) => plainEnqueueBatchOf(value),
 ));
@@ -141,7 +142,7 @@ export function plainEnqueueBatchOf(value: unknown): { tasks: PlainEnqueueReques
   return { tasks: tasks as PlainEnqueueRequest[] };
 }
 
-export const enqueueResponseSchema = z.lazy(() => z.object({
+export const enqueueResponseSchema = lazySchema(() => z.object({
   id: z.string(),
   queue: z.string(),
   type: z.string(),
@@ -175,7 +176,7 @@ export function plainEnqueueResponseOf(value: unknown): EnqueueResponse | undefi
 }
 
 /** A batch's answer: the typo guard's warning is about the queue, so it comes once, not per task. */
-export const enqueueBatchResponseSchema = z.lazy(() => z.object({ tasks: z.array(enqueueResponseSchema), warning: z.string().optional() }));
+export const enqueueBatchResponseSchema = lazySchema(() => z.object({ tasks: z.array(enqueueResponseSchema), warning: z.string().optional() }));
 export type EnqueueBatchResponse = z.infer<typeof enqueueBatchResponseSchema>;
 
 /**

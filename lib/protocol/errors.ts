@@ -3,6 +3,7 @@
  * `{"error":{"code","message"}}`; the code is stable, the message is for humans.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 export const ERROR_CODES = [
   "invalid_argument",
@@ -17,7 +18,7 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export const errorBodySchema = z.lazy(() => z.object({
+export const errorBodySchema = lazySchema(() => z.object({
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }),
 }));
 

@@ -1,11 +1,12 @@
 /**
  * The wire contract of tqd: shared by the server, the worker client and the admin CLI.
  *
- * Schemas are built on first use (`z.lazy`): building all of them at load, some 600 zod nodes,
- * took 25-30 ms of every start in a compiled binary, where a CLI command needs a handful
- * (`tqd enqueue` 89 -> 73 ms, `tqd work` to started 79-89 -> 67-70 ms, the daemon's start to
- * ready 180-193 -> 166 ms; bench/NOTES.md). The few whose `.shape` or `.extend` is read stay
- * built at load (a lazy schema has neither), as do the names' (tiny, and used everywhere).
+ * Schemas are built on first use (`lazySchema`, lazy-schema.ts): building all of them at load,
+ * some 600 zod nodes, took 25-30 ms of every start in a compiled binary, where a CLI command
+ * needs a handful (`tqd enqueue` 89 -> 73 ms, `tqd work` to started 79-89 -> 67-70 ms, the
+ * daemon's start to ready 180-193 -> 166 ms with `z.lazy`; 68 -> 61 and 134 -> 126 ms more
+ * without its wrapper objects; bench/NOTES.md). The few whose `.shape` or `.extend` is read at
+ * load are built there.
  */
 export * from "./names.ts";
 export * from "./duration.ts";

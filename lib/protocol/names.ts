@@ -3,6 +3,7 @@
  * worker queues such as `ops/host:web-1` use it), so clients percent-encode them in URL paths.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 /** 1-255 bytes of `A-Z a-z 0-9 . _ - : @ /`. */
 export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9._\-:@/]{1,255}$/;
@@ -11,13 +12,13 @@ export const TASK_TYPE_PATTERN = QUEUE_NAME_PATTERN;
 /** Task ids travel in URL paths unencoded, so `/` is excluded. */
 export const TASK_ID_PATTERN = /^[A-Za-z0-9._\-:@]{1,255}$/;
 
-// Built on first use (z.lazy), like the rest of the contract: a process that never parses a
+// Built on first use (lazySchema), like the rest of the contract: a process that never parses a
 // name with zod (most CLI commands) does not pay for building these.
-export const queueNameSchema = z.lazy(() => z.string().regex(QUEUE_NAME_PATTERN, "queue names are 1-255 characters of A-Z a-z 0-9 . _ - : @ /"));
-export const taskTypeSchema = z.lazy(() => z.string().regex(TASK_TYPE_PATTERN, "task types are 1-255 characters of A-Z a-z 0-9 . _ - : @ /"));
-export const taskIdSchema = z.lazy(() => z.string().regex(TASK_ID_PATTERN, "task ids are 1-255 characters of A-Z a-z 0-9 . _ - : @"));
+export const queueNameSchema = lazySchema(() => z.string().regex(QUEUE_NAME_PATTERN, "queue names are 1-255 characters of A-Z a-z 0-9 . _ - : @ /"));
+export const taskTypeSchema = lazySchema(() => z.string().regex(TASK_TYPE_PATTERN, "task types are 1-255 characters of A-Z a-z 0-9 . _ - : @ /"));
+export const taskIdSchema = lazySchema(() => z.string().regex(TASK_ID_PATTERN, "task ids are 1-255 characters of A-Z a-z 0-9 . _ - : @"));
 /** A worker's self-chosen name, shown in describe output and attempt records. */
-export const identitySchema = z.lazy(() => z.string().min(1).max(255));
+export const identitySchema = lazySchema(() => z.string().min(1).max(255));
 
 export function isQueueName(value: string): boolean {
   return QUEUE_NAME_PATTERN.test(value);

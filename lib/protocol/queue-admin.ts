@@ -3,33 +3,34 @@
  * weights, describe, explain, poller departure.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 import { identitySchema } from "./names.ts";
 import { stateCountsSchema } from "./queues.ts";
 import { rateSchema } from "./rates.ts";
 import { TASK_STATES } from "./task-states.ts";
 
-export const fairnessKeySchema = z.lazy(() => z.string().min(1).max(255));
+export const fairnessKeySchema = lazySchema(() => z.string().min(1).max(255));
 
-export const limitRequestSchema = z.lazy(() => z.union([
+export const limitRequestSchema = lazySchema(() => z.union([
   z.strictObject({ rate: rateSchema, burst: z.number().int().min(1).max(1_000_000).optional() }),
   z.strictObject({ clear: z.literal(true) }),
 ]));
 export type LimitRequest = z.input<typeof limitRequestSchema>;
 
-export const rateLimitViewSchema = z.lazy(() => z.object({
+export const rateLimitViewSchema = lazySchema(() => z.object({
   /** Tasks per second. */
   ratePerSecond: z.number(),
   burst: z.number().int(),
 }));
 export type RateLimitView = z.infer<typeof rateLimitViewSchema>;
 
-export const limitResponseSchema = z.lazy(() => z.object({ queue: z.string(), limit: rateLimitViewSchema.nullable() }));
+export const limitResponseSchema = lazySchema(() => z.object({ queue: z.string(), limit: rateLimitViewSchema.nullable() }));
 export type LimitResponse = z.infer<typeof limitResponseSchema>;
 
-export const pauseResponseSchema = z.lazy(() => z.object({ queue: z.string(), paused: z.boolean() }));
+export const pauseResponseSchema = lazySchema(() => z.object({ queue: z.string(), paused: z.boolean() }));
 export type PauseResponse = z.infer<typeof pauseResponseSchema>;
 
-export const fairnessRequestSchema = z.lazy(() => z.strictObject({
+export const fairnessRequestSchema = lazySchema(() => z.strictObject({
   key: fairnessKeySchema,
   /** Share of dispatches among keys with backlog (default 1). */
   weight: z.number().int().min(1).max(1_000).optional(),
@@ -38,7 +39,7 @@ export const fairnessRequestSchema = z.lazy(() => z.strictObject({
 }));
 export type FairnessRequest = z.input<typeof fairnessRequestSchema>;
 
-export const fairnessKeyViewSchema = z.lazy(() => z.object({
+export const fairnessKeyViewSchema = lazySchema(() => z.object({
   key: z.string(),
   weight: z.number().int(),
   ratePerSecond: z.number().optional(),
@@ -47,16 +48,16 @@ export const fairnessKeyViewSchema = z.lazy(() => z.object({
 }));
 export type FairnessKeyView = z.infer<typeof fairnessKeyViewSchema>;
 
-export const fairnessResponseSchema = z.lazy(() => z.object({ queue: z.string(), key: fairnessKeyViewSchema }));
+export const fairnessResponseSchema = lazySchema(() => z.object({ queue: z.string(), key: fairnessKeyViewSchema }));
 
 /** Routes whose action is in the path (pause, resume) take an empty body or `{}`. */
-export const emptyRequestSchema = z.lazy(() => z.strictObject({}));
+export const emptyRequestSchema = lazySchema(() => z.strictObject({}));
 
-export const leaveRequestSchema = z.lazy(() => z.strictObject({ identity: identitySchema }));
+export const leaveRequestSchema = lazySchema(() => z.strictObject({ identity: identitySchema }));
 /** `left` is false when the server did not know the poller (already gone). */
-export const leaveResponseSchema = z.lazy(() => z.object({ queue: z.string(), identity: z.string(), left: z.boolean() }));
+export const leaveResponseSchema = lazySchema(() => z.object({ queue: z.string(), identity: z.string(), left: z.boolean() }));
 
-export const pollerViewSchema = z.lazy(() => z.object({
+export const pollerViewSchema = lazySchema(() => z.object({
   identity: z.string(),
   host: z.string().optional(),
   types: z.array(z.string()),
@@ -71,7 +72,7 @@ export type PollerView = z.infer<typeof pollerViewSchema>;
 
 export const RATE_LIMIT_SOURCES = ["admin", "poller", "none"] as const;
 
-export const describeResponseSchema = z.lazy(() => z.object({
+export const describeResponseSchema = lazySchema(() => z.object({
   name: z.string(),
   paused: z.boolean(),
   counts: stateCountsSchema,
@@ -124,7 +125,7 @@ export const WAIT_REASONS = [
 ] as const;
 export type WaitReason = (typeof WAIT_REASONS)[number];
 
-export const explainResponseSchema = z.lazy(() => z.object({
+export const explainResponseSchema = lazySchema(() => z.object({
   id: z.string(),
   state: z.enum(TASK_STATES),
   reason: z.enum(WAIT_REASONS),
@@ -135,4 +136,4 @@ export const explainResponseSchema = z.lazy(() => z.object({
 }));
 export type ExplainResponse = z.infer<typeof explainResponseSchema>;
 
-export const queueListQuerySchema = z.lazy(() => z.object({ prefix: z.string().max(255).optional() }));
+export const queueListQuerySchema = lazySchema(() => z.object({ prefix: z.string().max(255).optional() }));

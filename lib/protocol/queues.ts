@@ -1,5 +1,6 @@
 /** Contracts of the queue listing routes. */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 /** Tasks of a queue by state (final ones until retention removes them). */
 export const stateCountsSchema = z.object({
@@ -12,14 +13,14 @@ export const stateCountsSchema = z.object({
   timedOut: z.number().int(),
 });
 
-export const queueSummarySchema = z.lazy(() => stateCountsSchema.extend({
+export const queueSummarySchema = lazySchema(() => stateCountsSchema.extend({
   name: z.string(),
   /** Polls parked on this queue right now, waiting for a task. */
   pollersWaiting: z.number().int(),
 }));
 export type QueueSummary = z.infer<typeof queueSummarySchema>;
 
-export const queueListResponseSchema = z.lazy(() => z.object({ queues: z.array(queueSummarySchema) }));
+export const queueListResponseSchema = lazySchema(() => z.object({ queues: z.array(queueSummarySchema) }));
 export type QueueListResponse = z.infer<typeof queueListResponseSchema>;
 
-export const healthResponseSchema = z.lazy(() => z.object({ status: z.string(), version: z.string().optional() }));
+export const healthResponseSchema = lazySchema(() => z.object({ status: z.string(), version: z.string().optional() }));

@@ -3,6 +3,7 @@
  * per second.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 const RATE_PATTERN = /^(\d+(?:\.\d+)?)\/(s|m|h)$/;
 const PER_SECOND: Record<string, number> = { s: 1, m: 1 / 60, h: 1 / 3600 };
@@ -29,7 +30,7 @@ function round(value: number): number {
 }
 
 /** A positive rate string, parsed to tasks per second. */
-export const rateSchema = z.lazy(() => z.string().transform((text, ctx) => {
+export const rateSchema = lazySchema(() => z.string().transform((text, ctx) => {
   const perSecond = parseRate(text);
   if (perSecond === undefined) {
     ctx.addIssue({ code: "custom", message: "expected a rate such as 50/s, 3000/m or 10/h" });

@@ -5,6 +5,7 @@
  * to another queue, with a fallback back to the source so a bad rule cannot strand traffic.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 import { durationSchema } from "./duration.ts";
 import { QUEUE_NAME_PATTERN, queueNameSchema } from "./names.ts";
 
@@ -32,14 +33,14 @@ export function baseQueueOf(queue: string): string {
   return at > 0 ? queue.slice(0, at) : queue;
 }
 
-export const headersSchema = z.lazy(() => z
+export const headersSchema = lazySchema(() => z
   .record(z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "header names are letters, digits, . _ -"), z.string().max(1_024))
   .refine((headers) => Object.keys(headers).length <= 32, { message: "at most 32 headers" }));
 
 /** A glob over task types: `*` matches any run of characters. */
-export const typeGlobSchema = z.lazy(() => z.string().min(1).max(255).regex(/^[A-Za-z0-9._\-:@/*]+$/, "type globs use the task type characters and *"));
+export const typeGlobSchema = lazySchema(() => z.string().min(1).max(255).regex(/^[A-Za-z0-9._\-:@/*]+$/, "type globs use the task type characters and *"));
 
-export const routeRuleInputSchema = z.lazy(() => z.strictObject({
+export const routeRuleInputSchema = lazySchema(() => z.strictObject({
   to: queueNameSchema,
   type: typeGlobSchema.optional(),
   headers: headersSchema.optional(),
@@ -62,7 +63,7 @@ export const routeRuleSchema = z.object({
 });
 export type RouteRule = z.infer<typeof routeRuleSchema>;
 
-export const routeStatsSchema = z.lazy(() => z.object({
+export const routeStatsSchema = lazySchema(() => z.object({
   routed: z.number().int(),
   started: z.number().int(),
   fellBack: z.number().int(),
@@ -70,14 +71,14 @@ export const routeStatsSchema = z.lazy(() => z.object({
   stranded: z.number().int(),
 }));
 
-export const routeTableSchema = z.lazy(() => z.object({
+export const routeTableSchema = lazySchema(() => z.object({
   queue: z.string(),
   version: z.number().int(),
   rules: z.array(routeRuleSchema.extend({ stats: routeStatsSchema.optional() })),
 }));
 export type RouteTable = z.infer<typeof routeTableSchema>;
 
-export const routeAddRequestSchema = z.lazy(() => z.strictObject({
+export const routeAddRequestSchema = lazySchema(() => z.strictObject({
   rule: routeRuleInputSchema,
   /** The version this change was based on; a stale one is a 409. */
   expectedVersion: z.number().int().min(0).optional(),
@@ -86,21 +87,21 @@ export const routeAddRequestSchema = z.lazy(() => z.strictObject({
 }));
 export type RouteAddRequest = z.input<typeof routeAddRequestSchema>;
 
-export const routeRemoveRequestSchema = z.lazy(() => z.strictObject({ expectedVersion: z.number().int().min(0).optional() }));
+export const routeRemoveRequestSchema = lazySchema(() => z.strictObject({ expectedVersion: z.number().int().min(0).optional() }));
 
-export const routeRollbackRequestSchema = z.lazy(() => z.strictObject({
+export const routeRollbackRequestSchema = lazySchema(() => z.strictObject({
   version: z.number().int().min(0),
   expectedVersion: z.number().int().min(0).optional(),
   force: z.boolean().optional(),
 }));
 
-export const routeTestRequestSchema = z.lazy(() => z.strictObject({
+export const routeTestRequestSchema = lazySchema(() => z.strictObject({
   type: z.string().min(1).max(255),
   headers: headersSchema.optional(),
   id: z.string().min(1).max(255).optional(),
 }));
 
-export const routeTestResponseSchema = z.lazy(() => z.object({
+export const routeTestResponseSchema = lazySchema(() => z.object({
   queue: z.string(),
   /** The rule that routed it; absent when the task stays on the source queue. */
   ruleId: z.string().optional(),
@@ -108,7 +109,7 @@ export const routeTestResponseSchema = z.lazy(() => z.object({
 }));
 export type RouteTestResponse = z.infer<typeof routeTestResponseSchema>;
 
-export const routeHistoryResponseSchema = z.lazy(() => z.object({
+export const routeHistoryResponseSchema = lazySchema(() => z.object({
   queue: z.string(),
   versions: z.array(z.object({ version: z.number().int(), createdAt: z.string(), change: z.string(), rules: z.array(routeRuleSchema) })),
 }));

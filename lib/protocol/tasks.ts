@@ -4,6 +4,7 @@
  * CLI parse responses with them.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 import { ERROR_CODES } from "./errors.ts";
 import { identitySchema, isTaskId, queueNameSchema, taskIdSchema, taskTypeSchema } from "./names.ts";
 import { handChecked, isPlainObject } from "./hand-checked.ts";
@@ -27,7 +28,7 @@ export const LIMITS = {
 
 export const DEFAULT_POLL_WAIT_MS = 30_000;
 
-export const pollRequestSchema = z.lazy(() => z.strictObject({
+export const pollRequestSchema = lazySchema(() => z.strictObject({
   identity: identitySchema,
   types: z.array(taskTypeSchema).min(1).max(LIMITS.pollTypes),
   max: z.number().int().min(1).max(LIMITS.pollMax).default(1),
@@ -101,7 +102,7 @@ function plainLeasedTask(task: unknown): LeasedTask | undefined {
  * parse cost the worker about 4 of its 17 µs a task in a drain (see bench/NOTES.md, "Hot path");
  * anything else, and every error, still comes from the contract.
  */
-export const leasedTaskSchema = z.lazy(() => handChecked(leasedTaskContract, plainLeasedTask));
+export const leasedTaskSchema = lazySchema(() => handChecked(leasedTaskContract, plainLeasedTask));
 
 const pollResponseContract = z.object({ tasks: z.array(leasedTaskSchema) });
 export type PollResponse = z.infer<typeof pollResponseContract>;
@@ -125,19 +126,19 @@ function plainPollResponse(value: unknown): PollResponse | undefined {
 }
 
 /** A poll answer, as the worker checks it (test/unit/protocol/leased-task.test.ts). */
-export const pollResponseSchema = z.lazy(() => handChecked(pollResponseContract, plainPollResponse));
+export const pollResponseSchema = lazySchema(() => handChecked(pollResponseContract, plainPollResponse));
 
 /** Lease tokens the daemon mints are 25 characters; the bound only keeps junk out. */
 const LEASE_TOKEN_MAX_CHARS = 200;
-const leaseTokenSchema = z.lazy(() => z.string().min(1).max(LEASE_TOKEN_MAX_CHARS));
+const leaseTokenSchema = lazySchema(() => z.string().min(1).max(LEASE_TOKEN_MAX_CHARS));
 
-export const completeRequestSchema = z.lazy(() => z.strictObject({
+export const completeRequestSchema = lazySchema(() => z.strictObject({
   leaseToken: leaseTokenSchema,
   result: z.unknown().optional(),
 }));
 export type CompleteRequest = z.input<typeof completeRequestSchema>;
 
-export const taskErrorSchema = z.lazy(() => z.object({
+export const taskErrorSchema = lazySchema(() => z.object({
   type: z.string().min(1).max(255),
   message: z.string().max(LIMITS.errorMessageChars),
   /** The handler said: do not retry this failure, whatever the retry policy. */
@@ -145,7 +146,7 @@ export const taskErrorSchema = z.lazy(() => z.object({
 }));
 export type TaskError = z.infer<typeof taskErrorSchema>;
 
-export const failRequestSchema = z.lazy(() => z.strictObject({
+export const failRequestSchema = lazySchema(() => z.strictObject({
   leaseToken: leaseTokenSchema,
   error: taskErrorSchema,
 }));
@@ -183,9 +184,9 @@ export function plainCompletionOf(item: unknown): SettleItemParsed | undefined {
  * strict objects cost the daemon 3-5 µs an item in a drain, about a tenth of its CPU per task
  * (see bench/NOTES.md, "Hot path"); anything else, and every error, still comes from the contract.
  */
-export const settleItemSchema = z.lazy(() => handChecked(settleItemContract, plainCompletionOf));
+export const settleItemSchema = lazySchema(() => handChecked(settleItemContract, plainCompletionOf));
 
-export const settleBatchRequestSchema = z.lazy(() => z.strictObject({
+export const settleBatchRequestSchema = lazySchema(() => z.strictObject({
   completions: z.array(settleItemSchema).min(1).max(LIMITS.settleBatch),
 }));
 /** What a client sends (the items as the contract types them; the parse accepts the same). */
@@ -214,7 +215,7 @@ function plainSettleResult(item: unknown): SettleItemResult | undefined {
  * check of the same rules, as leasedTaskSchema does for the tasks of a poll answer (the test
  * of settle items holds the two to the same answers).
  */
-export const settleItemResultSchema = z.lazy(() => handChecked(settleItemResultContract, plainSettleResult));
+export const settleItemResultSchema = lazySchema(() => handChecked(settleItemResultContract, plainSettleResult));
 
 const settleBatchResponseContract = z.object({ results: z.array(settleItemResultSchema) });
 export type SettleBatchResponse = z.infer<typeof settleBatchResponseContract>;
@@ -232,7 +233,7 @@ function plainSettleBatchResponse(value: unknown): SettleBatchResponse | undefin
 }
 
 /** A settle batch's answer, as the worker checks it (test/unit/protocol/settle-item.test.ts). */
-export const settleBatchResponseSchema = z.lazy(() => handChecked(settleBatchResponseContract, plainSettleBatchResponse));
+export const settleBatchResponseSchema = lazySchema(() => handChecked(settleBatchResponseContract, plainSettleBatchResponse));
 
 /**
  * `POST /v1/tasks/release`: gives back leased tasks the worker will not run (a poll answered
@@ -240,43 +241,43 @@ export const settleBatchResponseSchema = z.lazy(() => handChecked(settleBatchRes
  * count. Checked against the lease token, and safe to repeat: a task not running under that
  * token (released already, expired, settled) is left as it is and answers `released: false`.
  */
-export const releaseItemSchema = z.lazy(() => z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema }));
+export const releaseItemSchema = lazySchema(() => z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema }));
 export type ReleaseItem = z.input<typeof releaseItemSchema>;
 
-export const releaseRequestSchema = z.lazy(() => z.strictObject({
+export const releaseRequestSchema = lazySchema(() => z.strictObject({
   tasks: z.array(releaseItemSchema).min(1).max(LIMITS.pollMax),
 }));
 export type ReleaseRequest = z.input<typeof releaseRequestSchema>;
 
 /** Each item's own answer, in request order. */
-export const releaseItemResultSchema = z.lazy(() => z.union([
+export const releaseItemResultSchema = lazySchema(() => z.union([
   z.object({ id: z.string(), released: z.boolean() }),
   z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
 ]));
 export type ReleaseItemResult = z.infer<typeof releaseItemResultSchema>;
 
-export const releaseResponseSchema = z.lazy(() => z.object({ results: z.array(releaseItemResultSchema) }));
+export const releaseResponseSchema = lazySchema(() => z.object({ results: z.array(releaseItemResultSchema) }));
 export type ReleaseResponse = z.infer<typeof releaseResponseSchema>;
 
 /** The task's state after a complete or fail: `scheduled` when a failure will be retried. */
-export const settleResponseSchema = z.lazy(() => z.object({ id: z.string(), state: z.enum(TASK_STATES) }));
+export const settleResponseSchema = lazySchema(() => z.object({ id: z.string(), state: z.enum(TASK_STATES) }));
 export type SettleResponse = z.infer<typeof settleResponseSchema>;
 
-export const heartbeatRequestSchema = z.lazy(() => z.strictObject({
+export const heartbeatRequestSchema = lazySchema(() => z.strictObject({
   leaseToken: leaseTokenSchema,
   details: z.unknown().optional(),
 }));
 export type HeartbeatRequest = z.input<typeof heartbeatRequestSchema>;
 
-export const heartbeatResponseSchema = z.lazy(() => z.object({
+export const heartbeatResponseSchema = lazySchema(() => z.object({
   leaseDeadline: z.string(),
   /** Someone asked to cancel the task: the worker should stop the handler and report. */
   cancelRequested: z.boolean(),
 }));
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
 
-export const cancelRequestSchema = z.lazy(() => z.strictObject({ reason: z.string().max(1_000).optional() }));
-export const cancelResponseSchema = z.lazy(() => z.object({
+export const cancelRequestSchema = lazySchema(() => z.strictObject({ reason: z.string().max(1_000).optional() }));
+export const cancelResponseSchema = lazySchema(() => z.object({
   id: z.string(),
   state: z.enum(TASK_STATES),
   /** True when the task is running: it ends `canceled` once its worker stops the handler. */
@@ -284,7 +285,7 @@ export const cancelResponseSchema = z.lazy(() => z.object({
 }));
 export type CancelResponse = z.infer<typeof cancelResponseSchema>;
 
-export const attemptViewSchema = z.lazy(() => z.object({
+export const attemptViewSchema = lazySchema(() => z.object({
   attempt: z.number().int(),
   worker: z.string(),
   startedAt: z.string(),
@@ -294,7 +295,7 @@ export const attemptViewSchema = z.lazy(() => z.object({
 }));
 export type AttemptView = z.infer<typeof attemptViewSchema>;
 
-export const retryPolicyViewSchema = z.lazy(() => z.object({
+export const retryPolicyViewSchema = lazySchema(() => z.object({
   initialIntervalMs: z.number().int(),
   backoffCoefficient: z.number(),
   maxIntervalMs: z.number().int(),
@@ -302,7 +303,7 @@ export const retryPolicyViewSchema = z.lazy(() => z.object({
   nonRetryableErrorTypes: z.array(z.string()),
 }));
 
-export const taskViewSchema = z.lazy(() => z.object({
+export const taskViewSchema = lazySchema(() => z.object({
   id: z.string(),
   queue: z.string(),
   type: z.string(),
@@ -338,6 +339,6 @@ export const taskViewSchema = z.lazy(() => z.object({
 export type TaskView = z.infer<typeof taskViewSchema>;
 
 /** `GET /v1/tasks/{id}?waitMs=N`: waits until the task is final or time is up. */
-export const taskWaitQuerySchema = z.lazy(() => z.object({
+export const taskWaitQuerySchema = lazySchema(() => z.object({
   waitMs: z.coerce.number().int().min(0).max(LIMITS.taskWaitMs).optional(),
 }));

@@ -11,6 +11,7 @@
  * calls are rare, and the HTTP API stays the one complete contract.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 import { isPlainObject } from "./hand-checked.ts";
 import { enqueueBatchBodySchema, enqueueBodySchema, plainEnqueueRequestOf, type EnqueueRequest } from "./enqueue.ts";
 import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from "./names.ts";
@@ -18,9 +19,9 @@ import { DEFAULT_POLL_WAIT_MS, LIMITS, plainCompletionOf, pollRequestSchema, set
 
 export const WORKER_STREAM_PATH = "/v1/worker/stream";
 
-const refSchema = z.lazy(() => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER));
+const refSchema = lazySchema(() => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER));
 
-export const streamRequestSchema = z.lazy(() => z.discriminatedUnion("op", [
+export const streamRequestSchema = lazySchema(() => z.discriminatedUnion("op", [
   /** `POST /v1/queues/{queue}/poll`. */
   z.strictObject({ op: z.literal("poll"), ref: refSchema, queue: z.string(), body: pollRequestSchema }),
   /** `POST /v1/tasks/complete`. */
@@ -127,5 +128,5 @@ export function parseStreamRequest(value: unknown): ReturnType<typeof streamRequ
 }
 
 /** The answer to one request: the HTTP route's status and JSON body. */
-export const streamAnswerSchema = z.lazy(() => z.object({ ref: refSchema, status: z.number().int(), body: z.unknown() }));
+export const streamAnswerSchema = lazySchema(() => z.object({ ref: refSchema, status: z.number().int(), body: z.unknown() }));
 export type StreamAnswer = z.infer<typeof streamAnswerSchema>;

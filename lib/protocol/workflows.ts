@@ -10,6 +10,7 @@
  * still issues the same commands in the same order (see `commandMatchesEvent`).
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 import { durationSchema } from "./duration.ts";
 import { IF_EXISTS, PRIORITY_MAX, PRIORITY_MIN, retryPolicySchema } from "./enqueue.ts";
 import { queueNameSchema, taskIdSchema, taskTypeSchema } from "./names.ts";
@@ -44,12 +45,12 @@ export const WORKFLOW_DEFAULTS = {
   maxSessionsPerWorker: 1_000,
 } as const;
 
-const seqSchema = z.lazy(() => z.number().int().min(1).max(1_000_000_000));
-const workflowTypeSchema = z.lazy(() => z.string().regex(/^[A-Za-z0-9._\-]{1,200}$/, "workflow types are 1-200 characters of A-Z a-z 0-9 . _ -"));
-export const workflowIdSchema = z.lazy(() => taskIdSchema);
+const seqSchema = lazySchema(() => z.number().int().min(1).max(1_000_000_000));
+const workflowTypeSchema = lazySchema(() => z.string().regex(/^[A-Za-z0-9._\-]{1,200}$/, "workflow types are 1-200 characters of A-Z a-z 0-9 . _ -"));
+export const workflowIdSchema = lazySchema(() => taskIdSchema);
 
 /** What an activity may say about its task: the task semantics that already exist. */
-export const activityOptionsSchema = z.lazy(() => z.strictObject({
+export const activityOptionsSchema = lazySchema(() => z.strictObject({
   /** Default: the workflow's queue; ignored inside a session (its worker's queue). */
   queue: queueNameSchema.optional(),
   priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional(),
@@ -61,7 +62,7 @@ export const activityOptionsSchema = z.lazy(() => z.strictObject({
 }));
 export type ActivityOptions = z.input<typeof activityOptionsSchema>;
 
-export const sessionOptionsSchema = z.lazy(() => z.strictObject({
+export const sessionOptionsSchema = lazySchema(() => z.strictObject({
   queue: queueNameSchema,
   /** How long creation waits for a worker with a free session slot (default 60 s). */
   creationTimeout: durationSchema.optional(),
@@ -72,7 +73,7 @@ export type SessionOptions = z.input<typeof sessionOptionsSchema>;
 
 // ---- commands (worker -> server) -------------------------------------------------------------
 
-export const workflowCommandSchema = z.lazy(() => z.discriminatedUnion("kind", [
+export const workflowCommandSchema = lazySchema(() => z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("scheduleActivity"),
     seq: seqSchema,
@@ -95,7 +96,7 @@ export type WorkflowCommandParsed = z.output<typeof workflowCommandSchema>;
 
 const eventBase = { id: z.number().int().min(1), at: z.string() };
 
-export const workflowEventSchema = z.lazy(() => z.discriminatedUnion("kind", [
+export const workflowEventSchema = lazySchema(() => z.discriminatedUnion("kind", [
   z.object({ ...eventBase, kind: z.literal("workflow.started"), type: z.string(), queue: z.string(), input: z.unknown().optional(), randomSeed: z.number().int() }),
   /** A workflow task ended with commands: they follow as events. `seenUpTo` is the last event it saw. */
   z.object({ ...eventBase, kind: z.literal("workflowTask.completed"), seenUpTo: z.number().int(), worker: z.string(), mode: z.enum(WORKFLOW_TASK_MODES) }),
@@ -202,7 +203,7 @@ export const workflowStartRequestSchema = z.strictObject({
 });
 export type WorkflowStartRequest = z.input<typeof workflowStartRequestSchema>;
 
-export const workflowStartResponseSchema = z.lazy(() => z.object({
+export const workflowStartResponseSchema = lazySchema(() => z.object({
   id: z.string(),
   type: z.string(),
   queue: z.string(),
@@ -212,11 +213,11 @@ export const workflowStartResponseSchema = z.lazy(() => z.object({
 export type WorkflowStartResponse = z.infer<typeof workflowStartResponseSchema>;
 
 /** The input of a workflow task (what `poll` hands the worker). */
-export const workflowTaskInputSchema = z.lazy(() => z.object({ workflowId: z.string(), workflowType: z.string() }));
+export const workflowTaskInputSchema = lazySchema(() => z.object({ workflowId: z.string(), workflowType: z.string() }));
 export type WorkflowTaskInput = z.infer<typeof workflowTaskInputSchema>;
 
 /** The input of a session holder task. */
-export const sessionTaskInputSchema = z.lazy(() => z.object({ workflowId: z.string(), seq: z.number().int(), queue: z.string() }));
+export const sessionTaskInputSchema = lazySchema(() => z.object({ workflowId: z.string(), seq: z.number().int(), queue: z.string() }));
 export type SessionTaskInput = z.infer<typeof sessionTaskInputSchema>;
 
 export const LIMITS_WORKFLOW = {
@@ -225,7 +226,7 @@ export const LIMITS_WORKFLOW = {
   blockedOn: 100,
 } as const;
 
-export const workflowTaskCompleteRequestSchema = z.lazy(() => z.strictObject({
+export const workflowTaskCompleteRequestSchema = lazySchema(() => z.strictObject({
   taskId: taskIdSchema,
   leaseToken: z.string().min(1).max(200),
   /** The last history event the worker applied before producing `commands`. */
@@ -237,14 +238,14 @@ export const workflowTaskCompleteRequestSchema = z.lazy(() => z.strictObject({
 }));
 export type WorkflowTaskCompleteRequest = z.input<typeof workflowTaskCompleteRequestSchema>;
 
-export const workflowTaskCompleteResponseSchema = z.lazy(() => z.object({
+export const workflowTaskCompleteResponseSchema = lazySchema(() => z.object({
   /** The id of the last event in the history after the commands were recorded. */
   lastEventId: z.number().int(),
   state: z.enum(WORKFLOW_STATES),
 }));
 export type WorkflowTaskCompleteResponse = z.infer<typeof workflowTaskCompleteResponseSchema>;
 
-export const workflowHistoryResponseSchema = z.lazy(() => z.object({
+export const workflowHistoryResponseSchema = lazySchema(() => z.object({
   id: z.string(),
   type: z.string(),
   queue: z.string(),
@@ -262,7 +263,7 @@ export type WorkflowSignalRequest = z.input<typeof workflowSignalRequestSchema>;
 
 export const workflowCancelRequestSchema = z.strictObject({ reason: z.string().max(1_000).optional() });
 
-export const pendingActivityViewSchema = z.lazy(() => z.object({
+export const pendingActivityViewSchema = lazySchema(() => z.object({
   seq: z.number().int(),
   type: z.string(),
   taskId: z.string(),
@@ -272,7 +273,7 @@ export const pendingActivityViewSchema = z.lazy(() => z.object({
   session: z.number().int().optional(),
 }));
 
-export const sessionViewSchema = z.lazy(() => z.object({
+export const sessionViewSchema = lazySchema(() => z.object({
   seq: z.number().int(),
   queue: z.string(),
   state: z.enum(["requested", "open", "completed", "failed"]),
@@ -280,7 +281,7 @@ export const sessionViewSchema = z.lazy(() => z.object({
   workerQueue: z.string().optional(),
 }));
 
-export const workflowViewSchema = z.lazy(() => z.object({
+export const workflowViewSchema = lazySchema(() => z.object({
   id: z.string(),
   type: z.string(),
   queue: z.string(),
@@ -302,7 +303,7 @@ export const workflowViewSchema = z.lazy(() => z.object({
 }));
 export type WorkflowView = z.infer<typeof workflowViewSchema>;
 
-export const workflowListResponseSchema = z.lazy(() => z.object({
+export const workflowListResponseSchema = lazySchema(() => z.object({
   workflows: z.array(
     z.object({ id: z.string(), type: z.string(), queue: z.string(), state: z.enum(WORKFLOW_STATES), createdAt: z.string(), closedAt: z.string().optional() }),
   ),
@@ -312,11 +313,11 @@ export type WorkflowListResponse = z.infer<typeof workflowListResponseSchema>;
 // ---- admin answers (CLI) -----------------------------------------------------------------------
 
 /** `POST /v1/workflows/{id}/signal` answers 202 with the history's last event id once the signal is recorded. */
-export const workflowSignalResponseSchema = z.lazy(() => z.object({ id: z.string(), lastEventId: z.number().int() }));
+export const workflowSignalResponseSchema = lazySchema(() => z.object({ id: z.string(), lastEventId: z.number().int() }));
 export type WorkflowSignalResponse = z.infer<typeof workflowSignalResponseSchema>;
 
 /** `POST /v1/workflows/{id}/cancel`: the workflow after the cancel (more WorkflowView fields may follow). */
-export const workflowCancelResponseSchema = z.lazy(() => z.object({ id: z.string(), state: z.enum(WORKFLOW_STATES) }));
+export const workflowCancelResponseSchema = lazySchema(() => z.object({ id: z.string(), state: z.enum(WORKFLOW_STATES) }));
 export type WorkflowCancelResponse = z.infer<typeof workflowCancelResponseSchema>;
 
 /**
@@ -324,7 +325,7 @@ export type WorkflowCancelResponse = z.infer<typeof workflowCancelResponseSchema
  * chosen by the server; `pending` explains each live task of the workflow (its workflow task,
  * activities, session holders) as `GET /v1/tasks/{id}/explain` would.
  */
-export const workflowExplainResponseSchema = z.lazy(() => z.object({
+export const workflowExplainResponseSchema = lazySchema(() => z.object({
   id: z.string(),
   state: z.enum(WORKFLOW_STATES),
   reason: z.string(),

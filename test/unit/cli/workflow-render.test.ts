@@ -167,7 +167,7 @@ describe("renderHistoryPlain", () => {
   });
 
   it("has a line for every kind of event the protocol defines", () => {
-    const kinds = workflowEventSchema.unwrap().options.map((option) => option.shape.kind.value);
+    const kinds = workflowEventSchema.options.map((option) => option.shape.kind.value);
     const samples = kinds.map((kind) => ({ ...SAMPLE_FIELDS, id: 1, at: "t", kind }) as WorkflowEvent);
     for (const line of renderHistoryPlain(samples).trimEnd().split("\n")) expect(line).toMatch(/^1 t \S+/);
     expect(renderHistoryPlain(samples).trimEnd().split("\n")).toHaveLength(kinds.length);
