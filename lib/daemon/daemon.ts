@@ -310,9 +310,11 @@ export class Daemon {
    * alone: `released: true` when it was running under that lease token and is pending again,
    * `false` when it is not (released before, expired, settled: nothing changes, so a repeat is
    * harmless). A session holder or a task with a cancellation requested is refused (409): its
-   * worker reports the attempt instead, so the session ends or the cancel completes.
+   * worker reports the attempt instead, so the session ends or the cancel completes. Answered
+   * once the tasks given back are pending on disk: a stopping worker exits right after the
+   * answer, and a daemon killed then must not find them leased for a whole lease.
    */
-  release(items: readonly { id: string; leaseToken: string }[]): ReleaseResult[] {
+  async release(items: readonly { id: string; leaseToken: string }[]): Promise<ReleaseResult[]> {
     this.assertAccepting();
     const tasks = items.map(({ id }) => this.core.getLive(id));
     const answers = items.map(({ id, leaseToken }, index): ReleaseResult | "held" => {
@@ -323,8 +325,10 @@ export class Daemon {
       if (task.cancelRequested) return { error: new ConflictError(`cancellation of task ${id} was requested: report the attempt instead`) };
       return "held";
     });
-    const given = new Set(this.giveBack(tasks.filter((task, index): task is LiveTask => answers[index] === "held")));
-    return answers.map((answer, index) => (answer === "held" ? { released: given.has(tasks[index]!) } : answer));
+    const { given, written } = this.takeBack(tasks.filter((task, index): task is LiveTask => answers[index] === "held"), (ops) => this.deps.store.commit(ops));
+    await written;
+    const givenSet = new Set(given);
+    return answers.map((answer, index) => (answer === "held" ? { released: givenSet.has(tasks[index]!) } : answer));
   }
 
   /** Completes a running task; repeating a completion with the same lease token is harmless. */
@@ -630,15 +634,20 @@ export class Daemon {
    * it undoes, so a restart finds them pending. Returns the tasks given back.
    */
   private giveBack(tasks: readonly LiveTask[]): LiveTask[] {
-    if (tasks.length === 0) return [];
+    return this.takeBack(tasks, (ops) => this.deps.store.stage(ops)).given;
+  }
+
+  /** `giveBack` with the writes handed to `write` (staged, or committed for `release`). */
+  private takeBack<W>(tasks: readonly LiveTask[], write: (ops: StoreOp[]) => W): { given: LiveTask[]; written: W | undefined } {
+    if (tasks.length === 0) return { given: [], written: undefined };
     const tokens = tasks.map((task) => task.lease?.token);
     const assignments = this.core.release(tasks, this.deps.clock.now());
     // A task given back may be leased again at once (to a parked poll): its token changed too.
     const given = tasks.filter((task, index) => task.lease?.token !== tokens[index]);
-    if (given.length > 0) this.deps.store.stage(given.map((task): StoreOp => ({ op: "tasks.saveState", task: recordOfLiveTask(task) })));
+    const written = given.length > 0 ? write(given.map((task): StoreOp => ({ op: "tasks.saveState", task: recordOfLiveTask(task) }))) : undefined;
     for (const task of given) this.events.emit("task.released", { id: task.id, queue: task.queue });
     this.deliver(assignments);
-    return given;
+    return { given, written };
   }
 
   /**

@@ -10,7 +10,7 @@ import { json, type RouteContext } from "./route-context.ts";
 
 export async function releaseTasks(context: RouteContext): Promise<Response> {
   const body = await readJsonBody(context.request, releaseRequestSchema, context.settings.maxBodyBytes);
-  const released = context.daemon.release(body.tasks);
+  const released = await context.daemon.release(body.tasks);
   const results = released.map((outcome, index): ReleaseItemResult => {
     const id = body.tasks[index]!.id;
     return "released" in outcome ? { id, released: outcome.released } : { id, error: itemError(outcome.error) };

@@ -145,7 +145,8 @@ export class WorkerStreamSession {
     try {
       const tasks = await this.daemon.poll({ ...body, queue: name }, withdraw.signal);
       if (!this.answer(ref, 200, renderLeasedTasks(tasks)) && tasks.length > 0) {
-        this.daemon.release(tasks.map((task) => ({ id: task.id, leaseToken: task.lease!.token })));
+        // Refused only by a daemon shutting down, whose restart finds them leased until expiry.
+        this.daemon.release(tasks.map((task) => ({ id: task.id, leaseToken: task.lease!.token }))).catch(() => undefined);
       }
     } finally {
       this.polls.delete(ref);

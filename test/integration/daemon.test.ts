@@ -187,7 +187,7 @@ describe("daemon", () => {
     await daemon.stop();
   });
 
-  test("only dispatch records wait to ride along with a commit; a give-back goes out in the next group commit", async () => {
+  test("only dispatch records wait to ride along with a commit; a release is answered once its give-backs are on disk", async () => {
     await using dir = await tempDir();
     const inner = await openSqliteStore({ dataDir: dir.path, pid: 1 });
     const staged: { ops: string[]; rideAlong: boolean }[] = [];
@@ -202,9 +202,12 @@ describe("daemon", () => {
     const leased = await daemon.poll(poll());
     expect(staged).toEqual([{ ops: ["tasks.markDispatched", "tasks.markDispatched"], rideAlong: true }]);
     staged.length = 0;
-    // A worker that stops gives them back; losing that write in a crash would strand them for a whole lease.
-    expect(daemon.release(leased.map((task) => ({ id: task.id, leaseToken: task.lease!.token })))).toEqual([{ released: true }, { released: true }]);
-    expect(staged).toEqual([{ ops: ["tasks.saveState", "tasks.saveState"], rideAlong: false }]);
+    // A worker that stops gives them back and may exit at once; losing that write in a crash
+    // would strand them for a whole lease. So the answer waits for the commit: the rows read
+    // pending as soon as it comes (a staged write would still be queued, two turns away).
+    expect(await daemon.release(leased.map((task) => ({ id: task.id, leaseToken: task.lease!.token })))).toEqual([{ released: true }, { released: true }]);
+    expect(staged).toEqual([]);
+    for (const task of leased) expect(inner.readTask(task.id)?.state).toBe("pending");
     await daemon.stop();
   });
 });
