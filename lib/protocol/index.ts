@@ -5,8 +5,8 @@
  * some 600 zod nodes, took 25-30 ms of every start in a compiled binary, where a CLI command
  * needs a handful (`tqd enqueue` 89 -> 73 ms, `tqd work` to started 79-89 -> 67-70 ms, the
  * daemon's start to ready 180-193 -> 166 ms with `z.lazy`; 68 -> 61 and 134 -> 126 ms more
- * without its wrapper objects; bench/NOTES.md). The few whose `.shape` or `.extend` is read at
- * load are built there.
+ * without its wrapper objects, 66 -> 59 and 136 -> 127 ms more with the last eager ones
+ * made lazy too; bench/NOTES.md). Nothing here builds a schema at load.
  */
 export * from "./names.ts";
 export * from "./duration.ts";

@@ -3,7 +3,7 @@ import * as z from "zod";
 import { lazySchema } from "./lazy-schema.ts";
 
 /** Tasks of a queue by state (final ones until retention removes them). */
-export const stateCountsSchema = z.object({
+export const stateCountsSchema = lazySchema(() => z.object({
   scheduled: z.number().int(),
   pending: z.number().int(),
   running: z.number().int(),
@@ -11,7 +11,7 @@ export const stateCountsSchema = z.object({
   failed: z.number().int(),
   canceled: z.number().int(),
   timedOut: z.number().int(),
-});
+}));
 
 export const queueSummarySchema = lazySchema(() => stateCountsSchema.extend({
   name: z.string(),

@@ -52,7 +52,7 @@ export const routeRuleInputSchema = lazySchema(() => z.strictObject({
 }));
 export type RouteRuleInput = z.input<typeof routeRuleInputSchema>;
 
-export const routeRuleSchema = z.object({
+export const routeRuleSchema = lazySchema(() => z.object({
   id: z.string(),
   to: z.string(),
   type: z.string().optional(),
@@ -60,7 +60,7 @@ export const routeRuleSchema = z.object({
   percent: z.number(),
   by: z.string().optional(),
   fallbackAfterMs: z.number().int(),
-});
+}));
 export type RouteRule = z.infer<typeof routeRuleSchema>;
 
 export const routeStatsSchema = lazySchema(() => z.object({

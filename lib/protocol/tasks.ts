@@ -46,7 +46,7 @@ export const pollRequestSchema = lazySchema(() => z.strictObject({
 }));
 export type PollRequest = z.input<typeof pollRequestSchema>;
 
-export const leasedTaskContract = z.object({
+export const leasedTaskContract = lazySchema(() => z.object({
   id: z.string(),
   queue: z.string(),
   type: z.string(),
@@ -61,10 +61,11 @@ export const leasedTaskContract = z.object({
   /** Details of the last heartbeat of an earlier attempt, to resume from. */
   lastHeartbeat: z.unknown().optional(),
   headers: z.record(z.string(), z.string()).optional(),
-});
+}));
 export type LeasedTask = z.infer<typeof leasedTaskContract>;
 
-const LEASED_TASK_KEYS = new Set(Object.keys(leasedTaskContract.shape));
+/** The contract's keys, read from it at the first hand check (not at load: see index.ts). */
+let leasedTaskKeys: ReadonlySet<string> | undefined;
 
 const isOptionalInt = (value: unknown) => value === undefined || Number.isSafeInteger(value);
 
@@ -82,7 +83,8 @@ function isPlainHeaders(value: unknown): value is Record<string, string> {
  */
 function plainLeasedTask(task: unknown): LeasedTask | undefined {
   if (!isPlainObject(task)) return undefined;
-  for (const key in task) if (!LEASED_TASK_KEYS.has(key)) return undefined;
+  const keys = (leasedTaskKeys ??= new Set(Object.keys(leasedTaskContract.shape)));
+  for (const key in task) if (!keys.has(key)) return undefined;
   const { id, queue, type, attempt, priority, leaseToken, leaseDeadline, heartbeatTimeoutMs, headers } = task;
   if (typeof id !== "string" || typeof queue !== "string" || typeof type !== "string" || typeof leaseToken !== "string" || typeof leaseDeadline !== "string") return undefined;
   if (!Number.isSafeInteger(attempt) || !isOptionalInt(priority) || !isOptionalInt(heartbeatTimeoutMs)) return undefined;
@@ -104,7 +106,7 @@ function plainLeasedTask(task: unknown): LeasedTask | undefined {
  */
 export const leasedTaskSchema = lazySchema(() => handChecked(leasedTaskContract, plainLeasedTask));
 
-const pollResponseContract = z.object({ tasks: z.array(leasedTaskSchema) });
+const pollResponseContract = lazySchema(() => z.object({ tasks: z.array(leasedTaskSchema) }));
 export type PollResponse = z.infer<typeof pollResponseContract>;
 
 /**
@@ -157,10 +159,12 @@ export type FailRequest = z.input<typeof failRequestSchema>;
  * coalesces the completions and failures that finish while its previous report is in flight).
  * An item with `error` fails its attempt; otherwise it completes it with `result`.
  */
-export const settleItemContract = z.union([
-  z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, result: z.unknown().optional() }),
-  z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, error: taskErrorSchema }),
-]);
+export const settleItemContract = lazySchema(() =>
+  z.union([
+    z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, result: z.unknown().optional() }),
+    z.strictObject({ id: taskIdSchema, leaseToken: leaseTokenSchema, error: taskErrorSchema }),
+  ]),
+);
 export type SettleItem = z.input<typeof settleItemContract>;
 type SettleItemParsed = z.output<typeof settleItemContract>;
 
@@ -193,10 +197,12 @@ export const settleBatchRequestSchema = lazySchema(() => z.strictObject({
 export type SettleBatchRequest = { completions: SettleItem[] };
 
 /** Each item's own answer, in request order: one stale lease never fails the others. */
-export const settleItemResultContract = z.union([
-  z.object({ id: z.string(), state: z.enum(TASK_STATES) }),
-  z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
-]);
+export const settleItemResultContract = lazySchema(() =>
+  z.union([
+    z.object({ id: z.string(), state: z.enum(TASK_STATES) }),
+    z.object({ id: z.string(), error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) }),
+  ]),
+);
 export type SettleItemResult = z.infer<typeof settleItemResultContract>;
 
 const TASK_STATE_NAMES: ReadonlySet<unknown> = new Set(TASK_STATES);
@@ -217,7 +223,7 @@ function plainSettleResult(item: unknown): SettleItemResult | undefined {
  */
 export const settleItemResultSchema = lazySchema(() => handChecked(settleItemResultContract, plainSettleResult));
 
-const settleBatchResponseContract = z.object({ results: z.array(settleItemResultSchema) });
+const settleBatchResponseContract = lazySchema(() => z.object({ results: z.array(settleItemResultSchema) }));
 export type SettleBatchResponse = z.infer<typeof settleBatchResponseContract>;
 
 /** A settle batch's answer of plain `{id, state}` items, as the contract gives it back, or undefined. */

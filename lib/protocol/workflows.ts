@@ -94,27 +94,28 @@ export type WorkflowCommandParsed = z.output<typeof workflowCommandSchema>;
 
 // ---- events (the history) --------------------------------------------------------------------
 
-const eventBase = { id: z.number().int().min(1), at: z.string() };
+/** The fields every event has; a function, so the schemas are made with the events' union. */
+const eventBase = () => ({ id: z.number().int().min(1), at: z.string() });
 
 export const workflowEventSchema = lazySchema(() => z.discriminatedUnion("kind", [
-  z.object({ ...eventBase, kind: z.literal("workflow.started"), type: z.string(), queue: z.string(), input: z.unknown().optional(), randomSeed: z.number().int() }),
+  z.object({ ...eventBase(), kind: z.literal("workflow.started"), type: z.string(), queue: z.string(), input: z.unknown().optional(), randomSeed: z.number().int() }),
   /** A workflow task ended with commands: they follow as events. `seenUpTo` is the last event it saw. */
-  z.object({ ...eventBase, kind: z.literal("workflowTask.completed"), seenUpTo: z.number().int(), worker: z.string(), mode: z.enum(WORKFLOW_TASK_MODES) }),
-  z.object({ ...eventBase, kind: z.literal("activity.scheduled"), seq: z.number().int(), type: z.string(), queue: z.string(), taskId: z.string(), session: z.number().int().optional() }),
-  z.object({ ...eventBase, kind: z.literal("activity.completed"), seq: z.number().int(), result: z.unknown().optional() }),
+  z.object({ ...eventBase(), kind: z.literal("workflowTask.completed"), seenUpTo: z.number().int(), worker: z.string(), mode: z.enum(WORKFLOW_TASK_MODES) }),
+  z.object({ ...eventBase(), kind: z.literal("activity.scheduled"), seq: z.number().int(), type: z.string(), queue: z.string(), taskId: z.string(), session: z.number().int().optional() }),
+  z.object({ ...eventBase(), kind: z.literal("activity.completed"), seq: z.number().int(), result: z.unknown().optional() }),
   /** state: how the activity's task ended (failed after its retries, timed_out, canceled). */
-  z.object({ ...eventBase, kind: z.literal("activity.failed"), seq: z.number().int(), state: z.string(), error: taskErrorSchema }),
-  z.object({ ...eventBase, kind: z.literal("timer.started"), seq: z.number().int(), durationMs: z.number().int(), fireAt: z.string() }),
-  z.object({ ...eventBase, kind: z.literal("timer.fired"), seq: z.number().int() }),
-  z.object({ ...eventBase, kind: z.literal("signal.received"), name: z.string(), payload: z.unknown().optional() }),
-  z.object({ ...eventBase, kind: z.literal("session.requested"), seq: z.number().int(), queue: z.string(), taskId: z.string() }),
+  z.object({ ...eventBase(), kind: z.literal("activity.failed"), seq: z.number().int(), state: z.string(), error: taskErrorSchema }),
+  z.object({ ...eventBase(), kind: z.literal("timer.started"), seq: z.number().int(), durationMs: z.number().int(), fireAt: z.string() }),
+  z.object({ ...eventBase(), kind: z.literal("timer.fired"), seq: z.number().int() }),
+  z.object({ ...eventBase(), kind: z.literal("signal.received"), name: z.string(), payload: z.unknown().optional() }),
+  z.object({ ...eventBase(), kind: z.literal("session.requested"), seq: z.number().int(), queue: z.string(), taskId: z.string() }),
   /** The session holder started on a worker; its activities go to `workerQueue`. */
-  z.object({ ...eventBase, kind: z.literal("session.created"), seq: z.number().int(), worker: z.string(), workerQueue: z.string() }),
-  z.object({ ...eventBase, kind: z.literal("session.failed"), seq: z.number().int(), error: taskErrorSchema }),
-  z.object({ ...eventBase, kind: z.literal("session.completed"), seq: z.number().int() }),
-  z.object({ ...eventBase, kind: z.literal("workflow.completed"), result: z.unknown().optional() }),
-  z.object({ ...eventBase, kind: z.literal("workflow.failed"), error: taskErrorSchema }),
-  z.object({ ...eventBase, kind: z.literal("workflow.canceled"), reason: z.string().optional() }),
+  z.object({ ...eventBase(), kind: z.literal("session.created"), seq: z.number().int(), worker: z.string(), workerQueue: z.string() }),
+  z.object({ ...eventBase(), kind: z.literal("session.failed"), seq: z.number().int(), error: taskErrorSchema }),
+  z.object({ ...eventBase(), kind: z.literal("session.completed"), seq: z.number().int() }),
+  z.object({ ...eventBase(), kind: z.literal("workflow.completed"), result: z.unknown().optional() }),
+  z.object({ ...eventBase(), kind: z.literal("workflow.failed"), error: taskErrorSchema }),
+  z.object({ ...eventBase(), kind: z.literal("workflow.canceled"), reason: z.string().optional() }),
 ]));
 export type WorkflowEvent = z.infer<typeof workflowEventSchema>;
 export type WorkflowEventKind = WorkflowEvent["kind"];
@@ -191,7 +192,7 @@ export function describeCommandEvent(event: WorkflowEvent): string {
 
 // ---- routes ----------------------------------------------------------------------------------
 
-export const workflowStartRequestSchema = z.strictObject({
+export const workflowStartRequestSchema = lazySchema(() => z.strictObject({
   type: workflowTypeSchema,
   queue: queueNameSchema,
   input: z.unknown().optional(),
@@ -200,7 +201,7 @@ export const workflowStartRequestSchema = z.strictObject({
   ifExists: z.enum(IF_EXISTS).optional(),
   /** How long the next workflow task waits for the worker that holds the workflow in its cache. */
   stickyTimeout: durationSchema.optional(),
-});
+}));
 export type WorkflowStartRequest = z.input<typeof workflowStartRequestSchema>;
 
 export const workflowStartResponseSchema = lazySchema(() => z.object({
@@ -255,13 +256,13 @@ export const workflowHistoryResponseSchema = lazySchema(() => z.object({
 }));
 export type WorkflowHistoryResponse = z.infer<typeof workflowHistoryResponseSchema>;
 
-export const workflowSignalRequestSchema = z.strictObject({
+export const workflowSignalRequestSchema = lazySchema(() => z.strictObject({
   name: z.string().min(1).max(255),
   payload: z.unknown().optional(),
-});
+}));
 export type WorkflowSignalRequest = z.input<typeof workflowSignalRequestSchema>;
 
-export const workflowCancelRequestSchema = z.strictObject({ reason: z.string().max(1_000).optional() });
+export const workflowCancelRequestSchema = lazySchema(() => z.strictObject({ reason: z.string().max(1_000).optional() }));
 
 export const pendingActivityViewSchema = lazySchema(() => z.object({
   seq: z.number().int(),
