@@ -145,8 +145,10 @@ export class WorkerStreamSession {
     try {
       const tasks = await this.daemon.poll({ ...body, queue: name }, withdraw.signal);
       if (!this.answer(ref, 200, renderLeasedTasks(tasks)) && tasks.length > 0) {
-        // Refused only by a daemon shutting down, whose restart finds them leased until expiry.
-        this.daemon.release(tasks.map((task) => ({ id: task.id, leaseToken: task.lease!.token }))).catch(() => undefined);
+        // Refused by a daemon shutting down (or a failed write): they come back at lease expiry.
+        this.daemon
+          .release(tasks.map((task) => ({ id: task.id, leaseToken: task.lease!.token })))
+          .catch((error) => this.log.warn("could not give back the tasks of a poll answer the socket refused", { tasks: tasks.length, error: String(error) }));
       }
     } finally {
       this.polls.delete(ref);
