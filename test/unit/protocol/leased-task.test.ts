@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import * as z from "zod";
-import { leasedTaskContract, leasedTaskSchema, pollResponseSchema } from "../../../lib/protocol/index.ts";
+import { LEASED_TASK_KEYS, leasedTaskContract, leasedTaskSchema, pollResponseSchema } from "../../../lib/protocol/index.ts";
 import { seededRandom } from "../../support/seeded-random.ts";
 
 const contract = leasedTaskContract;
@@ -44,6 +44,10 @@ const VARIANTS: Record<string, unknown>[] = [
 ];
 
 describe("leasedTaskSchema", () => {
+  test("the hand check's list of keys is the contract's", () => {
+    expect([...LEASED_TASK_KEYS].sort()).toEqual(Object.keys(leasedTaskContract.shape).sort());
+  });
+
   test("the server's shape and each variation of it: the same data or errors as the contract", () => {
     for (const variant of VARIANTS) {
       const task = { ...SENT, ...variant };
