@@ -6,17 +6,37 @@
  * Each use has a test holding the two to the same data and errors.
  */
 import * as z from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
-/** `contract`, except that what `plain` accepts (returning the contract's output for it) skips zod. */
+/**
+ * `contract`, except that what `plain` accepts (returning the contract's output for it) skips
+ * zod. A `safeParse` or `parse` of the schema itself calls `plain` first and builds nothing
+ * while it accepts: a fresh daemon's first batch spent about 3 ms building zod's wrapper, and
+ * each parse through it ran zod's machinery around the hand check. Inside another schema
+ * (an item of an array, say), zod runs the wrapper, which calls `plain` first too.
+ */
 export function handChecked<C extends z.ZodType>(contract: C, plain: (value: unknown) => z.output<C> | undefined) {
-  return z.unknown().transform((value, ctx): z.output<C> => {
+  const wrapper = () =>
+    z.unknown().transform((value, ctx): z.output<C> => {
+      const accepted = plain(value);
+      if (accepted !== undefined) return accepted;
+      const parsed = contract.safeParse(value);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+      return z.NEVER;
+    });
+  type Wrapper = ReturnType<typeof wrapper>;
+  let built: Wrapper | undefined;
+  const full = (): Wrapper => (built ??= wrapper());
+  const safeParse = ((value: unknown) => {
     const accepted = plain(value);
-    if (accepted !== undefined) return accepted;
-    const parsed = contract.safeParse(value);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-    return z.NEVER;
-  });
+    return accepted !== undefined ? { success: true, data: accepted } : full().safeParse(value);
+  }) as Wrapper["safeParse"];
+  const parse = ((value: unknown) => {
+    const accepted = plain(value);
+    return accepted !== undefined ? accepted : full().parse(value);
+  }) as Wrapper["parse"];
+  return lazySchema(full, { safeParse, parse });
 }
 
 /** A JSON object as a hand check reads it: not null, not an array. */

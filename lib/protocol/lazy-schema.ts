@@ -13,14 +13,15 @@
  */
 import type * as z from "zod";
 
-export function lazySchema<S extends z.ZodType>(build: () => S): S {
+export function lazySchema<S extends z.ZodType>(build: () => S, own?: Partial<Pick<S, "safeParse" | "parse">>): S {
   let built: S | undefined;
   const schema = (): S => (built ??= build());
-  // The target is never read: every trap answers from the built schema. Its descriptors are
+  // The target is never read: every trap answers from the built schema (or `own`, whose
+  // members a caller reads instead of the schema's: see hand-checked.ts). Its descriptors are
   // reported configurable, since a proxy may not report a non-configurable property its target
   // lacks.
   return new Proxy({} as S, {
-    get: (_target, key) => Reflect.get(schema(), key),
+    get: (_target, key) => (own !== undefined && Object.hasOwn(own, key) ? own[key as keyof typeof own] : Reflect.get(schema(), key)),
     set: (_target, key, value) => Reflect.set(schema(), key, value),
     has: (_target, key) => Reflect.has(schema(), key),
     ownKeys: () => Reflect.ownKeys(schema()),
