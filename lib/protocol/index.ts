@@ -24,3 +24,5 @@ export * from "./routes.ts";
 export type * from "./schema.ts";
 export * from "./workflows.ts";
 export * from "./worker-stream.ts";
+export { handChecked } from "./hand-checked.ts";
+export { lazySchema } from "./lazy-schema.ts";

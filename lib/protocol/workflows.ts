@@ -46,7 +46,9 @@ export const WORKFLOW_DEFAULTS = {
 } as const;
 
 const seqSchema = lazySchema(() => z.number().int().min(1).max(1_000_000_000));
-const workflowTypeSchema = lazySchema(() => z.string().regex(/^[A-Za-z0-9._\-]{1,200}$/, "workflow types are 1-200 characters of A-Z a-z 0-9 . _ -"));
+/** 1-200 characters of `A-Z a-z 0-9 . _ -`. */
+export const WORKFLOW_TYPE_PATTERN = /^[A-Za-z0-9._\-]{1,200}$/;
+export const workflowTypeSchema = lazySchema(() => z.string().regex(WORKFLOW_TYPE_PATTERN, "workflow types are 1-200 characters of A-Z a-z 0-9 . _ -"));
 export const workflowIdSchema = lazySchema(() => taskIdSchema);
 
 /** What an activity may say about its task: the task semantics that already exist. */

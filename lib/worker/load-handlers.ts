@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import * as z from "zod";
-import { LIMITS, RESERVED_TYPE_PREFIX, TASK_TYPE_PATTERN, workflowStartRequestSchema } from "../protocol/index.ts";
+import { handChecked, lazySchema, LIMITS, RESERVED_TYPE_PREFIX, TASK_TYPE_PATTERN, WORKFLOW_TYPE_PATTERN, workflowTypeSchema as workflowTypeContract } from "../protocol/index.ts";
 import {
   ActivityFailedError,
   defineHandlers,
@@ -50,20 +50,36 @@ export interface WorkerModule {
   workflows: WorkflowMap;
 }
 
-const handlerNameSchema = z
-  .string()
-  .regex(TASK_TYPE_PATTERN, "handler names are task types: 1-255 characters of A-Z a-z 0-9 . _ - : @ /")
-  .refine((name) => !name.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are the daemon's own`);
-const handlerMapSchema = z.record(
-  z.string(),
-  z.custom<Handler>((value) => typeof value === "function", "a handler must be a function"),
+// Checked by hand first, zod only for a module that fails (its words name the problem): a
+// worker's start then builds none of these (about 3 ms of it, cold).
+const handlerNameSchema = handChecked(
+  lazySchema(() =>
+    z
+      .string()
+      .regex(TASK_TYPE_PATTERN, "handler names are task types: 1-255 characters of A-Z a-z 0-9 . _ - : @ /")
+      .refine((name) => !name.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are the daemon's own`),
+  ),
+  (value) => (typeof value === "string" && TASK_TYPE_PATTERN.test(value) && !value.startsWith(RESERVED_TYPE_PREFIX) ? value : undefined),
+);
+const handlerMapSchema = handChecked(
+  lazySchema(() => z.record(z.string(), z.custom<Handler>((value) => typeof value === "function", "a handler must be a function"))),
+  (value) => (isMapOfFunctions(value) ? (value as HandlerMap) : undefined),
 );
 
-const workflowTypeSchema = workflowStartRequestSchema.shape.type;
-const workflowMapSchema = z.record(
-  z.string(),
-  z.custom<Workflow>((value) => typeof value === "function", "a workflow must be a function"),
+const workflowTypeSchema = handChecked(workflowTypeContract, (value) => (typeof value === "string" && WORKFLOW_TYPE_PATTERN.test(value) ? value : undefined));
+const workflowMapSchema = handChecked(
+  lazySchema(() => z.record(z.string(), z.custom<Workflow>((value) => typeof value === "function", "a workflow must be a function"))),
+  (value) => (isMapOfFunctions(value) ? (value as WorkflowMap) : undefined),
 );
+
+/** A plain object of functions by string key, which the records accept as it is; anything else goes to zod. */
+function isMapOfFunctions(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  if ((prototype !== Object.prototype && prototype !== null) || Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const key of Object.keys(value)) if (typeof (value as Record<string, unknown>)[key] !== "function") return false;
+  return true;
+}
 
 let virtualModuleRegistered = false;
 

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { HandlerModuleError, loadHandlers, type TaskContext } from "../../../lib/worker/index.ts";
+import { handlersFromModule, HandlerModuleError, loadHandlers, workerModuleFrom, type TaskContext } from "../../../lib/worker/index.ts";
 import { tempDir } from "../../support/temp-dir.ts";
 
 const ctx = { attempt: 2 } as TaskContext;
@@ -79,6 +79,32 @@ describe("loadHandlers", () => {
     await writeFile(join(dir.path, "bad.ts"), "export default { greet: async () => 1, retries: 3 };");
     const error = await moduleError(loadHandlers("bad.ts", dir.path));
     expect(error.message).toContain('handler "retries"');
+  });
+
+  it("names a handler or workflow whose name the protocol refuses, and takes a plain map as it is", () => {
+    const fn = async () => 1;
+    const shapeError = (build: () => unknown) => {
+      try {
+        build();
+      } catch (error) {
+        if (error instanceof HandlerModuleError && error.problem === "shape") return error.message;
+        throw error;
+      }
+      throw new Error("expected a shape error");
+    };
+    expect(shapeError(() => handlersFromModule({ default: { "bad name": fn } }, "m.ts"))).toMatch(/handler "bad name": handler names are task types/);
+    expect(shapeError(() => handlersFromModule({ default: { "tqd.own": fn } }, "m.ts"))).toMatch(/handler "tqd.own": task types starting with "tqd." are the daemon's own/);
+    expect(shapeError(() => workerModuleFrom({ default: { ok: fn }, workflows: { "no/slash": fn } }, "m.ts"))).toMatch(/workflow "no\/slash": workflow types are 1-200 characters/);
+    expect(shapeError(() => workerModuleFrom({ default: { ok: fn }, workflows: { flow: 3 } }, "m.ts"))).toMatch(/workflow "flow": a workflow must be a function/);
+    // Not a plain object: the record's own check words it (as before the hand check).
+    class Handlers {
+      greet = fn;
+    }
+    expect(shapeError(() => handlersFromModule({ default: new Handlers() }, "m.ts"))).toContain("m.ts");
+    const module = workerModuleFrom({ default: { greet: fn, "a.b:c@d/e-f_g": fn }, workflows: { "flow.v2": fn } }, "m.ts");
+    expect(Object.keys(module.handlers)).toEqual(["greet", "a.b:c@d/e-f_g"]);
+    expect(Object.keys(module.workflows)).toEqual(["flow.v2"]);
+    expect(Object.isFrozen(module.handlers)).toBe(true);
   });
 
   it("reports a module that throws while loading as an import problem", async () => {
