@@ -88,7 +88,12 @@ function isPlainEnqueueRequest(value: unknown): value is PlainEnqueueRequest {
   const { type, id, ifExists } = value;
   if ("id" in value && !(typeof id === "string" && TASK_ID_PATTERN.test(id))) return false;
   if ("ifExists" in value && !IF_EXISTS_SET.has(ifExists)) return false;
-  return typeof type === "string" && TASK_TYPE_PATTERN.test(type) && !type.startsWith(RESERVED_TYPE_PREFIX);
+  return isProducerTaskType(type);
+}
+
+/** A task type a producer may use and a handler may serve: the grammar, without the daemon's reserved prefix. */
+export function isProducerTaskType(value: unknown): value is string {
+  return typeof value === "string" && TASK_TYPE_PATTERN.test(value) && !value.startsWith(RESERVED_TYPE_PREFIX);
 }
 
 /**

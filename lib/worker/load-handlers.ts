@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import * as z from "zod";
-import { handChecked, lazySchema, LIMITS, RESERVED_TYPE_PREFIX, TASK_TYPE_PATTERN, WORKFLOW_TYPE_PATTERN, workflowTypeSchema as workflowTypeContract } from "../protocol/index.ts";
+import { handChecked, isProducerTaskType, lazySchema, LIMITS, RESERVED_TYPE_PREFIX, TASK_TYPE_PATTERN, WORKFLOW_TYPE_PATTERN, workflowTypeSchema as workflowTypeContract } from "../protocol/index.ts";
 import {
   ActivityFailedError,
   defineHandlers,
@@ -59,7 +59,7 @@ const handlerNameSchema = handChecked(
       .regex(TASK_TYPE_PATTERN, "handler names are task types: 1-255 characters of A-Z a-z 0-9 . _ - : @ /")
       .refine((name) => !name.startsWith(RESERVED_TYPE_PREFIX), `task types starting with "${RESERVED_TYPE_PREFIX}" are the daemon's own`),
   ),
-  (value) => (typeof value === "string" && TASK_TYPE_PATTERN.test(value) && !value.startsWith(RESERVED_TYPE_PREFIX) ? value : undefined),
+  (value) => (isProducerTaskType(value) ? value : undefined),
 );
 const handlerMapSchema = handChecked(
   lazySchema(() => z.record(z.string(), z.custom<Handler>((value) => typeof value === "function", "a handler must be a function"))),
