@@ -243,13 +243,17 @@ export class Daemon {
     // copy (30 fields a task) cost a fresh daemon's batches 2-21 % of their CPU (bench/NOTES.md).
     for (const task of plan.newTasks) ops.push({ op: "tasks.insert", task });
     const committed = this.deps.store.commit(ops);
-    for (const task of plan.newTasks) this.pendingInserts.set(task.id, committed);
+    // Only a producer's id can be enqueued again while its insert commits: nobody knows a
+    // minted id before the answer. (A batch of 1,000 minted ids spent about 0.5 ms of its 7-10
+    // growing and emptying this map.)
+    const { named } = plan;
+    if (named) for (const task of named) this.pendingInserts.set(task.id, committed);
     try {
       await committed;
     } catch (error) {
       throw this.storeFailure("enqueue", error);
     } finally {
-      for (const task of plan.newTasks) this.pendingInserts.delete(task.id);
+      if (named) for (const task of named) this.pendingInserts.delete(task.id);
     }
     this.deliver(this.core.addTasks(plan.newTasks, this.deps.clock.now(), undefined, true));
     this.rearmTimers();

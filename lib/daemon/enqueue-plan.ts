@@ -55,6 +55,8 @@ export interface EnqueuePlan {
   replaced: TaskRecord[];
   /** One per command, in order. */
   outcomes: EnqueueOutcome[];
+  /** The new tasks whose ids the producer chose (minted ids are new by construction). */
+  named: LiveTask[] | undefined;
 }
 
 /** What planning reads; one object for the daemon's life, so a request builds no closures. */
@@ -73,7 +75,7 @@ export interface PlanContext {
 type Existing = { id: string; queue: string; type: string; state: TaskState; routedFrom: string | undefined };
 
 export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], now: number, context: PlanContext): EnqueuePlan {
-  const plan: EnqueuePlan = { newTasks: [], replaced: [], outcomes: [] };
+  const plan: EnqueuePlan = { newTasks: [], replaced: [], outcomes: [], named: undefined };
   /** Tasks of this call by the id the producer gave (minted ids are new by construction). */
   let namedInThisBatch: Map<string, LiveTask> | undefined;
   const stored = storedTasksNamedBy(commands, context);
@@ -110,7 +112,10 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
       },
       now,
     );
-    if (command.id !== undefined) (namedInThisBatch ??= new Map()).set(task.id, task);
+    if (command.id !== undefined) {
+      (namedInThisBatch ??= new Map()).set(task.id, task);
+      (plan.named ??= []).push(task);
+    }
     plan.newTasks.push(task);
     const outcome: EnqueueOutcome = { id: task.id, queue, type: task.type, state: task.state, created: true };
     if (rule) outcome.routedTo = rule.to;
