@@ -23,7 +23,7 @@ import { DeadlineHeap } from "./deadline-heap.ts";
 import { ConflictError } from "./errors.ts";
 import { QueueState, type LiveCounts, type ParkedPoller, type QueueSettings } from "./queue-state.ts";
 import type { Refill } from "./ready-lines.ts";
-import { SplitMap } from "./split-map.ts";
+import { LiveTaskIndex } from "./live-task-index.ts";
 import type { TaskOptions } from "./task-options.ts";
 import {
   isFinalState,
@@ -136,8 +136,8 @@ export interface QueueCounts extends LiveCounts {
 const DEFAULT_PENDING_INPUT_CHARS = 4 * 1024 * 1024;
 
 export class DispatchCore {
-  /** Live tasks by id (split: see split-map.ts). */
-  private readonly tasks = new SplitMap<LiveTask>();
+  /** Live tasks by id (by the seq a minted id carries: see live-task-index.ts). */
+  private readonly tasks = new LiveTaskIndex<LiveTask>();
   private readonly queues = new Map<string, QueueState>();
   private readonly timers = new TaskTimers();
   /** Seconds from pending to dispatch, per attempt (the schedule-to-start latency). */
@@ -210,7 +210,7 @@ export class DispatchCore {
     if (!queue) return undefined;
     const task = pendingTaskOfStored(record);
     if (!queue.ready.readIn(task)) return undefined;
-    this.tasks.set(task.id, task);
+    this.tasks.add(task);
     this.coldCount--;
     return task;
   }
@@ -653,13 +653,13 @@ export class DispatchCore {
         task.inputJson = undefined;
         return queue;
       }
-      this.tasks.set(task.id, task);
+      this.tasks.add(task);
       this.timers.armStart(task);
     } else if (task.state === "scheduled") {
-      this.tasks.set(task.id, task);
+      this.tasks.add(task);
       this.timers.armRun(task);
     } else {
-      this.tasks.set(task.id, task);
+      this.tasks.add(task);
       if (task.state === "running") this.timers.armLease(task);
     }
     this.timers.armClose(task);
@@ -804,7 +804,7 @@ export class DispatchCore {
         continue;
       }
       const task = pendingTaskOfStored(record);
-      this.tasks.set(task.id, task);
+      this.tasks.add(task);
       loaded.push(task);
     }
     this.coldCount -= loaded.length + missing;
