@@ -55,8 +55,8 @@ export interface EnqueuePlan {
   replaced: TaskRecord[];
   /** One per command, in order. */
   outcomes: EnqueueOutcome[];
-  /** The new tasks whose ids the producer chose (minted ids are new by construction). */
-  named: LiveTask[] | undefined;
+  /** The new tasks whose ids the producer chose, by id (minted ids are new by construction). */
+  named: Map<string, LiveTask> | undefined;
 }
 
 /** What planning reads; one object for the daemon's life, so a request builds no closures. */
@@ -76,11 +76,9 @@ type Existing = { id: string; queue: string; type: string; state: TaskState; rou
 
 export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], now: number, context: PlanContext): EnqueuePlan {
   const plan: EnqueuePlan = { newTasks: [], replaced: [], outcomes: [], named: undefined };
-  /** Tasks of this call by the id the producer gave (minted ids are new by construction). */
-  let namedInThisBatch: Map<string, LiveTask> | undefined;
   const stored = storedTasksNamedBy(commands, context);
   for (const command of commands) {
-    const existing = command.id === undefined ? undefined : (namedInThisBatch?.get(command.id) ?? context.core.getLive(command.id) ?? stored?.get(command.id));
+    const existing = command.id === undefined ? undefined : (plan.named?.get(command.id) ?? context.core.getLive(command.id) ?? stored?.get(command.id));
     if (existing && !replaces(existing, command)) {
       plan.outcomes.push(outcomeOfExisting(existing, queue, command));
       continue;
@@ -112,10 +110,7 @@ export function planEnqueue(queue: string, commands: readonly EnqueueCommand[], 
       },
       now,
     );
-    if (command.id !== undefined) {
-      (namedInThisBatch ??= new Map()).set(task.id, task);
-      (plan.named ??= []).push(task);
-    }
+    if (command.id !== undefined) (plan.named ??= new Map()).set(task.id, task);
     plan.newTasks.push(task);
     const outcome: EnqueueOutcome = { id: task.id, queue, type: task.type, state: task.state, created: true };
     if (rule) outcome.routedTo = rule.to;
